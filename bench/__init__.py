@@ -1,0 +1,1 @@
+"""Kedai benchmarks (not tests): ``python -m bench`` runs them all into RESULTS.md."""

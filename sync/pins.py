@@ -1,0 +1,50 @@
+"""Cashier PIN hashing, shared by HQ (which sets PINs) and the till (which checks them).
+
+PINs are short, so the hash must be slow: stdlib ``hashlib.scrypt`` (no extra native
+dependency on the till) with a per-PIN random salt. The encoded form carries its own
+parameters so they can be raised later without breaking stored hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+_N, _R, _P = 2**14, 8, 1
+_PREFIX = "scrypt"
+
+
+def hash_pin(pin: str, *, n: int = _N) -> str:
+    """Return ``scrypt$n$r$p$salt$hash`` for ``pin``."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32)
+    return "$".join(
+        [_PREFIX, str(n), str(_R), str(_P), _b64(salt), _b64(digest)],
+    )
+
+
+def verify_pin(pin: str, encoded: str) -> bool:
+    """Check ``pin`` against an encoded hash in constant time; a malformed hash fails."""
+    try:
+        prefix, n, r, p, salt, digest = encoded.split("$")
+        if prefix != _PREFIX:
+            return False
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            pin.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=128 * int(r) * int(n) * 2 + 1024 * 1024,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")

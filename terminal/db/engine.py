@@ -1,0 +1,80 @@
+"""Engine and session factories for the till's SQLite file.
+
+Every connection gets the PRAGMAs the design requires (WAL, ``synchronous=FULL``,
+foreign keys, a busy timeout). pysqlite's own transaction handling is switched off so
+that we emit ``BEGIN`` ourselves: write units of work use ``BEGIN IMMEDIATE`` (take the
+write lock up front, so two writers queue on ``busy_timeout`` instead of failing with
+"database is locked" half way), while read units of work use a deferred ``BEGIN`` and
+never block the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+BUSY_TIMEOUT_MS = 5_000
+_BEGIN_OPTION = "kedai_begin"
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The engine plus the two session factories services use."""
+
+    path: Path
+    engine: AsyncEngine
+    reader: async_sessionmaker[AsyncSession]
+    """Deferred ``BEGIN``: for units of work that only read."""
+    writer: async_sessionmaker[AsyncSession]
+    """``BEGIN IMMEDIATE``: for units of work that write."""
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def open_database(path: str | os.PathLike[str], *, echo: bool = False) -> Database:
+    """Create the engine for ``path`` (nothing touches the file until first use)."""
+    db_path = Path(path)
+    engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}", echo=echo)
+    event.listen(engine.sync_engine, "connect", _on_connect)
+    event.listen(engine.sync_engine, "begin", _on_begin)
+    writer_engine = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+    return Database(
+        path=db_path,
+        engine=engine,
+        reader=async_sessionmaker(engine, expire_on_commit=False),
+        writer=async_sessionmaker(writer_engine, expire_on_commit=False),
+    )
