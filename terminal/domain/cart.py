@@ -71,9 +71,7 @@ def allocate(amount: int, weights: Sequence[int]) -> list[int]:
     if amount == 0 or total == 0:
         return [0] * len(weights)
     shares = [amount * w // total for w in weights]
-    remainders = sorted(
-        range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i)
-    )
+    remainders = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
     for i in remainders[: amount - sum(shares)]:
         shares[i] += 1
     return shares

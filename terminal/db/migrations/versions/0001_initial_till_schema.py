@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -283,7 +282,7 @@ def upgrade() -> None:
 
     counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.Integer))
     op.bulk_insert(counters, [{"name": "receipt", "value": 0}, {"name": "event", "value": 0}])
-    for statement in GAPLESS_TRIGGERS:
+    for statement in (*GAPLESS_TRIGGERS, SALE_PROJECTION):
         op.execute(statement)
 
 
@@ -309,7 +308,77 @@ GAPLESS_TRIGGERS = (
 )
 
 
+# The sale tables are a projection of the ``sale.completed`` outbox event, written by the
+# database in the same statement that stores the event: the checkout sends one INSERT
+# (one hand-off to the aiosqlite thread) instead of six, and the local facts can never
+# disagree with what HQ is sent. UUIDs are stored as 32 hex digits (SQLAlchemy's Uuid on
+# SQLite), hence the replace() of the JSON's dashed form.
+SALE_PROJECTION = """
+CREATE TRIGGER sale_completed_projection AFTER INSERT ON outbox
+WHEN NEW.type = 'sale.completed'
+BEGIN
+    INSERT INTO sales (
+        id, receipt_no, receipt_seq, created_at, cashier_id, customer_id, shift_id,
+        subtotal_cents, discount_cents, total_cents, tax_cents, gst_rate_bp,
+        rounding_cents, change_cents, points_earned, points_redeemed, event_seq)
+    SELECT
+        replace(p ->> '$.sale_id', '-', ''),
+        p ->> '$.receipt_no',
+        (SELECT value + 1 FROM counters WHERE name = 'receipt'),
+        NEW.occurred_at,
+        replace(p ->> '$.cashier_id', '-', ''),
+        replace(p ->> '$.customer_id', '-', ''),
+        replace(p ->> '$.shift_id', '-', ''),
+        p ->> '$.subtotal_cents', p ->> '$.discount_cents', p ->> '$.total_cents',
+        p ->> '$.tax_cents', p ->> '$.gst_rate_bp', p ->> '$.rounding_cents',
+        p ->> '$.change_cents',
+        (SELECT coalesce(sum(value ->> '$.points'), 0) FROM json_each(p, '$.loyalty')
+            WHERE value ->> '$.reason' = 'earn'),
+        (SELECT coalesce(-sum(value ->> '$.points'), 0) FROM json_each(p, '$.loyalty')
+            WHERE value ->> '$.reason' = 'redeem'),
+        NEW.seq
+    FROM (SELECT NEW.payload AS p);
+
+    INSERT INTO sale_lines (
+        sale_id, line_no, product_id, sku, name, qty, unit_price_cents, discount_cents,
+        total_cents, tax_code)
+    SELECT
+        replace(NEW.payload ->> '$.sale_id', '-', ''),
+        value ->> '$.line_no', replace(value ->> '$.product_id', '-', ''),
+        value ->> '$.sku', value ->> '$.name', value ->> '$.qty',
+        value ->> '$.unit_price_cents', value ->> '$.discount_cents',
+        value ->> '$.total_cents', value ->> '$.tax_code'
+    FROM json_each(NEW.payload, '$.lines');
+
+    INSERT INTO payments (id, sale_id, tender, amount_cents, tendered_cents, reference)
+    SELECT
+        replace(value ->> '$.payment_id', '-', ''),
+        replace(NEW.payload ->> '$.sale_id', '-', ''),
+        value ->> '$.tender', value ->> '$.amount_cents', value ->> '$.tendered_cents',
+        value ->> '$.reference'
+    FROM json_each(NEW.payload, '$.payments');
+
+    INSERT INTO loyalty_ledger (
+        id, customer_id, sale_id, points, reason, created_at, event_seq, counted_at_hq)
+    SELECT
+        replace(value ->> '$.entry_id', '-', ''),
+        replace(value ->> '$.customer_id', '-', ''),
+        replace(NEW.payload ->> '$.sale_id', '-', ''),
+        value ->> '$.points', value ->> '$.reason', NEW.occurred_at, NEW.seq, 0
+    FROM json_each(NEW.payload, '$.loyalty');
+
+    INSERT INTO stock (product_id, on_hand)
+    SELECT replace(value ->> '$.product_id', '-', ''), -sum(value ->> '$.qty')
+    FROM json_each(NEW.payload, '$.lines')
+    WHERE value ->> '$.product_id' IS NOT NULL
+    GROUP BY 1
+    ON CONFLICT (product_id) DO UPDATE SET on_hand = on_hand + excluded.on_hand;
+END
+"""
+
+
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS sale_completed_projection")
     for name in (
         "receipt_seq_bump",
         "receipt_seq_gapless",

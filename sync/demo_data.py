@@ -1,0 +1,186 @@
+"""The demo store, as wire records both HQ and a stand-alone till can load.
+
+Identifiers are ``uuid5`` of stable names, so an HQ seeded with this data and a till
+seeded with it separately (``kedai-till simulate`` on an empty database) agree on every
+product, cashier and customer. Pure data: importing this pulls in nothing but the
+protocol models.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from functools import cache
+
+from sync.pins import hash_pin
+from sync.protocol import (
+    CashierRecord,
+    CustomerRecord,
+    GstRate,
+    ProductRecord,
+    SettingsRecord,
+    TenderRecord,
+)
+
+NAMESPACE = uuid.UUID("6b1f3c2e-5a0d-4f7e-9c1b-2d8e4a6f0b13")
+DEMO_BARCODE = "8880000000019"
+CASHIER_PIN = "1234"
+MANAGER_PIN = "9999"
+
+
+def demo_id(kind: str, key: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+# sku, name, price (cents), tax code, CDC-eligible
+_PRODUCTS: tuple[tuple[str, str, int, str, bool], ...] = (
+    ("KOPI-001", "Kopi-O Powder 500g", 330, "SR", True),
+    ("MILO-400", "Milo 3-in-1 Sachets 18x33g", 789, "SR", True),
+    ("RICE-5KG", "Thai Hom Mali Rice 5kg", 1395, "SR", True),
+    ("EGGS-10", "Fresh Eggs 10s", 365, "SR", True),
+    ("BREAD-GD", "Gardenia White Bread 600g", 285, "SR", True),
+    ("KAYA-250", "Pandan Kaya 250g", 415, "SR", True),
+    ("MILK-1L", "Fresh Milk 1L", 345, "SR", True),
+    ("TEH-100", "Teh Tarik Sachets 10s", 525, "SR", True),
+    ("NOOD-5P", "Instant Curry Noodles 5-pack", 410, "SR", True),
+    ("SOYA-1L", "Soya Bean Drink 1L", 235, "SR", True),
+    ("OIL-2L", "Canola Cooking Oil 2L", 899, "SR", True),
+    ("SUGAR-1K", "Fine Sugar 1kg", 215, "SR", True),
+    ("SALT-500", "Iodised Salt 500g", 95, "SR", True),
+    ("SOY-SAUCE", "Light Soy Sauce 640ml", 355, "SR", True),
+    ("OYSTER", "Oyster Sauce 510g", 425, "SR", True),
+    ("CHILI-SB", "Sambal Chilli 200g", 389, "SR", True),
+    ("IKAN-BILS", "Dried Ikan Bilis 200g", 780, "SR", True),
+    ("TOFU-TAU", "Tau Kwa 4s", 150, "SR", True),
+    ("KANGKONG", "Kang Kong 250g", 120, "SR", True),
+    ("CHYE-SIM", "Chye Sim 300g", 145, "SR", True),
+    ("BANANA", "Pisang Mas Bunch", 299, "SR", True),
+    ("APPLE-4", "Fuji Apples 4s", 480, "SR", True),
+    ("ORANGE-6", "Mandarin Oranges 6s", 520, "SR", True),
+    ("CHICK-WH", "Fresh Whole Chicken 1.3kg", 890, "SR", True),
+    ("FISH-BAT", "Batang Fish Steak 500g", 1150, "SR", True),
+    ("PORK-MIN", "Minced Pork 500g", 690, "SR", True),
+    ("PRAWN-BL", "Frozen Prawns 500g", 1290, "SR", True),
+    ("NUGGET", "Chicken Nuggets 850g", 899, "SR", True),
+    ("ICE-CRM", "Potong Ice Cream 6s", 650, "SR", True),
+    ("WATER-6", "Mineral Water 1.5L x6", 540, "SR", True),
+    ("COLA-24", "Cola Cans 24x320ml", 1690, "SR", True),
+    ("GREENTEA", "Jasmine Green Tea 1.5L", 295, "SR", True),
+    ("BISC-MRS", "Marie Biscuits 300g", 275, "SR", True),
+    ("CRACKER", "Cream Crackers 428g", 365, "SR", True),
+    ("CHIPS", "Potato Chips 160g", 355, "SR", True),
+    ("PEANUT", "Roasted Peanuts 400g", 495, "SR", True),
+    ("DETERG", "Laundry Detergent 3kg", 1450, "SR", True),
+    ("DISH-LIQ", "Dishwashing Liquid 900ml", 310, "SR", True),
+    ("TISSUE", "Facial Tissue 5x200s", 699, "SR", True),
+    ("TOILET-10", "Toilet Rolls 10s", 899, "SR", True),
+    ("SHAMPOO", "Herbal Shampoo 600ml", 1190, "SR", True),
+    ("TOOTHP", "Toothpaste 160g x2", 650, "SR", True),
+    ("SOAP-3", "Bath Soap 3x100g", 425, "SR", True),
+    ("DIAPER-M", "Baby Diapers M 52s", 2390, "SR", True),
+    ("PANADOL", "Paracetamol Tablets 20s", 535, "SR", True),
+    ("BEER-6", "Lager Beer 6x320ml", 1980, "SR", False),
+    ("CIGAR-PK", "Cigarettes 20s", 1450, "SR", False),
+    ("STAMP-10", "Local Postage Stamps 10s", 500, "ES", False),
+    ("EZLINK", "EZ-Link Top-up S$10", 1000, "ES", False),
+    ("EXPORT-R", "Export Rice Sack 25kg", 5200, "ZR", True),
+    ("GIFT-50", "Kedai Gift Card S$50", 5000, "ES", False),
+    ("LOTTERY", "Lucky Draw Coupon", 100, "ES", False),
+)
+
+_CUSTOMERS: tuple[tuple[str, str, str], ...] = (
+    ("Tan Mei Ling", "91234567", "meiling@example.sg"),
+    ("Muhammad Hafiz", "98765432", "hafiz@example.sg"),
+    ("Priya Nair", "81112222", "priya@example.sg"),
+    ("Lim Wei Jie", "90001111", "weijie@example.sg"),
+    ("Siti Nurhaliza", "87776666", "siti@example.sg"),
+)
+
+
+def demo_settings() -> SettingsRecord:
+    return SettingsRecord(
+        store_name="Kedai Demo Mart",
+        address="1 Jalan Bukit Merah, #01-23, Singapore 150001",
+        gst_reg_no="M90312345X",
+        gst_rates=[
+            GstRate(effective_from=date(2007, 7, 1), rate_bp=700),
+            GstRate(effective_from=date(2023, 1, 1), rate_bp=800),
+            GstRate(effective_from=date(2024, 1, 1), rate_bp=900),
+        ],
+        loyalty_cents_per_point_earned=100,
+        loyalty_point_value_cents=1,
+    )
+
+
+def demo_products() -> list[ProductRecord]:
+    out = []
+    for i, (sku, name, price, tax, cdc) in enumerate(_PRODUCTS):
+        barcode = DEMO_BARCODE if i == 0 else f"888{i + 1:09d}{_ean_check(i + 1)}"
+        out.append(
+            ProductRecord(
+                product_id=demo_id("product", sku),
+                sku=sku,
+                barcode=barcode,
+                name=name,
+                price_cents=price,
+                tax_code=tax,  # type: ignore[arg-type]
+                cdc_eligible=cdc,
+                active=True,
+            )
+        )
+    return out
+
+
+def _ean_check(n: int) -> int:
+    digits = [int(d) for d in f"888{n:09d}"]
+    total = sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits))
+    return (10 - total % 10) % 10
+
+
+@cache
+def demo_cashiers() -> list[CashierRecord]:
+    """Aisha (cashier, PIN 1234) and Mr Tan (manager, PIN 9999); hashing is slow: cached."""
+    return [
+        CashierRecord(
+            cashier_id=demo_id("cashier", "aisha"),
+            name="Aisha",
+            role="cashier",
+            pin_hash=hash_pin(CASHIER_PIN),
+            active=True,
+        ),
+        CashierRecord(
+            cashier_id=demo_id("cashier", "tan"),
+            name="Mr Tan",
+            role="manager",
+            pin_hash=hash_pin(MANAGER_PIN),
+            active=True,
+        ),
+    ]
+
+
+def demo_customers() -> list[CustomerRecord]:
+    return [
+        CustomerRecord(
+            customer_id=demo_id("customer", phone),
+            name=name,
+            phone=phone,
+            email=email,
+            loyalty_balance=0,
+        )
+        for name, phone, email in _CUSTOMERS
+    ]
+
+
+def demo_tenders() -> list[TenderRecord]:
+    rows = (
+        ("CASH", "Cash", "cash"),
+        ("NETS", "NETS", "nets"),
+        ("CARD", "Credit/Debit Card", "card"),
+        ("PAYNOW", "PayNow", "paynow"),
+        ("CDC", "CDC Voucher", "cdc"),
+        ("POINTS", "Loyalty Points", "points"),
+    )
+    return [
+        TenderRecord(code=c, name=n, kind=k, active=True, sort_order=i)  # type: ignore[arg-type]
+        for i, (c, n, k) in enumerate(rows)
+    ]

@@ -1,0 +1,180 @@
+"""`kedai-till`: the till's command line.
+
+Heavy modules (SQLAlchemy, Textual, httpx) are imported inside the commands that need
+them, so `kedai-till --help` and the till's start-up stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from terminal.db.engine import Database
+
+DB_ENV = "KEDAI_TILL_DB"
+
+
+def default_db_path() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "kedai" / "till.db"
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=DB_ENV,
+    default=default_db_path,
+    show_default="$XDG_DATA_HOME/kedai/till.db",
+    help=f"The till's SQLite database file (env {DB_ENV}).",
+)
+
+
+def open_db(path: Path) -> Database:
+    from terminal.db.engine import open_database
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open_database(path)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print a one-line reason on stderr and exit non-zero."""
+    click.echo(f"kedai-till: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(invoke_without_command=True)
+@db_option
+@click.pass_context
+def main(ctx: click.Context, db_path: Path) -> None:
+    """Kedai till. With no command, opens the till UI."""
+    ctx.ensure_object(dict)
+    ctx.obj["db_path"] = db_path
+    if ctx.invoked_subcommand is None:
+        from terminal.ui.app import run_till
+
+        run_till(db_path)
+
+
+@main.command()
+@db_option
+@click.option("--outlet", default="DEMO", show_default=True, help="Outlet code.")
+@click.option("--terminal", default="T01", show_default=True, help="Terminal code.")
+@click.option("--store-name", default="Kedai", show_default=True)
+def init(db_path: Path, outlet: str, terminal: str, store_name: str) -> None:
+    """Create (or upgrade) the till database."""
+    from terminal.services.setup import init_till
+
+    async def go() -> bool:
+        db = open_db(db_path)
+        try:
+            return await init_till(
+                db, outlet_code=outlet, terminal_code=terminal, store_name=store_name
+            )
+        finally:
+            await db.dispose()
+
+    created = asyncio.run(go())
+    click.echo(f"{'Created' if created else 'Upgraded'} {db_path}")
+
+
+@main.command()
+@db_option
+@click.option("--sales", "count", type=click.IntRange(min=1), required=True)
+@click.option("--customers", is_flag=True, help="Attach demo loyalty customers to ~40%.")
+@click.option("--seed", type=int, default=None, help="Random seed, for repeatable runs.")
+def simulate(db_path: Path, count: int, customers: bool, seed: int | None) -> None:
+    """Make N realistic sales through the checkout service (demo, soak, benchmarks)."""
+    from terminal.services.errors import TillError
+
+    try:
+        done = asyncio.run(_simulate(db_path, count, customers, seed))
+    except TillError as exc:
+        fail(exc.message)
+    click.echo(f"{done} sales written to {db_path}")
+
+
+async def _simulate(db_path: Path, count: int, customers: bool, seed: int | None) -> int:
+    from rich.progress import Progress
+
+    from sync import demo_data
+    from terminal.services.catalog import list_products
+    from terminal.services.checkout import finalize_sale
+    from terminal.services.setup import catalog_size, init_till, seed_demo
+    from terminal.services.simulate import random_request
+
+    db = open_db(db_path)
+    try:
+        await init_till(db)
+        if await catalog_size(db) == 0:
+            await seed_demo(db, customers=customers)
+        products = await list_products(db)
+        rng = random.Random(seed)
+        cashier = demo_data.demo_cashiers()[0].cashier_id
+        customer_ids = [c.customer_id for c in demo_data.demo_customers()] if customers else []
+        with Progress(transient=True, console=_stderr_console()) as progress:
+            task = progress.add_task("Selling", total=count)
+            for _ in range(count):
+                request = random_request(
+                    rng, products, cashier_id=cashier, customer_ids=customer_ids
+                )
+                await finalize_sale(db, request)
+                progress.advance(task)
+        return count
+    finally:
+        await db.dispose()
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@main.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def status(db_path: Path, as_json: bool) -> None:
+    """What this till has sold and how sync stands."""
+    from terminal.domain.money import format_cents
+    from terminal.services.errors import TillError
+    from terminal.services.status import till_status
+
+    if not db_path.exists():
+        fail(f"no till database at {db_path}: run `kedai-till init` first")
+
+    async def go():  # type: ignore[no-untyped-def]
+        db = open_db(db_path)
+        try:
+            return await till_status(db)
+        finally:
+            await db.dispose()
+
+    try:
+        st = asyncio.run(go())
+    except TillError as exc:
+        fail(exc.message)
+    if as_json:
+        click.echo(json.dumps(st.model_dump(mode="json")))
+        return
+    click.echo(f"Till {st.outlet_code}-{st.terminal_code}  ({st.db_path})")
+    click.echo(f"  sales:    {st.sales_count}  S${format_cents(st.sales_total_cents)}")
+    click.echo(
+        f"  outbox:   {st.outbox_pending} pending, {st.outbox_rejected} rejected, "
+        f"{st.outbox_sent} sent"
+    )
+    click.echo(f"  HQ:       {st.hq_url or 'not enrolled'}")
+    click.echo(f"  last push OK: {st.last_push_ok_at or 'never'}")
+    if st.last_error:
+        click.echo(f"  last error:   {st.last_error}")
+
+
+# Commands defined in other modules register here.

@@ -1,0 +1,48 @@
+"""What the till has sold and how sync stands, for `kedai-till status` and the UI."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from terminal.db.engine import Database
+from terminal.db.models import OutboxEvent, Sale, StoreSettings, SyncState
+from terminal.services.errors import NotInitialisedError
+from terminal.services.schemas import TillStatus
+from terminal.services.uow import reading
+
+
+async def till_status(db: Database) -> TillStatus:
+    """One read unit of work; three small queries."""
+    async with reading(db) as s:
+        store = (
+            await s.execute(select(StoreSettings.outlet_code, StoreSettings.terminal_code))
+        ).first()
+        if store is None:
+            raise NotInitialisedError("This till has no store settings: run `kedai-till init`.")
+        sales = (
+            await s.execute(select(func.count(), func.coalesce(func.sum(Sale.total_cents), 0)))
+        ).one()
+        by_status: dict[str, int] = {
+            status: n
+            for status, n in await s.execute(
+                select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
+            )
+        }
+        sync = (await s.execute(select(SyncState))).scalar_one()
+    return TillStatus(
+        db_path=str(db.path),
+        outlet_code=store.outlet_code,
+        terminal_code=store.terminal_code,
+        sales_count=sales[0],
+        sales_total_cents=sales[1],
+        outbox_pending=by_status.get("pending", 0),
+        outbox_rejected=by_status.get("rejected", 0),
+        outbox_sent=by_status.get("sent", 0),
+        last_push_ok_at=sync.last_push_ok_at,
+        last_pull_ok_at=sync.last_pull_ok_at,
+        last_error=sync.last_error,
+        hq_url=sync.hq_url,
+        enrolled=bool(sync.token),
+        change_cursor=sync.change_cursor,
+        acked_seq=sync.acked_seq,
+    )

@@ -1,0 +1,55 @@
+"""The one place a service opens a unit of work, and where SQLite failures get words.
+
+``async with writing(db) as s:`` is ``async with db.writer() as s, s.begin():`` plus the
+translation of "database is locked" / "disk is full" / read-only errors into a
+:class:`StorageError` a cashier can act on. The transaction has rolled back by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from terminal.db.engine import Database
+from terminal.services.errors import StorageError
+
+_HINTS = (
+    ("locked", "The till's database is busy (locked by another program). Try again."),
+    ("busy", "The till's database is busy (locked by another program). Try again."),
+    ("full", "The till's disk is full. Nothing was saved; free space and try again."),
+    ("readonly", "The till's database is read-only. Nothing was saved; call support."),
+    ("read-only", "The till's database is read-only. Nothing was saved; call support."),
+    ("unable to open", "The till's database file cannot be opened; call support."),
+    ("disk i/o", "The till's disk reported an error. Nothing was saved; call support."),
+)
+
+
+def storage_error(exc: OperationalError) -> StorageError:
+    text = str(exc.orig).lower()
+    for needle, message in _HINTS:
+        if needle in text:
+            return StorageError(message)
+    return StorageError(f"The till's database failed ({exc.orig}). Nothing was saved.")
+
+
+@asynccontextmanager
+async def writing(db: Database) -> AsyncIterator[AsyncSession]:
+    """A write unit of work: ``BEGIN IMMEDIATE`` ... ``COMMIT`` (or rollback on error)."""
+    try:
+        async with db.writer() as session, session.begin():
+            yield session
+    except OperationalError as exc:
+        raise storage_error(exc) from exc
+
+
+@asynccontextmanager
+async def reading(db: Database) -> AsyncIterator[AsyncSession]:
+    """A read unit of work (deferred ``BEGIN``; never blocks a writer in WAL)."""
+    try:
+        async with db.reader() as session, session.begin():
+            yield session
+    except OperationalError as exc:
+        raise storage_error(exc) from exc
