@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from terminal.db.engine import Database
+    from terminal.services.schemas import TillStatus
 
 DB_ENV = "KEDAI_TILL_DB"
 
@@ -133,7 +136,7 @@ async def _simulate(db_path: Path, count: int, customers: bool, seed: int | None
         await db.dispose()
 
 
-def _stderr_console():  # type: ignore[no-untyped-def]
+def _stderr_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)
@@ -151,7 +154,7 @@ def status(db_path: Path, as_json: bool) -> None:
     if not db_path.exists():
         fail(f"no till database at {db_path}: run `kedai-till init` first")
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> TillStatus:
         db = open_db(db_path)
         try:
             return await till_status(db)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, null, select, true, union_all
+from sqlalchemy import Select, func, insert, literal, null, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.protocol import LoyaltyDelta, Payment, SaleCompleted, SaleLine
@@ -33,6 +33,7 @@ from terminal.db.models import (
     Product,
     Shift,
     StoreSettings,
+    table_of,
 )
 from terminal.domain.cart import CartError, CartLine, Totals, price_cart
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
@@ -84,7 +85,7 @@ class StoreContext:
 class Refs:
     """What the request names, as found in the store."""
 
-    products: dict[uuid.UUID, Row[Any]]
+    products: dict[uuid.UUID, Any]
     cashier_name: str | None
     customer_name: str | None
     customer_balance: int
@@ -159,7 +160,7 @@ async def load_store_context(session: AsyncSession) -> StoreContext:
 
 async def _load_refs(session: AsyncSession, request: CheckoutRequest) -> Refs:
     ids = {item.product_id for item in request.items}
-    parts = [
+    parts: list[Select[*tuple[Any, ...]]] = [
         select(
             literal("p").label("kind"),
             Product.id,
@@ -213,7 +214,7 @@ async def _load_refs(session: AsyncSession, request: CheckoutRequest) -> Refs:
             ).where(Shift.id == request.shift_id)
         )
     rows = (await session.execute(union_all(*parts))).all()
-    by_kind: dict[str, list[Row[Any]]] = {"p": [], "c": [], "u": [], "s": []}
+    by_kind: dict[str, list[Any]] = {"p": [], "c": [], "u": [], "s": []}
     for row in rows:
         by_kind[row[0]].append(row)
     cashier = by_kind["c"][0] if by_kind["c"] else None
@@ -411,4 +412,4 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
 async def _write_sale(session: AsyncSession, rows: _SaleRows) -> None:
     """One INSERT: the ``sale_completed_projection`` trigger writes the sale, lines,
     payments, loyalty ledger and stock decrement from the event, in this statement."""
-    await session.execute(insert(OutboxEvent.__table__), [rows.outbox])
+    await session.execute(insert(table_of(OutboxEvent)), [rows.outbox])

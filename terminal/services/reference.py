@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Table, delete, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.schema import Table
 
 from sync.protocol import (
     CashierRecord,
@@ -23,7 +22,15 @@ from sync.protocol import (
     SettingsRecord,
     TenderRecord,
 )
-from terminal.db.models import Cashier, Customer, GstRateRow, Product, StoreSettings, Tender
+from terminal.db.models import (
+    Cashier,
+    Customer,
+    GstRateRow,
+    Product,
+    StoreSettings,
+    Tender,
+    table_of,
+)
 
 
 async def _upsert(
@@ -99,7 +106,7 @@ async def apply_settings(session: AsyncSession, s: SettingsRecord) -> None:
     await session.execute(delete(GstRateRow))
     if s.gst_rates:
         await session.execute(
-            insert(GstRateRow.__table__),
+            insert(table_of(GstRateRow)),
             [{"effective_from": g.effective_from, "rate_bp": g.rate_bp} for g in s.gst_rates],
         )
 
@@ -114,10 +121,10 @@ async def apply_records(
     settings: SettingsRecord | None = None,
 ) -> None:
     """Upsert records in the caller's unit of work; the last record per key wins."""
-    await _upsert(session, Product.__table__, "id", _dedupe([_product(p) for p in products]))
-    await _upsert(session, Customer.__table__, "id", _dedupe([_customer(c) for c in customers]))
-    await _upsert(session, Cashier.__table__, "id", _dedupe([_cashier(c) for c in cashiers]))
-    await _upsert(session, Tender.__table__, "code", _dedupe([_tender(t) for t in tenders], "code"))
+    await _upsert(session, table_of(Product), "id", _dedupe([_product(p) for p in products]))
+    await _upsert(session, table_of(Customer), "id", _dedupe([_customer(c) for c in customers]))
+    await _upsert(session, table_of(Cashier), "id", _dedupe([_cashier(c) for c in cashiers]))
+    await _upsert(session, table_of(Tender), "code", _dedupe([_tender(t) for t in tenders], "code"))
     if settings is not None:
         await apply_settings(session, settings)
 

@@ -9,7 +9,7 @@ from sync import demo_data
 from sync.protocol import GstRate, SettingsRecord
 from terminal.db.engine import Database
 from terminal.db.migrate import upgrade
-from terminal.db.models import Product, Stock, StoreSettings, SyncState
+from terminal.db.models import Product, Stock, StoreSettings, SyncState, table_of
 from terminal.domain.gst import SINGAPORE_GST_RATES
 from terminal.services.reference import apply_records
 from terminal.services.uow import reading, writing
@@ -33,7 +33,7 @@ async def init_till(
         if exists:
             return False
         await s.execute(
-            insert(StoreSettings.__table__),
+            insert(table_of(StoreSettings)),
             [
                 {
                     "id": 1,
@@ -48,7 +48,7 @@ async def init_till(
             ],
         )
         await s.execute(
-            insert(SyncState.__table__).on_conflict_do_nothing(),
+            insert(table_of(SyncState)).on_conflict_do_nothing(),
             [{"id": 1, "change_cursor": 0, "acked_seq": 0}],
         )
         default = SettingsRecord(
@@ -82,6 +82,6 @@ async def seed_demo(db: Database, *, customers: bool = True) -> None:
             settings=demo_data.demo_settings(),
         )
         await s.execute(
-            insert(Stock.__table__).on_conflict_do_nothing(),
+            insert(table_of(Stock)).on_conflict_do_nothing(),
             [{"product_id": p.product_id, "on_hand": DEMO_OPENING_STOCK} for p in products],
         )

@@ -22,12 +22,10 @@ async def till_status(db: Database) -> TillStatus:
         sales = (
             await s.execute(select(func.count(), func.coalesce(func.sum(Sale.total_cents), 0)))
         ).one()
-        by_status: dict[str, int] = {
-            status: n
-            for status, n in await s.execute(
-                select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-            )
-        }
+        counts = await s.execute(
+            select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
+        )
+        by_status: dict[str, int] = dict(counts.tuples().all())
         sync = (await s.execute(select(SyncState))).scalar_one()
     return TillStatus(
         db_path=str(db.path),
