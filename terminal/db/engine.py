@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    import aiosqlite
 
 BUSY_TIMEOUT_MS = 5_000
 _BEGIN_OPTION = "kedai_begin"
@@ -78,3 +81,16 @@ def open_database(path: str | os.PathLike[str], *, echo: bool = False) -> Databa
         reader=async_sessionmaker(engine, expire_on_commit=False),
         writer=async_sessionmaker(writer_engine, expire_on_commit=False),
     )
+
+
+async def driver_connection(session: AsyncSession) -> aiosqlite.Connection:
+    """The aiosqlite connection under ``session``'s transaction (begun if it was not).
+
+    For hot paths only. Through SQLAlchemy's adapter every statement costs three or four
+    hand-offs to the aiosqlite thread (cursor, execute, fetch, close; ~0.45 ms); the
+    driver's own ``execute_fetchall`` is one (~0.1 ms). The transaction stays the
+    session's: it commits or rolls back with ``session.begin()`` as usual.
+    """
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return cast("aiosqlite.Connection", raw.driver_connection)

@@ -31,6 +31,18 @@ from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+def db_time(value: datetime) -> str:
+    """How a timestamp is stored: ISO-8601 in UTC with microseconds."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime; use datetime.now(UTC)")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def db_uuid(value: uuid.UUID) -> str:
+    """How SQLAlchemy's ``Uuid`` stores a UUID on SQLite: 32 hex digits, no dashes."""
+    return value.hex
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes stored as ISO-8601 text; naive values are refused."""
 
@@ -38,11 +50,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use datetime.now(UTC)")
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return None if value is None else db_time(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from uuid import UUID
+
 from sqlalchemy import or_, select
 
 from terminal.db.engine import Database
-from terminal.db.models import Product
-from terminal.services.errors import NotFoundError
-from terminal.services.schemas import ProductView
+from terminal.db.models import GstRateRow, Product, StoreSettings
+from terminal.domain.gst import GstRate, NoGstRateError, rate_on
+from terminal.services.errors import NotFoundError, NotInitialisedError
+from terminal.services.schemas import ProductView, StoreProfile, StoreView
 from terminal.services.uow import reading
 
 _COLUMNS = (
@@ -88,3 +92,41 @@ async def list_products(db: Database) -> list[ProductView]:
             await s.execute(select(*_COLUMNS).where(Product.active.is_(True)).order_by(Product.sku))
         ).all()
     return [_view(r) for r in rows]
+
+
+async def products_by_ids(db: Database, ids: list[UUID]) -> dict[UUID, ProductView]:
+    """Active products among ``ids`` (for recalling a parked cart), keyed by id."""
+    if not ids:
+        return {}
+    async with reading(db) as s:
+        rows = (
+            await s.execute(select(*_COLUMNS).where(Product.id.in_(ids), Product.active.is_(True)))
+        ).all()
+    return {row.id: _view(row) for row in rows}
+
+
+async def store_profile(db: Database, *, today: date | None = None) -> StoreProfile:
+    """The store's identity and today's GST rate, in one read unit of work."""
+    day = today or datetime.now(UTC).date()
+    async with reading(db) as s:
+        store = (
+            await s.execute(
+                select(
+                    StoreSettings.outlet_code,
+                    StoreSettings.terminal_code,
+                    StoreSettings.store_name,
+                    StoreSettings.address,
+                    StoreSettings.gst_reg_no,
+                )
+            )
+        ).first()
+        rates = (await s.execute(select(GstRateRow.effective_from, GstRateRow.rate_bp))).all()
+    if store is None:
+        raise NotInitialisedError("This till has no store settings: run `kedai-till init`.")
+    try:
+        rate = rate_on(day, [GstRate(r.effective_from, r.rate_bp) for r in rates])
+    except NoGstRateError as exc:
+        raise NotInitialisedError(f"{exc}: HQ must send the GST rates.") from exc
+    return StoreProfile(
+        store=StoreView.model_validate(store, from_attributes=True), gst_rate_bp=rate
+    )

@@ -139,3 +139,57 @@ class TillStatus(Model):
     enrolled: bool
     change_cursor: int
     acked_seq: int
+
+
+# ------------------------------------------------------------------------- till UI
+
+
+class StoreProfile(Model):
+    """Who this till is and the GST rate it sells at today (for the header and totals)."""
+
+    store: StoreView
+    gst_rate_bp: int
+
+
+class ShiftView(Model):
+    id: UUID
+    cashier_id: UUID
+    opened_at: datetime
+    closed_at: datetime | None
+    opening_float_cents: int
+    counted_cash_cents: int | None
+
+
+class ShiftSummary(Model):
+    """What closing a shift reports (and sends to HQ as ``shift.closed``)."""
+
+    shift: ShiftView
+    expected_cash_cents: int
+    sales_count: int
+    sales_total_cents: int
+
+
+class ParkedItem(Model):
+    product: ProductView
+    qty: int
+    discount_cents: int = 0
+
+
+class ParkedSaleView(Model):
+    id: UUID
+    label: str
+    parked_at: datetime
+    cashier_id: UUID
+    item_count: int
+    total_cents: int
+
+
+class ParkedCart(Model):
+    """A recalled cart: products re-read from the catalog, so prices are today's."""
+
+    id: UUID
+    label: str
+    customer: CustomerView | None
+    items: list[ParkedItem]
+    missing: list[str] = []
+    """SKUs parked but no longer sold (withdrawn since); the cashier is told."""

@@ -1,0 +1,110 @@
+"""Loyalty customers at the till: find by phone or name, create, show a balance.
+
+A balance is never stored as truth here (DESIGN invariant 5): it is HQ's last pulled
+balance plus this till's ledger deltas HQ has not counted yet.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from sync.protocol import CustomerCreated
+from terminal.db.engine import Database
+from terminal.db.models import Customer, LoyaltyEntry
+from terminal.services.errors import NotFoundError, TillError
+from terminal.services.outbox import append_event
+from terminal.services.schemas import CustomerView
+from terminal.services.uow import reading, writing
+
+_PHONE = re.compile(r"^\+?\d[\d ]{5,}$")
+
+
+class CustomerInputError(TillError):
+    code = "customer_input"
+
+
+def _balance() -> ColumnElement[int]:
+    uncounted = (
+        select(func.coalesce(func.sum(LoyaltyEntry.points), 0))
+        .where(LoyaltyEntry.customer_id == Customer.id, LoyaltyEntry.counted_at_hq.is_(False))
+        .scalar_subquery()
+    )
+    return (Customer.hq_balance + uncounted).label("balance")
+
+
+def _select() -> Select[Any]:
+    return select(Customer.id, Customer.name, Customer.phone, _balance())
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def find_customers(db: Database, text: str, *, limit: int = 20) -> list[CustomerView]:
+    """Customers whose phone starts with ``text`` (digits) or whose name contains it."""
+    needle = text.strip()
+    if not needle:
+        return []
+    digits = needle.replace(" ", "").removeprefix("+65")
+    cond: ColumnElement[bool]
+    if digits.isdigit():
+        cond = Customer.phone.like(f"{_like(digits)}%", escape="\\")
+    else:
+        cond = Customer.search_name.like(f"%{_like(needle.lower())}%", escape="\\")
+    async with reading(db) as s:
+        rows = (await s.execute(_select().where(cond).order_by(Customer.name).limit(limit))).all()
+    return [CustomerView.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def get_customer(db: Database, customer_id: uuid.UUID) -> CustomerView:
+    async with reading(db) as s:
+        row = (await s.execute(_select().where(Customer.id == customer_id))).first()
+    if row is None:
+        raise NotFoundError("That loyalty customer is not known to this till.")
+    return CustomerView.model_validate(row, from_attributes=True)
+
+
+async def create_customer(
+    db: Database, *, name: str, phone: str, now: datetime | None = None
+) -> CustomerView:
+    """Create a customer at the till and queue ``customer.created`` for HQ, atomically."""
+    at = now or datetime.now(UTC)
+    name = " ".join(name.split())
+    phone = phone.replace(" ", "").removeprefix("+65")
+    if not name:
+        raise CustomerInputError("Type the customer's name.")
+    if not _PHONE.match(phone):
+        raise CustomerInputError(f"{phone!r} is not a phone number: type digits, e.g. 91234567.")
+    async with writing(db) as s:
+        taken = (
+            await s.execute(select(Customer.name).where(Customer.phone == phone))
+        ).scalar_one_or_none()
+        if taken is not None:
+            raise CustomerInputError(f"Phone {phone} already belongs to {taken}: press F3 to find.")
+        customer_id = uuid.uuid4()
+        await s.execute(
+            insert(Customer),
+            [
+                {
+                    "id": customer_id,
+                    "name": name,
+                    "search_name": name.lower(),
+                    "phone": phone,
+                    "email": None,
+                    "hq_balance": 0,
+                }
+            ],
+        )
+        await append_event(
+            s,
+            "customer.created",
+            CustomerCreated(customer_id=customer_id, name=name, phone=phone),
+            at,
+        )
+    return CustomerView(id=customer_id, name=name, phone=phone, balance=0)
