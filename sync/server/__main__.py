@@ -1,0 +1,5 @@
+"""``python -m sync.server`` is ``kedai-hq``."""
+
+from sync.server.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""HQ's HTTP API: routes, dependencies, error handling and request-body middleware."""

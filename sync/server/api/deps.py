@@ -1,0 +1,78 @@
+"""Dependencies routes declare as ``Annotated`` aliases (``DatabaseDep``, ``CurrentTerminal``).
+
+Authentication opens its own short read unit of work; the route then opens the one unit
+of work it needs. The terminal is checked again under its row lock during ingest, so a
+token revoked between the two is still refused.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
+
+from sync.server.admins import verify_admin
+from sync.server.api.errors import ApiError
+from sync.server.config import Settings
+from sync.server.db import Database
+from sync.server.enroll import TerminalIdentity, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="The terminal's enrollment token")
+_basic = HTTPBasic(auto_error=False, description="An HQ admin (kedai-hq create-admin)")
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DatabaseDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_terminal(
+    db: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> TerminalIdentity:
+    if credentials is None:
+        raise unauthorized("missing bearer token")
+    async with db.readers() as session, session.begin():
+        identity = await authenticate(session=session, token=credentials.credentials)
+    if identity is None:
+        raise unauthorized("invalid or revoked token")
+    return identity
+
+
+async def current_admin(
+    db: DatabaseDep,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+) -> str:
+    challenge = {"WWW-Authenticate": 'Basic realm="kedai-hq"'}
+    if credentials is None:
+        raise ApiError(401, "unauthorized", "admin login required", headers=challenge)
+    async with db.readers() as session, session.begin():
+        ok = await verify_admin(
+            session=session, username=credentials.username, password=credentials.password
+        )
+    if not ok:
+        raise ApiError(401, "unauthorized", "wrong username or password", headers=challenge)
+    return credentials.username
+
+
+CurrentTerminal = Annotated[TerminalIdentity, Depends(current_terminal)]
+CurrentAdmin = Annotated[str, Depends(current_admin)]

@@ -1,0 +1,12 @@
+"""Collect every route module's router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from sync.server.api.routes import health, reports, sync
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(sync.router)
+api_router.include_router(reports.router)

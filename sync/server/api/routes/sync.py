@@ -1,0 +1,78 @@
+"""The till-facing API: push events up, pull changes down, ask who a token is."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from sync import protocol as p
+from sync.server.api.deps import CurrentTerminal, DatabaseDep, SettingsDep, unauthorized
+from sync.server.api.errors import ApiError
+from sync.server.changes import read_changes
+from sync.server.ingest import TerminalNotAllowed, ingest_batch
+
+router = APIRouter(prefix="/v1/sync", tags=["sync"])
+
+
+@router.post(
+    "/push",
+    response_model=p.PushResponse,
+    responses={
+        401: {"model": p.ErrorBody},
+        403: {"model": p.ErrorBody},
+        413: {"model": p.ErrorBody},
+        422: {"model": p.ErrorBody},
+    },
+)
+async def push(body: p.PushRequest, terminal: CurrentTerminal, db: DatabaseDep) -> Response:
+    """Apply a batch of the terminal's events exactly once; answer per event.
+
+    Every event must be the authenticated terminal's own: one foreign event refuses the
+    whole batch (403), since it means a misconfigured or compromised till.
+    """
+    foreign = {e.terminal_id for e in body.events} | {body.terminal_id}
+    foreign.discard(terminal.terminal_id)
+    if foreign:
+        raise ApiError(
+            403,
+            "wrong_terminal",
+            f"token belongs to {terminal.terminal_id}, not {', '.join(sorted(foreign))}",
+        )
+    try:
+        async with db.sessions() as session, session.begin():
+            answer = await ingest_batch(
+                session=session, terminal_id=terminal.terminal_id, events=body.events
+            )
+    except TerminalNotAllowed:
+        raise unauthorized("token revoked") from None
+    # Serialised directly: the model was built here, re-validating it would only cost time.
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+@router.get("/changes", response_model=p.ChangePage, responses={401: {"model": p.ErrorBody}})
+async def changes(
+    terminal: CurrentTerminal,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    since: Annotated[int, Query(ge=0, description="cursor: the last seq applied")] = 0,
+    limit: Annotated[int, Query(ge=1, description="page size (capped by HQ)")] = 500,
+) -> Response:
+    """Latest state of every product/customer/cashier/tender/settings changed after ``since``."""
+    async with db.readers() as session, session.begin():
+        page = await read_changes(
+            session=session, since=since, limit=min(limit, settings.changes_page_max)
+        )
+    return Response(page.model_dump_json(), media_type="application/json")
+
+
+@router.get("/whoami", response_model=p.WhoAmI, responses={401: {"model": p.ErrorBody}})
+async def whoami(terminal: CurrentTerminal) -> p.WhoAmI:
+    """Which terminal this token is, and HQ's contiguous mark for it."""
+    return p.WhoAmI(
+        terminal_id=terminal.terminal_id,
+        outlet_code=terminal.outlet_code,
+        terminal_code=terminal.terminal_code,
+        contiguous_seq=terminal.contiguous_seq,
+    )

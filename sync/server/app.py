@@ -1,0 +1,52 @@
+"""``create_app(settings)``: the HQ ASGI application.
+
+The app holds no state of its own beyond the engine (DESIGN invariant 10): any number of
+workers, on any number of hosts, can serve the same database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sync.server.api import errors
+from sync.server.api.main import api_router
+from sync.server.api.middleware import RequestBodyMiddleware
+from sync.server.config import Settings
+from sync.server.db import open_database
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; the database is connected lazily and disposed on shutdown."""
+    settings.check_secure()
+    db = open_database(settings.database_url, pool_size=settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Kedai HQ",
+        version="1",
+        summary="Head office for Kedai tills: idempotent event ingest and a change feed.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    errors.install(app)
+    app.include_router(api_router)
+    app.add_middleware(RequestBodyMiddleware, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` worker processes: settings from ``KEDAI_HQ_*``."""
+    return create_app(Settings())

@@ -1,0 +1,217 @@
+"""Master data written at HQ (products, customers, cashiers, tenders, settings).
+
+Every write that changes a row stamps it with a fresh change_seq so tills pull it; a row
+whose fields did not change keeps its seq, so re-importing the same catalog costs tills
+nothing. Customers' balances are never written here: they move only through the loyalty
+ledger (:func:`add_loyalty_entries`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync import protocol as p
+from sync.server import models as m
+from sync.server.demo_data import product_uuid
+from sync.server.ingest import LOYALTY, apply_customer_changes
+from sync.server.sqlutil import allocate_change_seqs, insert
+
+SETTINGS_ROW_ID = 1
+
+
+class CatalogError(ValueError):
+    """A catalog file or record HQ cannot accept (the message names the line)."""
+
+
+async def upsert_products(*, session: AsyncSession, products: Sequence[p.ProductRecord]) -> int:
+    """Create or update products by ``product_id``; returns how many changed."""
+    taken = {
+        row.sku: row.product_id
+        for row in await session.execute(
+            select(m.Product.sku, m.Product.product_id).where(
+                m.Product.sku.in_([r.sku for r in products])
+            )
+        )
+    }
+    for rec in products:
+        if taken.get(rec.sku, rec.product_id) != rec.product_id:
+            raise CatalogError(f"sku {rec.sku!r} already belongs to product {taken[rec.sku]}")
+    return await _upsert(session, m.Product, "product_id", [r.model_dump() for r in products])
+
+
+async def upsert_customers(*, session: AsyncSession, customers: Sequence[p.CustomerRecord]) -> int:
+    """Create or update customers' details; ``loyalty_balance`` in the records is ignored."""
+    rows = [{**c.model_dump(exclude={"loyalty_balance"}), "placeholder": False} for c in customers]
+    return await _upsert(session, m.Customer, "customer_id", rows)
+
+
+async def upsert_cashiers(*, session: AsyncSession, cashiers: Sequence[p.CashierRecord]) -> int:
+    return await _upsert(session, m.Cashier, "cashier_id", [c.model_dump() for c in cashiers])
+
+
+async def upsert_tenders(*, session: AsyncSession, tenders: Sequence[p.TenderRecord]) -> int:
+    return await _upsert(session, m.Tender, "code", [t.model_dump() for t in tenders])
+
+
+async def put_settings(*, session: AsyncSession, settings: p.SettingsRecord) -> int:
+    row = settings.model_dump(mode="json")
+    return await _upsert(session, m.StoreSettings, "id", [{"id": SETTINGS_ROW_ID, **row}])
+
+
+async def add_loyalty_entries(*, session: AsyncSession, entries: Sequence[p.LoyaltyDelta]) -> int:
+    """Add HQ-side ledger entries (adjustments, opening balances); idempotent by entry_id."""
+    if not entries:
+        return 0
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "entry_id": e.entry_id,
+            "customer_id": e.customer_id,
+            "points": e.points,
+            "reason": e.reason,
+            "event_id": None,
+            "terminal_id": None,
+            "occurred_at": now,
+            "received_at": now,
+        }
+        for e in entries
+    ]
+    stmt = (
+        insert(session, LOYALTY)
+        .on_conflict_do_nothing()
+        .returning(LOYALTY.c.customer_id, LOYALTY.c.points)
+    )
+    deltas: dict[UUID, int] = defaultdict(int)
+    added = 0
+    for customer_id, points in await session.execute(stmt, rows):
+        deltas[customer_id] += points
+        added += 1
+    await apply_customer_changes(session=session, created={}, deltas=deltas)
+    return added
+
+
+async def _upsert(
+    session: AsyncSession, model: type[m.Base], key: str, rows: list[dict[str, Any]]
+) -> int:
+    if not rows:
+        return 0
+    column = getattr(model, key)
+    existing = {
+        getattr(obj, key): obj
+        for obj in (
+            await session.execute(select(model).where(column.in_([r[key] for r in rows])))
+        ).scalars()
+    }
+    changed = [
+        row
+        for row in rows
+        if (obj := existing.get(row[key])) is None
+        or any(getattr(obj, k) != v for k, v in row.items())
+    ]
+    seqs = await allocate_change_seqs(session, len(changed))
+    for row, seq in zip(changed, seqs, strict=True):
+        obj = existing.get(row[key])
+        if obj is None:
+            session.add(model(**row, change_seq=seq))
+        else:
+            for k, v in row.items():
+                setattr(obj, k, v)
+            obj.change_seq = seq  # type: ignore[attr-defined]
+    await session.flush()
+    return len(changed)
+
+
+# ----------------------------------------------------------------------------- CSV
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogImport:
+    read: int
+    changed: int
+
+
+CSV_COLUMNS = ("sku", "barcode", "name", "price", "tax_code", "cdc_eligible", "active")
+"""``price`` is in dollars (``3.30``); ``price_cents`` (``330``) may be given instead."""
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+async def import_catalog_csv(*, session: AsyncSession, path: Path) -> CatalogImport:
+    """Upsert every product in a CSV file; an existing sku keeps its product_id."""
+    records = parse_catalog_csv(path.read_text(encoding="utf-8-sig"))
+    known = {
+        row.sku: row.product_id
+        for row in await session.execute(select(m.Product.sku, m.Product.product_id))
+    }
+    records = [r.model_copy(update={"product_id": known.get(r.sku, r.product_id)}) for r in records]
+    changed = await upsert_products(session=session, products=records)
+    return CatalogImport(read=len(records), changed=changed)
+
+
+def parse_catalog_csv(text: str) -> list[p.ProductRecord]:
+    reader = csv.DictReader(io.StringIO(text))
+    fields = set(reader.fieldnames or ())
+    if not {"sku", "name"} <= fields or not fields & {"price", "price_cents"}:
+        raise CatalogError("catalog CSV needs columns sku, name and price (or price_cents)")
+    records: list[p.ProductRecord] = []
+    seen: set[str] = set()
+    for line_no, row in enumerate(reader, start=2):
+        try:
+            rec = _product_from_row(row)
+        except (ValueError, ValidationError, InvalidOperation) as exc:
+            raise CatalogError(f"line {line_no}: {exc}") from exc
+        if rec.sku in seen:
+            raise CatalogError(f"line {line_no}: sku {rec.sku!r} appears twice")
+        seen.add(rec.sku)
+        records.append(rec)
+    return records
+
+
+def _product_from_row(row: dict[str, str | None]) -> p.ProductRecord:
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    sku = cell("sku")
+    if not sku:
+        raise ValueError("empty sku")
+    if cell("price_cents"):
+        price = int(cell("price_cents"))
+    else:
+        dollars = Decimal(cell("price"))
+        if dollars != dollars.quantize(Decimal("0.01")):
+            raise ValueError(f"price {dollars} has more than 2 decimals")
+        price = int(dollars * 100)
+    return p.ProductRecord(
+        product_id=product_uuid(sku),
+        sku=sku,
+        barcode=cell("barcode") or None,
+        name=cell("name"),
+        price_cents=price,
+        tax_code=(cell("tax_code") or "SR").upper(),  # type: ignore[arg-type]
+        cdc_eligible=_flag(cell("cdc_eligible"), default=True),
+        active=_flag(cell("active"), default=True),
+    )
+
+
+def _flag(value: str, *, default: bool) -> bool:
+    if not value:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ValueError(f"expected yes/no, got {value!r}")

@@ -1,0 +1,337 @@
+"""HQ's central store, one schema for SQLite and PostgreSQL.
+
+Three groups of tables:
+
+* **Identity**: outlets, terminals (token hash, revocation, contiguous mark), admins.
+* **Facts from tills**: events (every event HQ holds, unique ``event_id`` and unique
+  ``(terminal_id, terminal_seq)``), quarantine, sales/sale_lines/payments (refunds are
+  negative facts), loyalty_entries, shifts, approvals. Facts carry snapshots (sku, name,
+  price, tax code) and never a foreign key to products or customers: a sale is never
+  refused because HQ does not know what was sold or to whom.
+* **Master data flowing down**: products, customers, cashiers, tenders, settings. Each row
+  carries ``change_seq``, stamped from the single ``counters`` row named ``change_seq``
+  whenever the row changes; the change feed pages by it.
+
+Money is integer cents (BigInteger for sums that may grow), never float. Relationships are
+not declared at all: HQ code reads with explicit Core/ORM queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on both dialects.
+
+    PostgreSQL keeps ``timestamptz``; SQLite has no time zones, so values are stored as UTC
+    and tagged UTC again when read. A naive value is refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    pass
+
+
+# ------------------------------------------------------------------------------ identity
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+
+    terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """``OUTLET-TERMINAL``, e.g. ``DEMO-T01``; the prefix of its receipt numbers."""
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"))
+    terminal_code: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """sha256 hex of the bearer token; the token itself is never stored."""
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    contiguous_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Highest N such that HQ holds every event 1..N of this terminal."""
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Admin(Base):
+    __tablename__ = "admins"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """argon2id; admins use real passwords, unlike 4-digit cashier PINs."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Counter(Base):
+    """Named counters; ``change_seq`` is the change feed's global sequence.
+
+    A row updated inside the writing transaction (not a PostgreSQL SEQUENCE) because its
+    row lock makes change_seq values commit in order: a till that has read seq N can
+    never later miss a smaller seq committed after it looked.
+    """
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# --------------------------------------------------------------------------- till facts
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("terminal_id", "terminal_seq"),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40))
+    terminal_seq: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(40))
+    schema_version: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """The till's clock: stored, never trusted for order."""
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Quarantine(Base):
+    __tablename__ = "quarantine"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    terminal_seq: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)
+    """The envelope as received (JSON), so it can be repaired and replayed."""
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Sale(Base):
+    """A sale (``kind='sale'``) or a refund (``kind='refund'``, negative amounts)."""
+
+    __tablename__ = "sales"
+
+    sale_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    receipt_no: Mapped[str] = mapped_column(String(40))
+    original_sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    shift_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    subtotal_cents: Mapped[int] = mapped_column(BigInteger)
+    discount_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    tax_cents: Mapped[int] = mapped_column(BigInteger)
+    gst_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    rounding_cents: Mapped[int] = mapped_column(BigInteger)
+    change_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SaleLine(Base):
+    __tablename__ = "sale_lines"
+
+    sale_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(BigInteger)
+    discount_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    tax_code: Mapped[str] = mapped_column(String(2))
+
+
+class SalePayment(Base):
+    __tablename__ = "payments"
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sale_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    tender: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    tendered_cents: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(100))
+
+
+class LoyaltyEntry(Base):
+    """The ledger: a customer's balance is the sum of these, whatever order they came in."""
+
+    __tablename__ = "loyalty_entries"
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    points: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    terminal_id: Mapped[str | None] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Shift(Base):
+    __tablename__ = "shifts"
+
+    shift_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opening_float_cents: Mapped[int] = mapped_column(BigInteger)
+    expected_cash_cents: Mapped[int] = mapped_column(BigInteger)
+    counted_cash_cents: Mapped[int] = mapped_column(BigInteger)
+    sales_count: Mapped[int] = mapped_column(Integer)
+    sales_total_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Approval(Base):
+    __tablename__ = "approvals"
+
+    approval_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    manager_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    note: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# -------------------------------------------------------------------------- master data
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    barcode: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    tax_code: Mapped[str] = mapped_column(String(2))
+    cdc_eligible: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    loyalty_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Sum of this customer's ledger entries, moved only by atomic increments."""
+    placeholder: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Made because points arrived before the customer's ``customer.created`` event."""
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Cashier(Base):
+    __tablename__ = "cashiers"
+
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Tender(Base):
+    __tablename__ = "tenders"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean)
+    sort_order: Mapped[int] = mapped_column(Integer)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class StoreSettings(Base):
+    """A single row (``id = 1``) holding :class:`sync.protocol.SettingsRecord` fields."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text)
+    gst_reg_no: Mapped[str] = mapped_column(String(32))
+    gst_rates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """``[{"effective_from": "2024-01-01", "rate_bp": 900}, ...]``"""
+    loyalty_cents_per_point_earned: Mapped[int] = mapped_column(Integer)
+    loyalty_point_value_cents: Mapped[int] = mapped_column(Integer)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+__all__ = [
+    "Admin",
+    "Approval",
+    "Base",
+    "Cashier",
+    "Counter",
+    "Customer",
+    "Event",
+    "LoyaltyEntry",
+    "Outlet",
+    "Product",
+    "Quarantine",
+    "Sale",
+    "SaleLine",
+    "SalePayment",
+    "Shift",
+    "StoreSettings",
+    "Tender",
+    "Terminal",
+    "UtcDateTime",
+]

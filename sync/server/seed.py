@@ -1,0 +1,54 @@
+"""Seed the demo store (``kedai-hq seed-demo``, and ``kedai-till demo`` through it).
+
+Idempotent: ids are fixed and unchanged rows keep their change_seq, so seeding twice
+changes nothing a till would pull (except cashiers, whose PIN hashes are re-salted only
+when a cashier is new).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync.server import catalog, demo_data
+from sync.server import models as m
+from sync.server.sqlutil import insert
+
+
+@dataclass(frozen=True, slots=True)
+class SeedResult:
+    products: int
+    customers: int
+    cashiers: int
+    changed: int
+
+
+async def seed_demo(*, session: AsyncSession) -> SeedResult:
+    """Create the demo outlet, settings, tenders, cashiers, catalog and customers."""
+    await session.execute(
+        insert(session, m.Outlet)
+        .values(code=demo_data.OUTLET_CODE, name=demo_data.OUTLET_NAME)
+        .on_conflict_do_nothing()
+    )
+    changed = await catalog.put_settings(session=session, settings=demo_data.settings())
+    changed += await catalog.upsert_tenders(session=session, tenders=demo_data.tenders())
+    have = set(
+        (await session.execute(select(m.Cashier.cashier_id))).scalars()
+    )  # keep existing hashes: re-salting would push a pointless change to every till
+    new_cashiers = [c for c in demo_data.cashiers() if c.cashier_id not in have]
+    changed += await catalog.upsert_cashiers(session=session, cashiers=new_cashiers)
+    products = demo_data.products()
+    changed += await catalog.upsert_products(session=session, products=products)
+    customers = demo_data.customers()
+    changed += await catalog.upsert_customers(session=session, customers=customers)
+    changed += await catalog.add_loyalty_entries(
+        session=session, entries=demo_data.opening_loyalty()
+    )
+    return SeedResult(
+        products=len(products),
+        customers=len(customers),
+        cashiers=len(demo_data.CASHIERS),
+        changed=changed,
+    )
