@@ -181,3 +181,6 @@ def status(db_path: Path, as_json: bool) -> None:
 
 
 # Commands defined in other modules register here.
+from terminal.cli_sync import register as register_sync  # noqa: E402
+
+register_sync(main)

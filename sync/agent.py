@@ -1,0 +1,585 @@
+"""The background sync agent: the till's outbox up to HQ, HQ's changes down to the till.
+
+It runs as an asyncio task inside the till UI and on its own as ``kedai-till sync``.
+Nothing a cashier does waits for it (invariant 9): the agent reads the outbox in a short
+read unit of work, talks to HQ with no transaction open, then writes HQ's answer in a
+short write unit of work (:mod:`terminal.services.sync_store`). One cycle is:
+
+1. ``whoami``: is HQ there, is the token still ours, and where is HQ's contiguous mark?
+   A mark below what HQ told us before means HQ was restored from a backup: the events
+   above it go back to pending and are sent again (invariant 6).
+2. Push every pending event in ``terminal_seq`` order, in batches bounded by count and
+   bytes, gzipped. Events are marked only from HQ's per-event results: accepted and
+   duplicate become sent, rejected keeps HQ's reason and never blocks later events.
+   A lost answer leaves the batch pending, and the resend is answered ``duplicate``.
+3. Pull HQ's change feed page by page from the stored cursor; each page and its cursor
+   are applied in one local transaction (invariant 8).
+
+Between cycles the agent waits for a nudge (one per committed sale) or the periodic
+tick; on failure it backs off exponentially with jitter (``stamina``), with bounded
+connect/read timeouts on one long-lived ``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import httpx
+import pydantic
+import stamina
+from pydantic import BaseModel, ConfigDict
+
+from sync.errors import (
+    NotEnrolledError,
+    SyncError,
+    SyncProtocolError,
+    SyncRefusedError,
+    SyncTransportError,
+)
+from sync.protocol import MAX_PUSH_EVENTS, ChangePage, PushResponse, WhoAmI
+from terminal.db.engine import Database
+from terminal.services import sync_store as store
+from terminal.services.errors import TillError
+
+__all__ = [
+    "AgentState",
+    "SyncAgent",
+    "SyncReport",
+    "enroll",
+    "load_agent_state",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+"""Bounded: a dead HQ costs at most a few seconds per attempt, never a hung agent."""
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AgentState(BaseModel):
+    """What the UI's status bar and ``kedai-till status`` show about sync."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    online: bool | None = None
+    """HQ answered the last request (``None``: not yet known)."""
+    enrolled: bool = False
+    pending: int = 0
+    """Events waiting to go to HQ."""
+    rejected: int = 0
+    """Events HQ refused (kept, with HQ's reason); they never block later ones."""
+    sent_total: int = 0
+    """Events held at the till as acknowledged by HQ."""
+    backlog_total: int = 0
+    """Events pending when the current drain started: progress = 1 - pending/backlog."""
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    hq_url: str | None = None
+
+
+class SyncReport(BaseModel):
+    """What one :meth:`SyncAgent.sync_once` did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pushed: int = 0
+    """Events HQ acknowledged (accepted or duplicate)."""
+    rejected: int = 0
+    batches: int = 0
+    resent: int = 0
+    """Events set back to pending because HQ's mark was below them (restore)."""
+    hq_restored: bool = False
+    changes: int = 0
+    pages: int = 0
+    pruned: int = 0
+    contiguous_seq: int = 0
+
+
+async def load_agent_state(db: Database) -> AgentState:
+    """The agent's state as far as the database knows it (for a UI with no agent)."""
+    cfg = await store.load_sync_config(db)
+    counts = await store.outbox_counts(db)
+    return _state_from(cfg, counts, AgentState())
+
+
+def _state_from(cfg: store.SyncConfig, counts: store.OutboxCounts, old: AgentState) -> AgentState:
+    return old.model_copy(
+        update={
+            "enrolled": cfg.enrolled,
+            "pending": counts.pending,
+            "rejected": counts.rejected,
+            "sent_total": counts.sent,
+            "last_success_at": cfg.last_push_ok_at,
+            "last_error": cfg.last_error,
+            "last_error_at": cfg.last_error_at,
+            "hq_url": cfg.hq_url,
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+class _Http:
+    """HQ's three sync endpoints over one client; the one place httpx errors are seen."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, int] | None = None,
+    ) -> httpx.Response:
+        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        all_headers |= headers or {}
+        try:
+            response = await self.client.request(
+                method, url, content=content, headers=all_headers, params=params
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise SyncTransportError(f"HQ unreachable at {url}: {_describe(exc)}") from exc
+        if response.status_code in (401, 403):
+            raise SyncRefusedError(
+                f"HQ refused this till ({response.status_code}): {_error_message(response)}",
+                status_code=response.status_code,
+            )
+        if response.status_code >= 400:
+            raise SyncProtocolError(
+                f"HQ answered {response.status_code} to {method} {url}: {_error_message(response)}",
+                status_code=response.status_code,
+            )
+        return response
+
+    async def whoami(self, base: str, token: str) -> WhoAmI:
+        response = await self.send("GET", f"{base}/v1/sync/whoami", token=token)
+        return _parse(WhoAmI, response)
+
+    async def push(self, base: str, token: str, body: bytes) -> PushResponse:
+        response = await self.send(
+            "POST",
+            f"{base}/v1/sync/push",
+            token=token,
+            content=body,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        return _parse(PushResponse, response)
+
+    async def changes(self, base: str, token: str, since: int, limit: int) -> ChangePage:
+        response = await self.send(
+            "GET",
+            f"{base}/v1/sync/changes",
+            token=token,
+            params={"since": since, "limit": limit},
+        )
+        return _parse(ChangePage, response)
+
+
+def _parse(model: type[_M], response: httpx.Response) -> _M:
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        raise SyncProtocolError(
+            f"HQ's answer is not a valid {model.__name__}: "
+            f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
+            status_code=response.status_code,
+        ) from exc
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _error_message(response: httpx.Response) -> str:
+    """HQ's ``{error: {code, message}}`` if it sent one, else the start of the body."""
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200].replace("\n", " ") or response.reason_phrase
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def _envelope(event: store.PendingEvent, terminal_id: str) -> bytes:
+    """One envelope as JSON bytes, built around the stored payload text.
+
+    The payload is already the JSON the checkout wrote; it is checked to be a JSON
+    object but not re-serialised. A payload that is not (a damaged row) still goes to
+    HQ, wrapped, so HQ quarantines it with a reason and its seq counts as held: a
+    broken event must not block the queue or leave a permanent gap (invariant 7).
+    """
+    payload = event.payload
+    try:
+        ok = isinstance(json.loads(payload), dict)
+    except ValueError:
+        ok = False
+    if not ok:
+        payload = json.dumps({"unparseable_payload": payload})
+    return (
+        f'{{"event_id":"{event.event_id}","terminal_id":{json.dumps(terminal_id)},'
+        f'"terminal_seq":{event.seq},"occurred_at":"{event.occurred_at}",'
+        f'"schema_version":{event.schema_version},"type":{json.dumps(event.type)},'
+        f'"payload":{payload}}}'
+    ).encode()
+
+
+def _batch_body(
+    events: list[store.PendingEvent], terminal_id: str, max_bytes: int
+) -> tuple[list[store.PendingEvent], bytes]:
+    """The longest prefix of ``events`` whose JSON fits ``max_bytes`` (at least one)."""
+    head = b'{"terminal_id":' + json.dumps(terminal_id).encode() + b',"events":['
+    parts: list[bytes] = []
+    size = len(head) + 2
+    for event in events:
+        part = _envelope(event, terminal_id)
+        if parts and size + len(part) + 1 > max_bytes:
+            break
+        parts.append(part)
+        size += len(part) + 1
+    return events[: len(parts)], head + b",".join(parts) + b"]}"
+
+
+# ----------------------------------------------------------------------------- agent
+
+
+class SyncAgent:
+    """Moves events up and changes down; see the module docstring for one cycle.
+
+    ``client`` (or ``transport``) is injectable for tests; without one the agent makes
+    its own long-lived client with :data:`DEFAULT_TIMEOUT` and closes it in
+    :meth:`aclose`. ``clock`` is the agent's only source of "now".
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        batch_events: int = 200,
+        batch_bytes: int = 2 * 1024 * 1024,
+        pull_limit: int = 500,
+        tick_seconds: float = 30.0,
+        retention_days: int = 90,
+        gzip_level: int = 5,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        if not 1 <= batch_events <= MAX_PUSH_EVENTS:
+            raise ValueError(f"batch_events must be 1..{MAX_PUSH_EVENTS}")
+        self._db = db
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(
+            transport=transport,
+            timeout=DEFAULT_TIMEOUT,
+            headers={"User-Agent": "kedai-till"},
+        )
+        self._http = _Http(self._client)
+        self._batch_events = batch_events
+        self._batch_bytes = batch_bytes
+        self._pull_limit = pull_limit
+        self._tick = tick_seconds
+        self._retention = timedelta(days=retention_days)
+        self._gzip_level = gzip_level
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._clock = clock
+        self._nudged = asyncio.Event()
+        self._state = AgentState()
+        self._subscribers: list[Callable[[AgentState], None]] = []
+        self._last_prune: datetime | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> AgentState:
+        return self._state
+
+    def subscribe(self, callback: Callable[[AgentState], None]) -> Callable[[], None]:
+        """Call ``callback(state)`` on every state change; returns the unsubscribe."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def nudge(self) -> None:
+        """Wake the loop now (call after each committed sale). Never blocks."""
+        self._nudged.set()
+
+    async def run(self) -> None:
+        """Sync until cancelled: a cycle, then wait for a nudge or the tick.
+
+        Transient failures (HQ unreachable, unexpected answers) are retried by
+        ``stamina`` with exponential backoff and jitter; a refusal or a till that is not
+        enrolled waits for the next nudge/tick, since retrying fast cannot fix either.
+        """
+        await self.refresh()
+        while True:
+            self._nudged.clear()
+            try:
+                async for attempt in stamina.retry_context(
+                    on=_is_transient,
+                    attempts=None,
+                    timeout=None,
+                    wait_initial=self._backoff_initial,
+                    wait_max=self._backoff_max,
+                    wait_jitter=self._backoff_initial,
+                ):
+                    with attempt:
+                        await self.sync_once()
+            except SyncError as exc:
+                log.info("sync paused: %s", exc.message)
+            except TillError as exc:
+                log.warning("sync cycle stopped by the local store: %s", exc.message)
+                self._publish(last_error=exc.message, last_error_at=self._clock())
+            except Exception:  # the loop outlives any one bad cycle; it is logged in full
+                log.exception("sync cycle failed unexpectedly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudged.wait(), timeout=self._tick)
+
+    async def sync_once(self) -> SyncReport:
+        """Push everything pending, then pull every page; raise a SyncError on failure.
+
+        The failure is also stored in ``sync_state`` (``last_error``) and published.
+        """
+        cfg = await store.load_sync_config(self._db)
+        await self._refresh_from(cfg)
+        if not cfg.enrolled:
+            raise NotEnrolledError("this till is not enrolled: run `kedai-till enroll`")
+        assert cfg.hq_url and cfg.token and cfg.terminal_id
+        attempted: list[int] = []
+        try:
+            report = await self._cycle(cfg.hq_url, cfg.token, cfg.terminal_id, attempted)
+        except SyncError as exc:
+            at = self._clock()
+            log.warning("sync failed: %s", exc.message)
+            await store.record_error(self._db, message=exc.message, at=at, attempted_seqs=attempted)
+            self._publish(
+                online=not isinstance(exc, SyncTransportError),
+                last_error=exc.message,
+                last_error_at=at,
+            )
+            raise
+        return report
+
+    async def refresh(self) -> AgentState:
+        """Reload counts and settings from the database and publish them."""
+        await self._refresh_from(await store.load_sync_config(self._db))
+        return self._state
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    # ------------------------------------------------------------------- a cycle
+
+    async def _cycle(
+        self, base: str, token: str, terminal_id: str, attempted: list[int]
+    ) -> SyncReport:
+        who = await self._http.whoami(base, token)
+        self._publish(online=True)
+        if who.terminal_id != terminal_id:
+            raise SyncRefusedError(
+                f"the token belongs to terminal {who.terminal_id}, not {terminal_id}"
+            )
+        check = await store.reconcile_hq_mark(
+            self._db, contiguous_seq=who.contiguous_seq, at=self._clock()
+        )
+        if check.reset_for_resend:
+            log.warning(
+                "HQ holds events only up to %d%s: re-sending %d events",
+                who.contiguous_seq,
+                " (restored from a backup)" if check.hq_went_back else "",
+                check.reset_for_resend,
+            )
+        report = await self._push_all(base, token, terminal_id, attempted)
+        report = report.model_copy(
+            update={
+                "resent": report.resent + check.reset_for_resend,
+                "hq_restored": report.hq_restored or check.hq_went_back,
+            }
+        )
+        if not report.batches:
+            report = report.model_copy(update={"contiguous_seq": who.contiguous_seq})
+        await store.record_push_ok(self._db, at=self._clock())
+        changes, pages = await self._pull_all(base, token)
+        pruned = await self._maybe_prune()
+        now = self._clock()
+        await self.refresh()
+        self._publish(last_success_at=now, last_error=None, last_error_at=None)
+        return report.model_copy(update={"changes": changes, "pages": pages, "pruned": pruned})
+
+    async def _push_all(
+        self, base: str, token: str, terminal_id: str, attempted: list[int]
+    ) -> SyncReport:
+        counts = await store.outbox_counts(self._db)
+        self._publish(
+            backlog_total=counts.pending,
+            pending=counts.pending,
+            rejected=counts.rejected,
+            sent_total=counts.sent,
+        )
+        pushed = rejected = batches = resent = unanswered = 0
+        restored = restarted = False
+        after = 0
+        mark = 0
+        while True:
+            rows = await store.read_pending(self._db, after_seq=after, limit=self._batch_events)
+            if not rows:
+                break
+            batch, body = _batch_body(rows, terminal_id, self._batch_bytes)
+            attempted[:] = [e.seq for e in batch]
+            answer = await self._http.push(
+                base, token, gzip.compress(body, compresslevel=self._gzip_level)
+            )
+            by_id = {e.event_id: e.seq for e in batch}
+            outcomes: list[store.Outcome] = [
+                (by_id[str(r.event_id)], r.status, r.reason)
+                for r in answer.results
+                if str(r.event_id) in by_id
+            ]
+            if not outcomes:
+                raise SyncProtocolError(
+                    f"HQ answered about none of the {len(batch)} events sent (seq "
+                    f"{batch[0].seq}..{batch[-1].seq})"
+                )
+            marked = await store.record_push_answer(
+                self._db, outcomes=outcomes, contiguous_seq=answer.contiguous_seq, at=self._clock()
+            )
+            attempted.clear()
+            batches += 1
+            pushed += marked.sent
+            rejected += marked.rejected
+            unanswered += len(batch) - len(outcomes)
+            mark = answer.contiguous_seq
+            for seq, status, reason in outcomes:
+                if status == "rejected":
+                    log.warning("HQ rejected event %d: %s", seq, reason)
+            self._publish(
+                pending=max(0, self._state.pending - marked.sent - marked.rejected)
+                + marked.reset_for_resend,
+                rejected=self._state.rejected + marked.rejected,
+                sent_total=self._state.sent_total + marked.sent,
+            )
+            after = batch[-1].seq
+            if marked.reset_for_resend:
+                resent += marked.reset_for_resend
+                restored = restored or marked.hq_went_back
+                if not restarted:  # once per drain: a broken HQ cannot make us spin
+                    restarted = True
+                    after = mark
+        if unanswered:
+            raise SyncProtocolError(f"HQ did not answer for {unanswered} events; they stay pending")
+        return SyncReport(
+            pushed=pushed,
+            rejected=rejected,
+            batches=batches,
+            resent=resent,
+            hq_restored=restored,
+            contiguous_seq=mark,
+        )
+
+    async def _pull_all(self, base: str, token: str) -> tuple[int, int]:
+        cursor = (await store.load_sync_config(self._db)).change_cursor
+        changes = pages = 0
+        while True:
+            page = await self._http.changes(base, token, cursor, self._pull_limit)
+            if page.more and page.next <= cursor:
+                raise SyncProtocolError(f"HQ's change feed did not advance past {cursor}")
+            await store.apply_change_page(self._db, page, at=self._clock())
+            changes += len(page.changes)
+            pages += 1
+            cursor = page.next
+            if not page.more:
+                return changes, pages
+
+    async def _maybe_prune(self) -> int:
+        """Prune at most hourly: the query scans the outbox, and nothing is urgent."""
+        now = self._clock()
+        if self._last_prune and now - self._last_prune < timedelta(hours=1):
+            return 0
+        self._last_prune = now
+        pruned = await store.prune_sent(self._db, older_than=now - self._retention)
+        if pruned:
+            log.info("pruned %d sent events older than %s", pruned, self._retention)
+        return pruned
+
+    # --------------------------------------------------------------------- state
+
+    async def _refresh_from(self, cfg: store.SyncConfig) -> None:
+        counts = await store.outbox_counts(self._db)
+        new = _state_from(cfg, counts, self._state)
+        self._set(new)
+
+    def _publish(self, **changes: object) -> None:
+        self._set(self._state.model_copy(update=changes))
+
+    def _set(self, new: AgentState) -> None:
+        if new == self._state:
+            return
+        self._state = new
+        for callback in list(self._subscribers):
+            try:
+                callback(new)
+            except Exception:  # a broken listener must not stop sync
+                log.exception("sync state subscriber failed")
+
+
+def _is_transient(exc: Exception) -> bool:
+    """Retry with backoff: HQ unreachable or answering oddly (5xx, bad body)."""
+    return isinstance(exc, SyncTransportError | SyncProtocolError)
+
+
+# ------------------------------------------------------------------------ enrollment
+
+
+async def enroll(
+    db: Database,
+    *,
+    server: str,
+    token: str,
+    client: httpx.AsyncClient | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> WhoAmI:
+    """Ask HQ who this token is, then store URL, token and identity at the till.
+
+    Raises :class:`SyncRefusedError` for a bad token, :class:`SyncTransportError` if HQ
+    cannot be reached, ``EnrollmentRefused`` if this till's sales belong to another
+    identity. The database file (and WAL/SHM) is then made owner-only: it holds the token.
+    """
+    base = server.rstrip("/")
+    own = client is None
+    http_client = client or httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
+    try:
+        who = await _Http(http_client).whoami(base, token)
+    finally:
+        if own:
+            await http_client.aclose()
+    await store.enroll_till(db, hq_url=base, token=token, who=who)
+    store.restrict_permissions(db.path)
+    return who

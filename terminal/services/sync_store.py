@@ -1,0 +1,445 @@
+"""The till-side data functions the sync agent calls, each one short unit of work.
+
+The agent never holds a SQLite transaction across a network call: it reads (a short
+read unit of work here), talks to HQ, then writes the outcome (a short ``BEGIN
+IMMEDIATE`` unit of work here). So a cashier's checkout waits at most for one of these
+few-millisecond writes, never for HQ. Every function takes plain values and returns
+plain values or frozen pydantic models, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sync.protocol import ChangePage, WhoAmI
+from terminal.db.engine import Database
+from terminal.db.models import (
+    Base,
+    Customer,
+    LoyaltyEntry,
+    OutboxEvent,
+    Sale,
+    StoreSettings,
+    SyncState,
+)
+from terminal.services.errors import NotInitialisedError, TillError
+from terminal.services.reference import apply_changes
+from terminal.services.uow import reading, writing
+
+OUTBOX: Table = OutboxEvent.__table__  # type: ignore[assignment]
+LEDGER: Table = LoyaltyEntry.__table__  # type: ignore[assignment]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyncConfig(_Model):
+    """Where HQ is and who this till is to it (``None`` until enrolled)."""
+
+    hq_url: str | None
+    token: str | None
+    terminal_id: str | None
+    change_cursor: int
+    acked_seq: int
+    last_push_ok_at: datetime | None
+    last_pull_ok_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+    @property
+    def enrolled(self) -> bool:
+        return bool(self.hq_url and self.token and self.terminal_id)
+
+
+class OutboxCounts(_Model):
+    pending: int
+    rejected: int
+    sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """One outbox row as it goes on the wire; ``payload`` is the stored JSON text."""
+
+    seq: int
+    event_id: str
+    type: str
+    schema_version: int
+    occurred_at: str
+    payload: str
+
+
+Outcome = tuple[int, Literal["accepted", "duplicate", "rejected"], str | None]
+"""``(seq, status, reason)`` for one event HQ answered about."""
+
+
+class MarkResult(_Model):
+    """What one batch's answer changed at the till."""
+
+    sent: int
+    rejected: int
+    reset_for_resend: int
+    """Events set back to pending because HQ's contiguous mark fell below them."""
+    hq_went_back: bool
+    """HQ's mark is below the one it reported before: it was restored from a backup."""
+
+
+class EnrollmentRefused(TillError):
+    """This till's existing sales belong to another outlet/terminal identity."""
+
+    code = "enroll_refused"
+
+
+# ---------------------------------------------------------------------------- reads
+
+
+async def load_sync_config(db: Database) -> SyncConfig:
+    async with reading(db) as s:
+        row = (await s.execute(select(SyncState).where(SyncState.id == 1))).scalar_one_or_none()
+    if row is None:
+        raise NotInitialisedError("This till has no sync settings: run `kedai-till init`.")
+    return SyncConfig(
+        hq_url=row.hq_url,
+        token=row.token,
+        terminal_id=row.terminal_id,
+        change_cursor=row.change_cursor,
+        acked_seq=row.acked_seq,
+        last_push_ok_at=row.last_push_ok_at,
+        last_pull_ok_at=row.last_pull_ok_at,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+    )
+
+
+async def outbox_counts(db: Database) -> OutboxCounts:
+    async with reading(db) as s:
+        return await _counts(s)
+
+
+async def _counts(s: AsyncSession) -> OutboxCounts:
+    rows = await s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
+    by_status: dict[str, int] = {}
+    for status, n in rows.tuples():
+        by_status[status] = n
+    return OutboxCounts(
+        pending=by_status.get("pending", 0),
+        rejected=by_status.get("rejected", 0),
+        sent=by_status.get("sent", 0),
+    )
+
+
+async def read_pending(db: Database, *, after_seq: int, limit: int) -> list[PendingEvent]:
+    """Pending events after ``after_seq`` in ``terminal_seq`` order (one short read).
+
+    Reads raw column values (no ORM objects, no datetime round trip): the stored
+    ``occurred_at`` text is already the ISO-8601 UTC form the wire carries.
+    """
+    stmt = (
+        select(
+            OUTBOX.c.seq,
+            OUTBOX.c.event_id,
+            OUTBOX.c.type,
+            OUTBOX.c.schema_version,
+            type_coerce(OUTBOX.c.occurred_at, String),
+            OUTBOX.c.payload,
+        )
+        .where(OUTBOX.c.status == "pending", OUTBOX.c.seq > after_seq)
+        .order_by(OUTBOX.c.seq)
+        .limit(limit)
+    )
+    async with reading(db) as s:
+        rows = (await s.execute(stmt)).tuples().all()
+    return [
+        PendingEvent(
+            seq=seq,
+            event_id=str(event_id),
+            type=type_,
+            schema_version=version,
+            occurred_at=occurred,
+            payload=payload,
+        )
+        for seq, event_id, type_, version, occurred, payload in rows
+    ]
+
+
+# --------------------------------------------------------------------------- writes
+
+
+async def record_push_answer(
+    db: Database, *, outcomes: Sequence[Outcome], contiguous_seq: int, at: datetime
+) -> MarkResult:
+    """Apply HQ's per-event answer to one batch, in one write unit of work.
+
+    Only events HQ named are touched: accepted/duplicate become ``sent``, rejected
+    become ``rejected`` with HQ's reason; an event HQ did not mention stays pending and
+    goes again. In the same transaction the loyalty entries of the sent events are
+    marked counted at HQ and their points added to ``customers.hq_balance``, so the
+    balance the till shows (HQ balance + uncounted deltas) does not jump; the next pull
+    overwrites ``hq_balance`` with HQ's own figure. Finally HQ's contiguous mark is
+    stored and compared (see :func:`_reconcile_mark`).
+    """
+    sent = [seq for seq, status, _ in outcomes if status != "rejected"]
+    rejected = [
+        {"b_seq": seq, "b_reason": reason or "rejected by HQ"}
+        for seq, status, reason in outcomes
+        if status == "rejected"
+    ]
+    async with writing(db) as s:
+        if sent:
+            await s.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.seq.in_(sent))
+                .values(
+                    status="sent",
+                    sent_at=at,
+                    reason=None,
+                    attempts=OUTBOX.c.attempts + 1,
+                )
+            )
+            await _count_loyalty_at_hq(s, sent)
+        if rejected:
+            await s.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.seq == bindparam("b_seq"))
+                .values(
+                    status="rejected", reason=bindparam("b_reason"), attempts=OUTBOX.c.attempts + 1
+                )
+                .execution_options(synchronize_session=False),
+                rejected,
+            )
+        reset, went_back = await _reconcile_mark(s, contiguous_seq)
+        await s.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(acked_seq=contiguous_seq, last_attempt_at=at)
+        )
+    return MarkResult(
+        sent=len(sent), rejected=len(rejected), reset_for_resend=reset, hq_went_back=went_back
+    )
+
+
+async def _count_loyalty_at_hq(s: AsyncSession, seqs: list[int]) -> None:
+    """Move the points of newly acknowledged events into ``hq_balance`` (two statements)."""
+    ledger = LEDGER
+    uncounted = and_(ledger.c.counted_at_hq.is_(False), ledger.c.event_seq.in_(seqs))
+    points = (
+        select(func.coalesce(func.sum(ledger.c.points), 0))
+        .where(uncounted, ledger.c.customer_id == Customer.id)
+        .scalar_subquery()
+    )
+    await s.execute(
+        update(Customer)
+        .where(Customer.id.in_(select(ledger.c.customer_id).where(uncounted)))
+        .values(hq_balance=Customer.hq_balance + points)
+        .execution_options(synchronize_session=False)
+    )
+    await s.execute(
+        update(ledger)
+        .where(uncounted)
+        .values(counted_at_hq=True)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _reconcile_mark(s: AsyncSession, mark: int) -> tuple[int, bool]:
+    """Compare HQ's contiguous mark with what this till believes HQ holds.
+
+    HQ's mark only ever rises, unless HQ was restored from an older copy of its
+    database. Then it is below the mark it told us before (``acked_seq``), and below
+    events we marked sent: those are set back to pending (rejected ones too, since HQ's
+    quarantine was restored with it) so the agent sends them again; HQ answers
+    ``duplicate`` for any it still has. The same applies whenever the event right after
+    HQ's mark is one we hold as sent: HQ is missing it, whatever the reason. If that
+    event was pruned there is nothing to resend and nothing is reset (no resend loop).
+    Returns (events reset, HQ went back). HQ's change feed went back with it, so the
+    change cursor is rewound to 0 and the next pull re-reads everything (idempotent).
+    """
+    state = (await s.execute(select(SyncState.acked_seq).where(SyncState.id == 1))).scalar_one()
+    went_back = mark < state
+    next_status = (
+        await s.execute(select(OUTBOX.c.status).where(OUTBOX.c.seq == mark + 1))
+    ).scalar_one_or_none()
+    if not went_back and next_status in (None, "pending"):
+        return 0, False
+    result = await s.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.seq > mark, OUTBOX.c.status.in_(("sent", "rejected")))
+        .values(status="pending", sent_at=None, reason=None)
+    )
+    if went_back:
+        await s.execute(update(SyncState).where(SyncState.id == 1).values(change_cursor=0))
+    return int(result.rowcount), went_back  # type: ignore[attr-defined]
+
+
+async def reconcile_hq_mark(db: Database, *, contiguous_seq: int, at: datetime) -> MarkResult:
+    """Check HQ's mark as reported by ``whoami`` before a push (one write unit of work)."""
+    async with writing(db) as s:
+        reset, went_back = await _reconcile_mark(s, contiguous_seq)
+        await s.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(acked_seq=contiguous_seq, last_attempt_at=at)
+        )
+    return MarkResult(sent=0, rejected=0, reset_for_resend=reset, hq_went_back=went_back)
+
+
+async def apply_change_page(db: Database, page: ChangePage, *, at: datetime) -> None:
+    """Apply one pulled page and store its cursor in the same unit of work (invariant 8)."""
+    values: dict[str, object] = {"change_cursor": page.next}
+    if not page.more:
+        values["last_pull_ok_at"] = at
+    async with writing(db) as s:
+        await apply_changes(s, page.changes)
+        await s.execute(update(SyncState).where(SyncState.id == 1).values(**values))
+
+
+async def record_push_ok(db: Database, *, at: datetime) -> None:
+    """Everything pending was pushed: stamp it and clear the last error."""
+    async with writing(db) as s:
+        await s.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(last_push_ok_at=at, last_attempt_at=at, last_error=None, last_error_at=None)
+        )
+
+
+async def record_attempt(db: Database, *, at: datetime) -> None:
+    async with writing(db) as s:
+        await s.execute(update(SyncState).where(SyncState.id == 1).values(last_attempt_at=at))
+
+
+async def record_error(
+    db: Database, *, message: str, at: datetime, attempted_seqs: Sequence[int] = ()
+) -> None:
+    """Store the failure (and count the attempt on events whose answer never came)."""
+    async with writing(db) as s:
+        await s.execute(
+            update(SyncState)
+            .where(SyncState.id == 1)
+            .values(last_error=message, last_error_at=at, last_attempt_at=at)
+        )
+        if attempted_seqs:
+            await s.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.seq.in_(list(attempted_seqs)))
+                .values(attempts=OUTBOX.c.attempts + 1)
+            )
+
+
+def _referencing_columns() -> list[tuple[Table, str]]:
+    """Every (table, column) with a foreign key to ``outbox.seq`` (sales, ledger, ...).
+
+    Found from the metadata so that a table the till core adds later is respected too.
+    """
+    found: list[tuple[Table, str]] = []
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == "outbox" and fk.column.name == "seq":
+                found.append((table, fk.parent.name))
+    return found
+
+
+async def prune_sent(db: Database, *, older_than: datetime) -> int:
+    """Delete sent events past retention that nothing local refers to; return how many.
+
+    Only events at or below HQ's contiguous mark are considered (HQ provably holds them
+    all). A ``sale.completed`` event stays for as long as its sale row does, because
+    ``sales.event_seq`` and ``loyalty_ledger.event_seq`` refer to it: the outbox row is
+    the sale's source of truth at this till, and keeping it means such an event can
+    still be re-sent to an HQ restored from a very old backup. What is pruned are the
+    events without local rows (customer created, shift closed, approvals...).
+    """
+    refs = [
+        ~exists().where(table.c[column] == OUTBOX.c.seq) for table, column in _referencing_columns()
+    ]
+    async with writing(db) as s:
+        acked = (await s.execute(select(SyncState.acked_seq).where(SyncState.id == 1))).scalar_one()
+        result = await s.execute(
+            delete(OUTBOX).where(
+                OUTBOX.c.status == "sent",
+                OUTBOX.c.seq <= acked,
+                OUTBOX.c.sent_at < older_than,
+                *refs,
+            )
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ----------------------------------------------------------------------- enrollment
+
+
+async def enroll_till(db: Database, *, hq_url: str, token: str, who: WhoAmI) -> None:
+    """Store HQ's URL, our token and identity; take outlet/terminal codes from HQ.
+
+    Refused (nothing written) when this till already has events under other codes:
+    their receipt numbers and terminal sequence belong to the old identity, and
+    re-labelling them would make HQ see another terminal's numbers.
+    """
+    async with writing(db) as s:
+        store = (
+            await s.execute(select(StoreSettings.outlet_code, StoreSettings.terminal_code))
+        ).first()
+        if store is None:
+            raise NotInitialisedError("This till has no store settings: run `kedai-till init`.")
+        has_history = (
+            await s.execute(
+                select(
+                    exists(select(OUTBOX.c.seq)).label("events")
+                    | exists(select(Sale.id)).label("sales")
+                )
+            )
+        ).scalar_one()
+        same = (store.outlet_code, store.terminal_code) == (who.outlet_code, who.terminal_code)
+        if has_history and not same:
+            raise EnrollmentRefused(
+                f"this till already has sales as {store.outlet_code}-{store.terminal_code}; "
+                f"it cannot become {who.terminal_id} (use a fresh database for a new terminal)"
+            )
+        previous = (
+            await s.execute(select(SyncState.terminal_id).where(SyncState.id == 1))
+        ).scalar_one()
+        values: dict[str, object] = {
+            "hq_url": hq_url.rstrip("/"),
+            "token": token,
+            "terminal_id": who.terminal_id,
+            "last_error": None,
+            "last_error_at": None,
+        }
+        if previous != who.terminal_id:
+            values |= {"change_cursor": 0, "acked_seq": 0}
+        await s.execute(update(SyncState).where(SyncState.id == 1).values(**values))
+        await s.execute(
+            update(StoreSettings)
+            .where(StoreSettings.id == 1)
+            .values(outlet_code=who.outlet_code, terminal_code=who.terminal_code)
+        )
+
+
+def restrict_permissions(path: Path) -> None:
+    """Make the database (and its WAL/SHM files) readable by the owner only: it holds
+    the terminal's bearer token."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists():
+            os.chmod(candidate, stat.S_IRUSR | stat.S_IWUSR)
