@@ -11,6 +11,7 @@ never block the checkout.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +35,6 @@ PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )
 
 
@@ -53,14 +53,17 @@ class Database:
         await self.engine.dispose()
 
 
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in PRAGMAS:
-            cursor.execute(pragma)
-    finally:
-        cursor.close()
+def _pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in (*PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def _on_begin(conn: Connection) -> None:
@@ -68,11 +71,17 @@ def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def open_database(path: str | os.PathLike[str], *, echo: bool = False) -> Database:
-    """Create the engine for ``path`` (nothing touches the file until first use)."""
+def open_database(
+    path: str | os.PathLike[str], *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, echo: bool = False
+) -> Database:
+    """Create the engine for ``path`` (nothing touches the file until first use).
+
+    ``busy_timeout_ms`` is how long a writer waits for another's lock before giving up
+    with "database is locked" (which services turn into a StorageError).
+    """
     db_path = Path(path)
     engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}", echo=echo)
-    event.listen(engine.sync_engine, "connect", _on_connect)
+    event.listen(engine.sync_engine, "connect", _pragmas(busy_timeout_ms))
     event.listen(engine.sync_engine, "begin", _on_begin)
     writer_engine = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
     return Database(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -38,7 +37,7 @@ def _balance() -> ColumnElement[int]:
     return (Customer.hq_balance + uncounted).label("balance")
 
 
-def _select() -> Select[Any]:
+def _select() -> Select[uuid.UUID, str, str | None, int]:
     return select(Customer.id, Customer.name, Customer.phone, _balance())
 
 

@@ -141,7 +141,7 @@ async def outbox_counts(db: Database) -> OutboxCounts:
 async def _counts(s: AsyncSession) -> OutboxCounts:
     rows = await s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
     by_status: dict[str, int] = {}
-    for status, n in rows.tuples():
+    for status, n in rows:
         by_status[status] = n
     return OutboxCounts(
         pending=by_status.get("pending", 0),
@@ -170,7 +170,7 @@ async def read_pending(db: Database, *, after_seq: int, limit: int) -> list[Pend
         .limit(limit)
     )
     async with reading(db) as s:
-        rows = (await s.execute(stmt)).tuples().all()
+        rows = (await s.execute(stmt)).all()
     return [
         PendingEvent(
             seq=seq,

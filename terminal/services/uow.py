@@ -7,6 +7,7 @@ translation of "database is locked" / "disk is full" / read-only errors into a
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,12 +28,14 @@ _HINTS = (
 )
 
 
-def storage_error(exc: OperationalError) -> StorageError:
-    text = str(exc.orig).lower()
+def storage_error(exc: OperationalError | sqlite3.OperationalError) -> StorageError:
+    """Words for a failure SQLite reports (through SQLAlchemy or straight from the driver)."""
+    cause = exc.orig if isinstance(exc, OperationalError) else exc
+    text = str(cause).lower()
     for needle, message in _HINTS:
         if needle in text:
             return StorageError(message)
-    return StorageError(f"The till's database failed ({exc.orig}). Nothing was saved.")
+    return StorageError(f"The till's database failed ({cause}). Nothing was saved.")
 
 
 @asynccontextmanager
@@ -41,7 +44,7 @@ async def writing(db: Database) -> AsyncIterator[AsyncSession]:
     try:
         async with db.writer() as session, session.begin():
             yield session
-    except OperationalError as exc:
+    except (OperationalError, sqlite3.OperationalError) as exc:
         raise storage_error(exc) from exc
 
 
@@ -51,5 +54,5 @@ async def reading(db: Database) -> AsyncIterator[AsyncSession]:
     try:
         async with db.reader() as session, session.begin():
             yield session
-    except OperationalError as exc:
+    except (OperationalError, sqlite3.OperationalError) as exc:
         raise storage_error(exc) from exc

@@ -158,9 +158,7 @@ class FakeHq:
         encoding = request.headers.get("Content-Encoding")
         body = json.loads(gzip.decompress(raw) if encoding == "gzip" else raw)
         events = body["events"]
-        self.pushes.append(
-            {"n": len(events), "bytes": len(raw), "encoding": encoding, "seqs": []}
-        )
+        self.pushes.append({"n": len(events), "bytes": len(raw), "encoding": encoding, "seqs": []})
         fault = self.faults.pop(0) if self.faults else None
         if fault == "500":
             return _error(500, "internal", "boom")

@@ -1,0 +1,198 @@
+"""Sale commit: ``finalize_sale`` against raw sqlite3 writing the same rows.
+
+Both sides use the same schema (migrated by Alembic), the same PRAGMAs (WAL,
+synchronous=FULL, foreign keys) and the same sales: the floor replays each sale's own
+event payload as plain ``executemany`` inserts in one ``BEGIN IMMEDIATE`` transaction,
+with the projection trigger dropped so it writes each row once. The checkout's figure
+includes everything it does that the floor does not: validating the request, reading
+settings and the products it names, pricing, and building the receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+from bench.harness import Figure, Section
+from sync import demo_data
+from terminal.db.engine import open_database
+from terminal.services.catalog import list_products
+from terminal.services.checkout import finalize_sale
+from terminal.services.setup import init_till, seed_demo
+from terminal.services.simulate import random_request
+
+
+def run(quick: bool) -> Section:
+    n = 200 if quick else 2_000
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base.db"
+        asyncio.run(_prepare(base))
+        floor_db = Path(tmp) / "floor.db"
+        shutil.copy(base, floor_db)
+        samples, payloads = asyncio.run(_checkout(Path(tmp) / "till.db", base, n))
+        floor = _raw_floor(floor_db, payloads)
+    return Section(
+        title="Sale commit (till checkout)",
+        notes=[
+            f"{n} realistic sales (1-8 lines, 40% with a loyalty customer, mixed tenders) "
+            "on a real SQLite file, WAL + synchronous=FULL. Floor: raw `sqlite3` "
+            "inserting the same rows (sale, lines, payments, ledger, stock upsert, outbox) "
+            "in one transaction per sale. The checkout makes 8 hand-offs to the aiosqlite "
+            "thread per sale (BEGIN IMMEDIATE through SQLAlchemy, two reads and one INSERT "
+            "on the driver, the INSERT's trigger writing the rest, COMMIT); "
+            "tests/unit/test_checkout.py holds it there.",
+        ],
+        figures=[
+            Figure(
+                "finalize_sale, one sale",
+                "ms",
+                [s * 1000 for s in samples],
+                floor_name="raw sqlite3, same rows",
+                floor_samples=[s * 1000 for s in floor],
+            ),
+        ],
+    )
+
+
+async def _prepare(path: Path) -> None:
+    db = open_database(path)
+    try:
+        await init_till(db)
+        await seed_demo(db)
+    finally:
+        await db.dispose()
+
+
+async def _checkout(path: Path, base: Path, n: int) -> tuple[list[float], list[str]]:
+    shutil.copy(base, path)
+    db = open_database(path)
+    rng = random.Random(42)
+    cashier = demo_data.demo_cashiers()[0].cashier_id
+    customers = [c.customer_id for c in demo_data.demo_customers()]
+    try:
+        products = await list_products(db)
+        requests = [
+            random_request(rng, products, cashier_id=cashier, customer_ids=customers)
+            for _ in range(n)
+        ]
+        for r in requests[:20]:  # warm caches and the connection pool
+            await finalize_sale(db, r)
+        samples = []
+        for r in requests:
+            t = time.perf_counter()
+            await finalize_sale(db, r)
+            samples.append(time.perf_counter() - t)
+    finally:
+        await db.dispose()
+    with closing(sqlite3.connect(path)) as c:
+        payloads = [p for (p,) in c.execute("SELECT payload FROM outbox ORDER BY seq")][20:]
+    return samples, payloads
+
+
+def _hex(value: str | None) -> str | None:
+    return None if value is None else uuid.UUID(value).hex
+
+
+def _raw_floor(path: Path, payloads: list[str]) -> list[float]:
+    c = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        c.execute(f"PRAGMA {pragma}")
+    c.execute("DROP TRIGGER sale_completed_projection")
+    now = "2026-01-01T00:00:00.000000+00:00"
+    samples = []
+    for seq, text in enumerate(payloads, start=1):
+        p = json.loads(text)
+        sale_id = _hex(p["sale_id"])
+        t = time.perf_counter()
+        c.execute("BEGIN IMMEDIATE")
+        c.execute(
+            "INSERT INTO outbox VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (seq, uuid.uuid4().hex, "sale.completed", 1, now, text, "pending", 0, None, None),
+        )
+        c.execute(
+            "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                sale_id,
+                p["receipt_no"],
+                seq,
+                now,
+                _hex(p["cashier_id"]),
+                _hex(p["customer_id"]),
+                None,
+                p["subtotal_cents"],
+                p["discount_cents"],
+                p["total_cents"],
+                p["tax_cents"],
+                p["gst_rate_bp"],
+                p["rounding_cents"],
+                p["change_cents"],
+                0,
+                0,
+                seq,
+            ),
+        )
+        c.executemany(
+            "INSERT INTO sale_lines VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    sale_id,
+                    ln["line_no"],
+                    _hex(ln["product_id"]),
+                    ln["sku"],
+                    ln["name"],
+                    ln["qty"],
+                    ln["unit_price_cents"],
+                    ln["discount_cents"],
+                    ln["total_cents"],
+                    ln["tax_code"],
+                )
+                for ln in p["lines"]
+            ],
+        )
+        c.executemany(
+            "INSERT INTO payments VALUES (?,?,?,?,?,?)",
+            [
+                (
+                    _hex(x["payment_id"]),
+                    sale_id,
+                    x["tender"],
+                    x["amount_cents"],
+                    x["tendered_cents"],
+                    x["reference"],
+                )
+                for x in p["payments"]
+            ],
+        )
+        c.executemany(
+            "INSERT INTO loyalty_ledger VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    _hex(d["entry_id"]),
+                    _hex(d["customer_id"]),
+                    sale_id,
+                    d["points"],
+                    d["reason"],
+                    now,
+                    seq,
+                    0,
+                )
+                for d in p["loyalty"]
+            ],
+        )
+        c.executemany(
+            "INSERT INTO stock VALUES (?, ?) ON CONFLICT (product_id) "
+            "DO UPDATE SET on_hand = on_hand + excluded.on_hand",
+            [(_hex(ln["product_id"]), -ln["qty"]) for ln in p["lines"]],
+        )
+        c.execute("COMMIT")
+        samples.append(time.perf_counter() - t)
+    c.close()
+    return samples

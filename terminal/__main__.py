@@ -1,0 +1,5 @@
+"""``python -m terminal`` is ``kedai-till``."""
+
+from terminal.cli import main
+
+main()

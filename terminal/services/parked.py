@@ -1,0 +1,139 @@
+"""Parking a cart (customer walks off to fetch something) and recalling it later.
+
+A parked cart stores product ids, quantities and line discounts only: on recall the
+products are re-read from the catalog, so a price HQ changed meanwhile is the price
+charged, and a product withdrawn meanwhile is named rather than silently sold.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select
+
+from terminal.db.engine import Database
+from terminal.db.models import ParkedSale
+from terminal.services.catalog import products_by_ids
+from terminal.services.customers import get_customer
+from terminal.services.errors import EmptyCartError, NotFoundError
+from terminal.services.schemas import CustomerView, ParkedCart, ParkedItem, ParkedSaleView
+from terminal.services.uow import reading, writing
+
+
+async def park_sale(
+    db: Database,
+    *,
+    cashier_id: uuid.UUID,
+    items: list[ParkedItem],
+    customer: CustomerView | None = None,
+    label: str = "",
+    now: datetime | None = None,
+) -> ParkedSaleView:
+    """Store the cart; the caller clears its screen only after this returns."""
+    if not items:
+        raise EmptyCartError("The cart is empty: there is nothing to park.")
+    at = now or datetime.now(UTC)
+    parked_id = uuid.uuid4()
+    total = sum(i.qty * i.product.price_cents - i.discount_cents for i in items)
+    first = items[0].product.name
+    text = label.strip() or (first if len(items) == 1 else f"{first} +{len(items) - 1}")
+    body = {
+        "customer_id": str(customer.id) if customer else None,
+        "total_cents": total,
+        "items": [
+            {
+                "product_id": str(i.product.id),
+                "sku": i.product.sku,
+                "qty": i.qty,
+                "discount_cents": i.discount_cents,
+            }
+            for i in items
+        ],
+    }
+    async with writing(db) as s:
+        await s.execute(
+            insert(ParkedSale),
+            [
+                {
+                    "id": parked_id,
+                    "cashier_id": cashier_id,
+                    "parked_at": at,
+                    "label": text[:100],
+                    "cart_json": json.dumps(body),
+                }
+            ],
+        )
+    return ParkedSaleView(
+        id=parked_id,
+        label=text[:100],
+        parked_at=at,
+        cashier_id=cashier_id,
+        item_count=sum(i.qty for i in items),
+        total_cents=total,
+    )
+
+
+async def list_parked(db: Database) -> list[ParkedSaleView]:
+    """Every parked cart on this till, oldest first."""
+    async with reading(db) as s:
+        rows = (
+            await s.execute(
+                select(
+                    ParkedSale.id,
+                    ParkedSale.label,
+                    ParkedSale.parked_at,
+                    ParkedSale.cashier_id,
+                    ParkedSale.cart_json,
+                ).order_by(ParkedSale.parked_at)
+            )
+        ).all()
+    out = []
+    for r in rows:
+        body = json.loads(r.cart_json)
+        out.append(
+            ParkedSaleView(
+                id=r.id,
+                label=r.label,
+                parked_at=r.parked_at,
+                cashier_id=r.cashier_id,
+                item_count=sum(int(i["qty"]) for i in body["items"]),
+                total_cents=int(body["total_cents"]),
+            )
+        )
+    return out
+
+
+async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
+    """Take a parked cart back (it is removed from the parked list in the same step)."""
+    async with writing(db) as s:
+        row = (
+            await s.execute(
+                select(ParkedSale.label, ParkedSale.cart_json).where(ParkedSale.id == parked_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError("That parked sale was already recalled.")
+        await s.execute(delete(ParkedSale).where(ParkedSale.id == parked_id))
+    body = json.loads(row.cart_json)
+    products = await products_by_ids(db, [uuid.UUID(i["product_id"]) for i in body["items"]])
+    items: list[ParkedItem] = []
+    missing: list[str] = []
+    for i in body["items"]:
+        product = products.get(uuid.UUID(i["product_id"]))
+        if product is None:
+            missing.append(i["sku"])
+            continue
+        items.append(
+            ParkedItem(product=product, qty=int(i["qty"]), discount_cents=int(i["discount_cents"]))
+        )
+    customer = None
+    if body.get("customer_id"):
+        try:
+            customer = await get_customer(db, uuid.UUID(body["customer_id"]))
+        except NotFoundError:
+            customer = None
+    return ParkedCart(
+        id=parked_id, label=row.label, customer=customer, items=items, missing=missing
+    )

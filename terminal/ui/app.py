@@ -1,0 +1,216 @@
+"""The Kedai till: a Textual app a cashier runs all day, offline-first.
+
+Start-up is shaped for the cold-start target (login painted within 0.6 s): this module
+imports Textual and the login screen only. SQLAlchemy, the services and the sale screen
+are imported after the first paint, inside the ``startup`` worker, while the cashier
+types the PIN; the login waits on :attr:`KedaiTill.ready` if it is quicker than that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from terminal.ui.agent_port import AgentPort
+from terminal.ui.clock import Clock, system_clock
+from terminal.ui.messages import SaleCommitted, SyncStateChanged, TillFailed, TillReady
+from terminal.ui.screens.login import LoginScreen
+
+if TYPE_CHECKING:
+    from terminal.db.engine import Database
+    from terminal.printing.printer import ReceiptPrinter
+    from terminal.services.schemas import CashierView, Receipt, ShiftView, StoreProfile
+
+log = logging.getLogger(__name__)
+
+READY_FILE_ENV = "KEDAI_UI_READY_FILE"
+"""If set, the app writes ``time.time()`` there once the login screen is painted (bench)."""
+EXIT_ON_READY_ENV = "KEDAI_UI_EXIT_ON_READY"
+
+
+class KedaiTill(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Kedai till"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+
+    def __init__(
+        self,
+        db: Database | Path,
+        *,
+        agent: AgentPort | None = None,
+        clock: Clock = system_clock,
+        printer: ReceiptPrinter | None = None,
+    ) -> None:
+        super().__init__()
+        self._db_source = db
+        self._owns_db = isinstance(db, Path)
+        self.db: Database | None = None if isinstance(db, Path) else db
+        self.agent = agent
+        self.clock = clock
+        self.printer = printer
+        self.ready = asyncio.Event()
+        self.startup_error: str | None = None
+        self.profile: StoreProfile | None = None
+        self.cashier: CashierView | None = None
+        self.shift: ShiftView | None = None
+        self.last_receipt: Receipt | None = None
+        self.sync_state: Any = agent.state if agent is not None else None
+        self._unsubscribe: Any = None
+
+    # ------------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        self.push_screen(LoginScreen())
+
+    def on_ready(self) -> None:
+        marker = os.environ.get(READY_FILE_ENV)
+        if marker:
+            Path(marker).write_text(repr(time.time()))
+            if os.environ.get(EXIT_ON_READY_ENV):
+                self.exit()
+                return
+        self._open_till()
+
+    @work(exclusive=True, group="startup", exit_on_error=False)
+    async def _open_till(self) -> None:
+        """Import the heavy half of the till and open its database (after first paint)."""
+        from terminal.services.catalog import store_profile
+        from terminal.services.errors import TillError
+
+        try:
+            if self.db is None:
+                from terminal.db.engine import open_database
+
+                assert isinstance(self._db_source, Path)
+                if not self._db_source.exists():
+                    raise TillError(
+                        f"No till database at {self._db_source}: run `kedai-till init` "
+                        "(or `kedai-till demo`)."
+                    )
+                self.db = open_database(self._db_source)
+            self.profile = await store_profile(self.db, today=self.clock().date())
+        except TillError as exc:
+            log.warning("till start-up failed: %s", exc.message)
+            self.startup_error = exc.message
+            self.ready.set()
+            self.post_message(TillFailed(exc.message))
+            return
+        import terminal.ui.screens.sale  # noqa: F401  (warm the import while the PIN is typed)
+
+        self.ready.set()
+        self.post_message(TillReady())
+        if self.agent is not None:
+            self._unsubscribe = self.agent.subscribe(self._agent_changed)
+            self.post_message(SyncStateChanged(self.agent.state))
+            self._run_agent()
+
+    @work(group="agent", exit_on_error=False)
+    async def _run_agent(self) -> None:
+        assert self.agent is not None
+        await self.agent.run()
+
+    def _agent_changed(self, state: Any) -> None:
+        self.post_message(SyncStateChanged(state))
+
+    @on(TillReady)
+    @on(TillFailed)
+    def _forward_startup(self, message: TillReady | TillFailed) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, LoginScreen):
+                screen.startup_done(message)
+
+    # ------------------------------------------------------------------ session
+
+    async def begin_session(self, cashier: CashierView, shift: ShiftView | None) -> None:
+        """After a good PIN: ask for a float if no shift is open, then sell."""
+        from terminal.ui.screens.prompt import PromptModal
+        from terminal.ui.screens.sale import SaleScreen
+
+        self.cashier = cashier
+        self.shift = shift
+        if shift is None:
+            await self.push_screen(
+                PromptModal(
+                    "Open shift",
+                    f"Welcome, {cashier.name}. Count the drawer: opening float (S$)",
+                    placeholder="e.g. 100.00",
+                    default="0.00",
+                ),
+                callback=self._float_given,
+            )
+            return
+        await self.switch_screen(SaleScreen())
+
+    def _float_given(self, text: str | None) -> None:
+        self._open_shift(text or "0")
+
+    @work(exclusive=True, group="shift", exit_on_error=False)
+    async def _open_shift(self, text: str) -> None:
+        from terminal.domain.money import MoneyError, parse_cents
+        from terminal.services.errors import TillError
+        from terminal.services.shifts import open_shift
+        from terminal.ui.screens.sale import SaleScreen
+
+        assert self.db is not None and self.cashier is not None
+        try:
+            cents = parse_cents(text)
+            self.shift = await open_shift(
+                self.db, self.cashier.id, float_cents=cents, now=self.clock()
+            )
+        except MoneyError as exc:
+            self.notify(str(exc), title="Opening float", severity="error")
+            await self.begin_session(self.cashier, None)
+            return
+        except TillError as exc:
+            self.notify(exc.message, title="Shift", severity="error")
+            await self.begin_session(self.cashier, None)
+            return
+        await self.switch_screen(SaleScreen())
+
+    def end_session(self) -> None:
+        self.cashier = None
+        self.shift = None
+        self.switch_screen(LoginScreen())
+
+    # ------------------------------------------------------------------ sync
+
+    @on(SyncStateChanged)
+    def _sync_changed(self, message: SyncStateChanged) -> None:
+        from terminal.ui.widgets.header.till_header import TillHeader
+
+        self.sync_state = message.state
+        for screen in self.screen_stack:
+            for header in screen.query(TillHeader):
+                header.sync_state = message.state
+            refresh = getattr(screen, "sync_state_changed", None)
+            if refresh is not None:
+                refresh(message.state)
+
+    @on(SaleCommitted)
+    def _sale_committed(self, message: SaleCommitted) -> None:
+        self.last_receipt = message.receipt
+        if self.agent is not None:
+            self.agent.nudge()
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._owns_db and self.db is not None:
+            await self.db.dispose()
+
+
+def run_till(db_path: Path, *, agent: AgentPort | None = None) -> None:
+    """``kedai-till`` with no command: run the till UI on ``db_path`` until quit."""
+    from terminal.ui.logs import setup_logging
+
+    setup_logging()
+    KedaiTill(db_path, agent=agent).run()

@@ -1,0 +1,129 @@
+"""The cart on screen: what was scanned, priced with the same domain code as checkout.
+
+The totals panel calls :func:`terminal.domain.cart.price_cart` exactly as
+``finalize_sale`` does, so the screen and the receipt agree to the cent. The cart is
+plain UI state: nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from uuid import UUID
+
+from terminal.domain.cart import CartError, CartLine, Totals, price_cart, validate_line
+from terminal.services.schemas import (
+    CartItemIn,
+    CheckoutRequest,
+    CustomerView,
+    ParkedItem,
+    ProductView,
+    TenderIn,
+)
+
+MAX_QTY = 9_999
+
+
+@dataclass(frozen=True, slots=True)
+class CartEntry:
+    product: ProductView
+    qty: int = 1
+    discount_cents: int = 0
+
+    def line(self) -> CartLine:
+        p = self.product
+        return CartLine(
+            product_id=p.id,
+            sku=p.sku,
+            name=p.name,
+            qty=self.qty,
+            unit_price_cents=p.price_cents,
+            tax_code=p.tax_code,
+            cdc_eligible=p.cdc_eligible,
+            discount_cents=self.discount_cents,
+        )
+
+
+@dataclass
+class Cart:
+    entries: list[CartEntry] = field(default_factory=list)
+    customer: CustomerView | None = None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, product: ProductView, qty: int = 1) -> int:
+        """Add a scan; a repeat scan of the last (undiscounted) line bumps its quantity.
+
+        Returns the index of the line that changed.
+        """
+        check_qty(qty)
+        if self.entries:
+            last = self.entries[-1]
+            if last.product.id == product.id and last.discount_cents == 0:
+                return self.set_qty(len(self.entries) - 1, last.qty + qty)
+        self.entries.append(CartEntry(product, qty))
+        return len(self.entries) - 1
+
+    def set_qty(self, index: int, qty: int) -> int:
+        check_qty(qty)
+        entry = replace(self.entries[index], qty=qty)
+        entry = replace(entry, discount_cents=min(entry.discount_cents, entry.line().gross_cents))
+        self.entries[index] = entry
+        return index
+
+    def set_discount(self, index: int, cents: int) -> int:
+        entry = replace(self.entries[index], discount_cents=cents)
+        validate_line(entry.line())
+        self.entries[index] = entry
+        return index
+
+    def void(self, index: int) -> CartEntry:
+        return self.entries.pop(index)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.customer = None
+
+    def totals(self, gst_rate_bp: int) -> Totals | None:
+        if not self.entries:
+            return None
+        return price_cart([e.line() for e in self.entries], gst_rate_bp=gst_rate_bp)
+
+    def parked_items(self) -> list[ParkedItem]:
+        return [
+            ParkedItem(product=e.product, qty=e.qty, discount_cents=e.discount_cents)
+            for e in self.entries
+        ]
+
+    def load(self, items: list[ParkedItem], customer: CustomerView | None) -> None:
+        self.entries = [CartEntry(i.product, i.qty, i.discount_cents) for i in items]
+        self.customer = customer
+
+    def request(
+        self, *, cashier_id: UUID, shift_id: UUID | None, tenders: list[TenderIn]
+    ) -> CheckoutRequest:
+        return CheckoutRequest(
+            cashier_id=cashier_id,
+            customer_id=self.customer.id if self.customer else None,
+            shift_id=shift_id,
+            items=[
+                CartItemIn(product_id=e.product.id, qty=e.qty, discount_cents=e.discount_cents)
+                for e in self.entries
+            ],
+            tenders=tenders,
+        )
+
+
+def check_qty(qty: int) -> None:
+    if not 1 <= qty <= MAX_QTY:
+        raise CartError(f"Quantity {qty} is not allowed: use 1 to {MAX_QTY}.")
+
+
+def parse_qty(text: str) -> int:
+    """A quantity a cashier typed: a whole number from 1 to :data:`MAX_QTY`."""
+    cleaned = text.strip()
+    if not cleaned.isdigit():
+        raise CartError(f"{cleaned!r} is not a quantity: type a whole number like 3.")
+    qty = int(cleaned)
+    check_qty(qty)
+    return qty

@@ -1,0 +1,77 @@
+"""F5: choose a parked sale to bring back to the screen."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+from uuid import UUID
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from terminal.domain.money import format_cents
+from terminal.services.errors import TillError
+from terminal.services.parked import list_parked
+from terminal.services.schemas import ParkedSaleView
+from terminal.ui.clock import local
+
+if TYPE_CHECKING:
+    from terminal.ui.app import KedaiTill
+
+
+class RecallModal(ModalScreen[UUID | None]):
+    BINDINGS = [Binding("escape", "cancel", "Back")]
+    AUTO_FOCUS = "#parked"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parked: list[ParkedSaleView] = []
+
+    @property
+    def till(self) -> KedaiTill:
+        return cast("KedaiTill", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Recall parked sale (F5)", classes="dialog-title")
+            yield OptionList(id="parked")
+            yield Label("Enter: recall   Esc: back", classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self._load()
+
+    @work(exclusive=True, group="recall", exit_on_error=False)
+    async def _load(self) -> None:
+        assert self.till.db is not None
+        try:
+            self.parked = await list_parked(self.till.db)
+        except TillError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        options = self.query_one(OptionList)
+        options.clear_options()
+        if not self.parked:
+            options.add_option(Option("No parked sales.", disabled=True))
+            return
+        options.add_options(
+            [
+                Option(
+                    f"{local(p.parked_at):%H:%M}  {p.label:<30.30} {p.item_count:>3} items "
+                    f"{format_cents(p.total_cents):>9}"
+                )
+                for p in self.parked
+            ]
+        )
+        options.highlighted = 0
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option_index < len(self.parked):
+            self.dismiss(self.parked[event.option_index].id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

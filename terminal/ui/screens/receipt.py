@@ -1,0 +1,78 @@
+"""The on-screen tax invoice after a sale (or a reprint), with the change to give.
+
+The receipt is shown only after COMMIT (the payment screen returns it then); printing,
+if a printer is set up, runs in a thread worker and a printer fault never loses the sale.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Label, Static
+
+from terminal.domain.money import format_cents
+from terminal.printing.printer import PrinterError
+from terminal.printing.receipt_text import render_receipt
+from terminal.services.schemas import Receipt
+
+if TYPE_CHECKING:
+    from terminal.ui.app import KedaiTill
+
+
+class ReceiptModal(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Back"),
+        Binding("enter", "close", "New sale"),
+        Binding("f12", "print", "Print"),
+    ]
+
+    def __init__(self, receipt: Receipt, *, reprint: bool = False) -> None:
+        super().__init__()
+        self.receipt = receipt
+        self.reprint = reprint
+
+    @property
+    def till(self) -> KedaiTill:
+        return cast("KedaiTill", self.app)
+
+    def compose(self) -> ComposeResult:
+        r = self.receipt
+        with Vertical(id="receipt-box", classes="dialog"):
+            if self.reprint:
+                yield Label(f"Reprint of {r.receipt_no}", classes="dialog-title")
+            else:
+                yield Label(
+                    f"CHANGE DUE  S${format_cents(r.change_cents)}",
+                    id="change-due",
+                    classes="dialog-title",
+                )
+            with VerticalScroll(id="receipt-scroll"):
+                yield Static(render_receipt(r, reprint=self.reprint), id="receipt-text")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        if self.till.printer is not None:
+            self.action_print()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_print(self) -> None:
+        if self.till.printer is None:
+            self.notify("No receipt printer is set up on this till.", severity="warning")
+            return
+        self._print(render_receipt(self.receipt, reprint=self.reprint))
+
+    @work(exclusive=True, group="print", thread=True, exit_on_error=False)
+    def _print(self, text: str) -> None:
+        printer = self.till.printer
+        assert printer is not None
+        try:
+            printer.print_text(text)
+        except PrinterError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")

@@ -1,0 +1,405 @@
+"""The sale screen: scan, adjust, attach a member, park/recall, pay.
+
+The scan input always has focus. Every code it takes goes into one ``asyncio.Queue``
+consumed by a single long-lived worker, strictly in order: a barcode scanner's burst is
+never dropped or reordered (``exclusive=True`` per scan would *cancel* earlier lookups).
+Other I/O runs in exclusive workers per group; domain and service errors become
+notifications here, and the cart always stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+from uuid import UUID
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from terminal.domain.cart import CartError
+from terminal.domain.money import MoneyError, format_cents, parse_cents
+from terminal.services import catalog, parked
+from terminal.services.errors import TillError
+from terminal.services.schemas import CustomerView, ProductView, Receipt
+from terminal.ui.cart import Cart, parse_qty
+from terminal.ui.messages import SaleCommitted, Scanned
+from terminal.ui.widgets.cart.cart_table import CartTable
+from terminal.ui.widgets.cart.customer_badge import CustomerBadge
+from terminal.ui.widgets.cart.totals_panel import TotalsPanel
+from terminal.ui.widgets.header.till_header import TillHeader
+from terminal.ui.widgets.scan.scan_input import ScanInput
+
+if TYPE_CHECKING:
+    from terminal.db.engine import Database
+    from terminal.ui.app import KedaiTill
+
+log = logging.getLogger(__name__)
+
+DISCOUNT_LIMIT_PCT = 20
+"""Line discounts above this share of the line need a manager's PIN."""
+
+
+class SaleScreen(Screen[None]):
+    BINDINGS = [
+        Binding("f2", "search", "Search"),
+        Binding("f3", "customer", "Customer"),
+        Binding("f4", "park", "Park"),
+        Binding("f5", "recall", "Recall"),
+        Binding("f9", "pay", "Pay"),
+        Binding("escape", "back", "Back"),
+        Binding("f6", "quantity", "Qty"),
+        Binding("f7", "discount", "Disc"),
+        Binding("f8", "void", "Void"),
+        Binding("f10", "sync", "Sync"),
+        Binding("f12", "reprint", "Reprint"),
+        Binding("ctrl+l", "logout", "Logout", show=False),
+        Binding("up", "cursor(-1)", show=False),
+        Binding("down", "cursor(1)", show=False),
+    ]
+    AUTO_FOCUS = "#scan"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cart = Cart()
+        self._scans: asyncio.Queue[str] = asyncio.Queue()
+
+    @property
+    def till(self) -> KedaiTill:
+        return cast("KedaiTill", self.app)
+
+    @property
+    def db(self) -> Database:
+        assert self.till.db is not None
+        return self.till.db
+
+    def compose(self) -> ComposeResult:
+        t = self.till
+        assert t.profile is not None and t.cashier is not None
+        st = t.profile.store
+        yield TillHeader(
+            store=st.store_name,
+            till=f"{st.outlet_code}-{st.terminal_code}",
+            cashier=t.cashier.name,
+            clock=t.clock,
+            sync_state=t.sync_state,
+        )
+        with Horizontal(id="sale-body"):
+            with Vertical(id="cart-pane"):
+                yield CartTable()
+                with Horizontal(id="scan-row"):
+                    yield Label("Scan/SKU", id="scan-label")
+                    yield ScanInput(placeholder="barcode, SKU, or 3*barcode", id="scan")
+            with Vertical(id="side-pane"):
+                yield CustomerBadge(id="badge")
+                yield TotalsPanel(id="totals")
+                yield Label("", id="last-scan")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._refresh_cart()
+        self._consume_scans()
+
+    # ------------------------------------------------------------------ scanning
+
+    @on(Scanned)
+    def _scanned(self, message: Scanned) -> None:
+        self._scans.put_nowait(message.code)
+
+    @work(exclusive=True, group="scan-queue", exit_on_error=False)
+    async def _consume_scans(self) -> None:
+        """The one consumer of the scan queue: lookups happen in scan order."""
+        while True:
+            code = await self._scans.get()
+            await self._add_code(code)
+            self._scans.task_done()
+
+    async def _add_code(self, code: str) -> None:
+        qty = 1
+        if "*" in code:
+            head, _, code = code.partition("*")
+            try:
+                qty = parse_qty(head)
+            except CartError as exc:
+                self._error(str(exc), "Quantity")
+                return
+        try:
+            product = await catalog.lookup_code(self.db, code)
+            index = self.cart.add(product, qty)
+        except TillError as exc:
+            self._error(exc.message, "Not added")
+            return
+        except CartError as exc:
+            self._error(str(exc), "Quantity")
+            return
+        self._refresh_cart(select=index)
+        self.query_one("#last-scan", Label).update(
+            f"{product.name}\nS${format_cents(product.price_cents)}"
+        )
+
+    async def scans_settled(self) -> None:
+        """Wait until every queued scan has been looked up (for tests and benchmarks)."""
+        await self._scans.join()
+
+    # ------------------------------------------------------------------ cart view
+
+    def _refresh_cart(self, *, select: int | None = None) -> None:
+        assert self.till.profile is not None
+        try:
+            totals = self.cart.totals(self.till.profile.gst_rate_bp)
+        except CartError as exc:
+            self._error(str(exc), "Cart")
+            return
+        self.query_one(CartTable).show(self.cart, totals, select=select)
+        self.query_one(TotalsPanel).show(totals, item_count=sum(e.qty for e in self.cart.entries))
+        self.query_one(CustomerBadge).show(self.cart.customer)
+
+    def _error(self, text: str, title: str = "") -> None:
+        log.info("shown to cashier: %s", text)
+        self.app.bell()
+        self.notify(text, title=title, severity="error", timeout=6)
+
+    def _selected(self) -> int | None:
+        if not self.cart.entries:
+            self._error("The cart is empty.")
+            return None
+        sel = self.query_one(CartTable).selected
+        return len(self.cart.entries) - 1 if sel is None else sel
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(CartTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    def action_back(self) -> None:
+        self.query_one(ScanInput).value = ""
+
+    # ------------------------------------------------------------------ line edits
+
+    def action_quantity(self) -> None:
+        from terminal.ui.screens.prompt import PromptModal
+
+        index = self._selected()
+        if index is None:
+            return
+        entry = self.cart.entries[index]
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                self.cart.set_qty(index, parse_qty(text))
+            except CartError as exc:
+                self._error(str(exc), "Quantity")
+                return
+            self._refresh_cart(select=index)
+
+        self.app.push_screen(
+            PromptModal("Quantity", entry.product.name, default=str(entry.qty)), done
+        )
+
+    def action_discount(self) -> None:
+        from terminal.ui.screens.prompt import PromptModal
+
+        index = self._selected()
+        if index is None:
+            return
+        entry = self.cart.entries[index]
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            gross = entry.qty * entry.product.price_cents
+            try:
+                cents = _discount_cents(text, gross)
+                if cents > gross:
+                    raise CartError("A discount cannot be more than the line amount.")
+            except (MoneyError, CartError) as exc:
+                self._error(str(exc), "Discount")
+                return
+            if cents * 100 > gross * DISCOUNT_LIMIT_PCT:
+                self._with_approval(
+                    "discount",
+                    f"{entry.product.sku} -{cents}c",
+                    lambda: self._discount(index, cents),
+                )
+            else:
+                self._discount(index, cents)
+
+        self.app.push_screen(
+            PromptModal(
+                "Line discount",
+                f"{entry.product.name}: amount (S$) or percent (e.g. 10%)",
+                default="",
+            ),
+            done,
+        )
+
+    def _discount(self, index: int, cents: int) -> None:
+        try:
+            self.cart.set_discount(index, cents)
+        except CartError as exc:
+            self._error(str(exc), "Discount")
+            return
+        self._refresh_cart(select=index)
+
+    def action_void(self) -> None:
+        index = self._selected()
+        if index is None:
+            return
+        entry = self.cart.entries[index]
+
+        def void() -> None:
+            self.cart.void(index)
+            self._refresh_cart(select=max(0, index - 1))
+            self.notify(f"Voided: {entry.product.name}", title="Line void")
+
+        self._with_approval("void", f"{entry.product.sku} x{entry.qty}", void)
+
+    def _with_approval(self, action: str, note: str, then: object) -> None:
+        """Managers approve their own; a cashier needs a manager's PIN (audited)."""
+        from terminal.ui.screens.approve import ApproveModal
+
+        assert self.till.cashier is not None
+        callback = cast("Callable[[], None]", then)
+        if self.till.cashier.role == "manager":
+            callback()
+            return
+
+        def done(ok: bool | None) -> None:
+            if ok:
+                callback()
+
+        self.app.push_screen(ApproveModal(action, note), done)
+
+    # ------------------------------------------------------------------ F-keys
+
+    def action_search(self) -> None:
+        from terminal.ui.screens.search import SearchModal
+
+        def done(product: ProductView | None) -> None:
+            if product is not None:
+                self._refresh_cart(select=self.cart.add(product))
+
+        self.app.push_screen(SearchModal(), done)
+
+    def action_customer(self) -> None:
+        from terminal.ui.screens.customer import CustomerModal
+
+        def done(customer: CustomerView | None) -> None:
+            if customer is not None:
+                self.cart.customer = customer
+                self._refresh_cart()
+                self.notify(f"Member attached: {customer.name}", title="Customer")
+
+        self.app.push_screen(CustomerModal(), done)
+
+    def action_park(self) -> None:
+        if not self.cart.entries:
+            self._error("The cart is empty: there is nothing to park.", "Park")
+            return
+        self._park()
+
+    @work(exclusive=True, group="park", exit_on_error=False)
+    async def _park(self) -> None:
+        assert self.till.cashier is not None
+        try:
+            view = await parked.park_sale(
+                self.db,
+                cashier_id=self.till.cashier.id,
+                items=self.cart.parked_items(),
+                customer=self.cart.customer,
+                now=self.till.clock(),
+            )
+        except TillError as exc:
+            self._error(exc.message, "Park")
+            return
+        self.cart.clear()
+        self._refresh_cart()
+        self.notify(f"Parked: {view.label} (F5 to recall)", title="Park")
+
+    def action_recall(self) -> None:
+        from terminal.ui.screens.recall import RecallModal
+
+        if self.cart.entries:
+            self._error("Finish or park (F4) the current sale before recalling.", "Recall")
+            return
+
+        def done(parked_id: UUID | None) -> None:
+            if parked_id is not None:
+                self._recall(parked_id)
+
+        self.app.push_screen(RecallModal(), done)
+
+    @work(exclusive=True, group="park", exit_on_error=False)
+    async def _recall(self, parked_id: UUID) -> None:
+        try:
+            cart = await parked.recall_sale(self.db, parked_id)
+        except TillError as exc:
+            self._error(exc.message, "Recall")
+            return
+        self.cart.load(cart.items, cart.customer)
+        self._refresh_cart(select=0)
+        if cart.missing:
+            self._error(f"No longer sold, left out: {', '.join(cart.missing)}", "Recall")
+        else:
+            self.notify(f"Recalled: {cart.label}", title="Recall")
+
+    def action_pay(self) -> None:
+        from terminal.ui.screens.payment import PaymentScreen
+
+        assert self.till.profile is not None
+        if not self.cart.entries:
+            self._error("The cart is empty: scan an item first.", "Pay")
+            return
+        if not self._scans.empty():
+            self._error("Still adding scanned items: press F9 again.", "Pay")
+            return
+        totals = self.cart.totals(self.till.profile.gst_rate_bp)
+        assert totals is not None
+        self.app.push_screen(PaymentScreen(self.cart, totals), self._paid)
+
+    def _paid(self, receipt: Receipt | None) -> None:
+        from terminal.ui.screens.receipt import ReceiptModal
+
+        if receipt is None:
+            return
+        self.cart.clear()
+        self._refresh_cart()
+        self.query_one("#last-scan", Label).update("")
+        self.app.post_message(SaleCommitted(receipt))
+        self.app.push_screen(ReceiptModal(receipt))
+
+    def action_reprint(self) -> None:
+        from terminal.ui.screens.receipt import ReceiptModal
+
+        if self.till.last_receipt is None:
+            self._error("No sale yet on this till since it started.", "Reprint")
+            return
+        self.app.push_screen(ReceiptModal(self.till.last_receipt, reprint=True))
+
+    def action_sync(self) -> None:
+        from terminal.ui.screens.sync import SyncScreen
+
+        self.app.push_screen(SyncScreen())
+
+    def action_logout(self) -> None:
+        if self.cart.entries:
+            self._error("Finish or park (F4) the sale before logging out.", "Logout")
+            return
+        self.till.end_session()
+
+
+def _discount_cents(text: str, gross_cents: int) -> int:
+    cleaned = text.strip()
+    if cleaned.endswith("%"):
+        pct = parse_cents(cleaned[:-1])  # hundredths of a percent
+        if pct > 100_00:
+            raise CartError("A discount cannot be more than 100%.")
+        return (gross_cents * pct + 5_000) // 10_000
+    return parse_cents(cleaned)

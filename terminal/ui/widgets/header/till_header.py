@@ -1,0 +1,66 @@
+"""The till's header: store, terminal, cashier, clock and the live sync indicator.
+
+The sync part is set by the app from ``SyncStateChanged`` messages (can_replace, so a
+burst of agent updates is one repaint); the clock ticks from the app's injectable clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Label
+
+from terminal.ui.agent_port import describe
+from terminal.ui.clock import Clock, local
+
+
+class TillHeader(Horizontal):
+    DEFAULT_CSS = """
+    TillHeader {
+        height: 1;
+        background: $primary;
+        color: $text;
+    }
+    TillHeader Label { padding: 0 1; }
+    TillHeader #hdr-store { width: 1fr; text-style: bold; }
+    TillHeader #hdr-sync.online { background: $success; }
+    TillHeader #hdr-sync.offline { background: $error; }
+    TillHeader #hdr-sync.warning { background: $warning; color: $text; }
+    TillHeader #hdr-sync.unknown { background: $panel; }
+    """
+
+    sync_state: reactive[Any] = reactive(None, always_update=True, init=False)
+
+    def __init__(
+        self, *, store: str, till: str, cashier: str, clock: Clock, sync_state: Any = None
+    ) -> None:
+        super().__init__()
+        self.set_reactive(TillHeader.sync_state, sync_state)
+        self._store = store
+        self._till = till
+        self._cashier = cashier
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._store, id="hdr-store")
+        yield Label(self._till, id="hdr-till")
+        yield Label(self._cashier, id="hdr-cashier")
+        yield Label("", id="hdr-clock")
+        yield Label("", id="hdr-sync")
+
+    def on_mount(self) -> None:
+        self._tick()
+        self.set_interval(1.0, self._tick)
+        self.watch_sync_state(self.sync_state)
+
+    def _tick(self) -> None:
+        self.query_one("#hdr-clock", Label).update(f"{local(self._clock()):%d %b %H:%M}")
+
+    def watch_sync_state(self, state: Any) -> None:
+        text, css = describe(state)
+        label = self.query_one("#hdr-sync", Label)
+        label.update(text)
+        label.set_classes(css)

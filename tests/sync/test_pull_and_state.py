@@ -1,0 +1,193 @@
+"""Pulling changes, loyalty bookkeeping, pruning, the run loop and the published state."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import stamina
+from sqlalchemy import func, select
+
+from sync import demo_data
+from sync.agent import AgentState, SyncAgent, load_agent_state
+from sync.errors import NotEnrolledError
+from sync.protocol import CustomerChange, CustomerCreated
+from terminal.db.engine import Database
+from terminal.db.models import Customer, LoyaltyEntry, OutboxEvent, Product, SyncState
+from terminal.services.outbox import append_event
+from terminal.services.uow import reading, writing
+from tests.sync.conftest import FakeHq, make_sales, product_change, redeem_sale
+
+
+async def shown_balances(db: Database) -> dict[uuid.UUID, int]:
+    """What the till shows: HQ's balance plus deltas HQ has not counted."""
+    uncounted = (
+        select(func.coalesce(func.sum(LoyaltyEntry.points), 0))
+        .where(LoyaltyEntry.customer_id == Customer.id, LoyaltyEntry.counted_at_hq.is_(False))
+        .scalar_subquery()
+    )
+    async with reading(db) as s:
+        rows = await s.execute(select(Customer.id, Customer.hq_balance + uncounted))
+        return dict(rows.all())
+
+
+async def test_pull_applies_pages_and_stores_the_cursor(
+    agent: SyncAgent, till: Database, fake_hq: FakeHq
+) -> None:
+    products = demo_data.demo_products()
+    fake_hq.changes = [product_change(i + 1, p, 1234 + i) for i, p in enumerate(products)]
+    agent._pull_limit = 3  # several pages
+
+    report = await agent.sync_once()
+
+    assert report.changes == len(products) and report.pages == -(-len(products) // 3)
+    async with reading(till) as s:
+        prices = dict((await s.execute(select(Product.id, Product.price_cents))).all())
+        state = (await s.execute(select(SyncState))).scalar_one()
+    assert prices[products[0].product_id] == 1234
+    assert state.change_cursor == len(products) and state.last_pull_ok_at is not None
+    asked = [r for r in fake_hq.requests if r.endswith("/changes")]
+
+    await agent.sync_once()  # nothing new: one request from the stored cursor
+    assert len([r for r in fake_hq.requests if r.endswith("/changes")]) == len(asked) + 1
+
+
+async def test_shown_balance_holds_steady_through_push_and_pull(
+    agent: SyncAgent, till: Database, fake_hq: FakeHq
+) -> None:
+    customer = demo_data.demo_customers()[0]
+    await make_sales(till, 40)
+    await redeem_sale(till, customer.customer_id, 5)
+    before = await shown_balances(till)
+
+    await agent.sync_once()
+
+    async with reading(till) as s:
+        uncounted = (
+            await s.execute(select(func.count()).where(LoyaltyEntry.counted_at_hq.is_(False)))
+        ).scalar_one()
+    assert uncounted == 0
+    assert await shown_balances(till) == before, "hq_balance absorbed exactly the deltas"
+
+    # HQ then publishes its authoritative balance (other tills included): it wins.
+    hq_value = before[customer.customer_id] + 1000
+    record = customer.model_copy(update={"loyalty_balance": hq_value})
+    fake_hq.changes = [CustomerChange(seq=1, data=record)]
+    await agent.sync_once()
+    assert (await shown_balances(till))[customer.customer_id] == hq_value
+
+
+async def test_prune_deletes_only_old_unreferenced_sent_events(
+    till: Database, fake_hq: FakeHq
+) -> None:
+    await make_sales(till, 3)
+    async with writing(till) as s:
+        payload = CustomerCreated(customer_id=uuid.uuid4(), name="Ah Kow", phone=None)
+        await append_event(s, "customer.created", payload, datetime.now(UTC))
+    now = [datetime.now(UTC)]
+    agent = SyncAgent(till, transport=fake_hq.transport(), clock=lambda: now[0])
+    assert (await agent.sync_once()).pruned == 0  # too young
+
+    agent._last_prune = None
+    now[0] += timedelta(days=91)
+    report = await agent.sync_once()
+    await agent.aclose()
+
+    assert report.pruned == 1
+    async with reading(till) as s:
+        left = (await s.execute(select(OutboxEvent.seq).order_by(OutboxEvent.seq))).scalars()
+        assert list(left) == [1, 2, 3], "sale events stay: sales.event_seq refers to them"
+
+
+async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: FakeHq) -> None:
+    agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    seen: list[AgentState] = []
+    unsubscribe = agent.subscribe(seen.append)
+    task = asyncio.create_task(agent.run())
+    try:
+        await _until(lambda: agent.state.online is True)
+        await make_sales(till, 3)
+        agent.nudge()
+        await _until(lambda: fake_hq.contiguous == 3 and agent.state.pending == 0)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await agent.aclose()
+
+    final = agent.state
+    assert final.enrolled and final.sent_total == 3 and final.last_success_at is not None
+    assert final.hq_url == "http://hq.test"
+    assert any(s.backlog_total == 3 for s in seen), "the drain announced its backlog"
+    assert seen[-1] == final
+    unsubscribe()
+    agent._publish(pending=99)
+    assert seen[-1] == final, "no calls after unsubscribe"
+
+
+async def test_run_retries_transient_failures_with_stamina(
+    till: Database, fake_hq: FakeHq
+) -> None:
+    await make_sales(till, 2)
+    fake_hq.faults = ["500", "timeout"]
+    agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    with stamina.set_testing(True, attempts=3):  # no real sleeping, at most 3 tries
+        task = asyncio.create_task(agent.run())
+        try:
+            await _until(lambda: fake_hq.contiguous == 2)
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await agent.aclose()
+    assert len(fake_hq.pushes) == 3, "two failures retried by stamina without waiting a tick"
+
+
+async def test_run_does_not_hammer_hq_after_a_refusal(till: Database, fake_hq: FakeHq) -> None:
+    fake_hq.token = "revoked"
+    agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    with stamina.set_testing(True, attempts=5):
+        task = asyncio.create_task(agent.run())
+        await _until(lambda: agent.state.last_error is not None)
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    await agent.aclose()
+    assert fake_hq.requests == ["GET /v1/sync/whoami"], "a refusal waits for the next tick"
+
+
+async def test_load_agent_state_reads_the_database(till: Database, fake_hq: FakeHq) -> None:
+    await make_sales(till, 4)
+    state = await load_agent_state(till)
+    assert (state.online, state.enrolled, state.pending, state.sent_total) == (None, True, 4, 0)
+
+    fake_hq.faults = ["500"]
+    agent = SyncAgent(till, transport=fake_hq.transport())
+    with pytest.raises(Exception, match="500"):
+        await agent.sync_once()
+    await agent.aclose()
+    state = await load_agent_state(till)
+    assert state.last_error is not None and "500" in state.last_error
+    assert state.last_error_at is not None and state.pending == 4
+
+
+async def test_not_enrolled_till_raises_without_network(till_db: Database) -> None:
+    calls: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(500))
+    agent = SyncAgent(till_db, transport=transport)
+    with pytest.raises(NotEnrolledError):
+        await agent.sync_once()
+    await agent.aclose()
+    assert calls == [] and agent.state.enrolled is False
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
