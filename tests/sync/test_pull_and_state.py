@@ -128,9 +128,7 @@ async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: 
     assert seen[-1] == final, "no calls after unsubscribe"
 
 
-async def test_run_retries_transient_failures_with_stamina(
-    till: Database, fake_hq: FakeHq
-) -> None:
+async def test_run_retries_transient_failures_with_stamina(till: Database, fake_hq: FakeHq) -> None:
     await make_sales(till, 2)
     fake_hq.faults = ["500", "timeout"]
     agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
