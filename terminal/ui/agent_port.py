@@ -28,7 +28,7 @@ class AgentPort(Protocol):
 def describe(state: Any) -> tuple[str, str]:
     """(indicator text, CSS class) for the header: honest about what is known."""
     if state is None:
-        return "sync: starting", "unknown"
+        return "sync off", "offline"
     if not getattr(state, "enrolled", False):
         return "offline (not enrolled)", "offline"
     pending = int(getattr(state, "pending", 0))

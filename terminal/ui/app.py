@@ -21,7 +21,13 @@ from textual.binding import Binding
 
 from terminal.ui.agent_port import AgentPort
 from terminal.ui.clock import Clock, system_clock
-from terminal.ui.messages import SaleCommitted, SyncStateChanged, TillFailed, TillReady
+from terminal.ui.messages import (
+    LoggedIn,
+    SaleCommitted,
+    SyncStateChanged,
+    TillFailed,
+    TillReady,
+)
 from terminal.ui.screens.login import LoginScreen
 
 if TYPE_CHECKING:
@@ -129,6 +135,10 @@ class KedaiTill(App[None]):
                 screen.startup_done(message)
 
     # ------------------------------------------------------------------ session
+
+    @on(LoggedIn)
+    async def _logged_in(self, message: LoggedIn) -> None:
+        await self.begin_session(message.cashier, message.shift)
 
     async def begin_session(self, cashier: CashierView, shift: ShiftView | None) -> None:
         """After a good PIN: ask for a float if no shift is open, then sell."""

@@ -49,3 +49,15 @@ class TillFailed(Message, bubble=False):
     """The database could not be opened: say why on the login screen."""
 
     message: str
+
+
+@dataclass
+class LoggedIn(Message):
+    """A PIN was accepted (``cashier`` a CashierView, ``shift`` their open ShiftView or None).
+
+    Posted to the app rather than acted on in the login worker: switching away from the
+    login screen from its own worker would cancel that worker mid-switch.
+    """
+
+    cashier: Any
+    shift: Any

@@ -15,7 +15,7 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
-from terminal.ui.messages import TillFailed, TillReady
+from terminal.ui.messages import LoggedIn, TillFailed, TillReady
 
 if TYPE_CHECKING:
     from terminal.ui.app import KedaiTill
@@ -88,4 +88,4 @@ class LoginScreen(Screen[None]):
             self._error(exc.message)
             return
         self._error("")
-        await self.till.begin_session(cashier, shift)
+        self.app.post_message(LoggedIn(cashier, shift))

@@ -137,7 +137,7 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         except MoneyError as exc:
             self._error(str(exc))
             return
-        self._add(TenderIn(kind=kind, amount_cents=cents))  # type: ignore[arg-type]
+        self._add(TenderIn(kind=kind, amount_cents=cents))
 
     def _default_for(self, kind: str) -> int:
         if kind != "cdc":

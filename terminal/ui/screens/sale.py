@@ -68,6 +68,7 @@ class SaleScreen(Screen[None]):
         super().__init__()
         self.cart = Cart()
         self._scans: asyncio.Queue[str] = asyncio.Queue()
+        self._consuming = False
 
     @property
     def till(self) -> KedaiTill:
@@ -103,21 +104,33 @@ class SaleScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._refresh_cart()
-        self._consume_scans()
 
     # ------------------------------------------------------------------ scanning
 
     @on(Scanned)
     def _scanned(self, message: Scanned) -> None:
         self._scans.put_nowait(message.code)
+        if not self._consuming:
+            self._consuming = True
+            self._consume_scans()
 
-    @work(exclusive=True, group="scan-queue", exit_on_error=False)
+    @work(group="scan-queue", exit_on_error=False)
     async def _consume_scans(self) -> None:
-        """The one consumer of the scan queue: lookups happen in scan order."""
-        while True:
-            code = await self._scans.get()
-            await self._add_code(code)
-            self._scans.task_done()
+        """The one consumer of the scan queue: lookups happen in scan order.
+
+        Started when the first code arrives and ends when the queue is empty, so the
+        app's workers all finish between scans. ``_consuming`` guarantees one consumer;
+        ``exclusive=True`` is deliberately not used: it would cancel a running lookup.
+        """
+        try:
+            while not self._scans.empty():
+                code = self._scans.get_nowait()
+                try:
+                    await self._add_code(code)
+                finally:
+                    self._scans.task_done()
+        finally:
+            self._consuming = False
 
     async def _add_code(self, code: str) -> None:
         qty = 1
@@ -261,12 +274,12 @@ class SaleScreen(Screen[None]):
 
         self._with_approval("void", f"{entry.product.sku} x{entry.qty}", void)
 
-    def _with_approval(self, action: str, note: str, then: object) -> None:
+    def _with_approval(self, action: str, note: str, then: Callable[[], None]) -> None:
         """Managers approve their own; a cashier needs a manager's PIN (audited)."""
         from terminal.ui.screens.approve import ApproveModal
 
         assert self.till.cashier is not None
-        callback = cast("Callable[[], None]", then)
+        callback = then
         if self.till.cashier.role == "manager":
             callback()
             return

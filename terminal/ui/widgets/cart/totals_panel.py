@@ -19,12 +19,12 @@ class TotalsPanel(Static):
             self.update("No items yet.\nScan or type a barcode/SKU.")
             return
         rate = f"{totals.gst_rate_bp / 100:g}%"
-        rows = [f"Items      {item_count:>10}"]
+        rows = [f"Items    {item_count:>12}"]
         if totals.discount_cents:
-            rows.append(f"Discount   {format_cents(-totals.discount_cents):>10}")
+            rows.append(f"Discount {format_cents(-totals.discount_cents):>12}")
         rows += [
-            f"[b]TOTAL   S${format_cents(totals.total_cents):>10}[/b]",
-            f"GST {rate} incl {format_cents(totals.tax_cents):>7}",
-            f"Cash due   {format_cents(cash_due(totals.total_cents)):>10}",
+            f"[b]TOTAL S${format_cents(totals.total_cents):>13}[/b]",
+            f"GST {rate} incl{format_cents(totals.tax_cents):>{13 - len(rate)}}",
+            f"Cash due {format_cents(cash_due(totals.total_cents)):>12}",
         ]
         self.update("\n".join(rows))
