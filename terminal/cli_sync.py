@@ -82,7 +82,7 @@ def sync(db_path: Path, once: bool, log_file: Path | None, verbose: bool) -> Non
         fail(f"no till database at {db_path}: run `kedai-till enroll` first")
     logging.basicConfig(
         filename=log_file,
-        level=logging.INFO if verbose or not once else logging.WARNING,
+        level=logging.INFO if verbose or not once else logging.ERROR,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,17 +21,19 @@ from typing import Any
 import httpx
 import pytest
 import stamina
+from sqlalchemy import select
 
-from sync import demo_data
 from sync.agent import SyncAgent
 from sync.protocol import Change, ProductChange, ProductRecord, WhoAmI
 from terminal.db.engine import Database, open_database
+from terminal.db.models import Cashier, Customer
 from terminal.services import sync_store
 from terminal.services.catalog import list_products
 from terminal.services.checkout import finalize_sale
 from terminal.services.schemas import CartItemIn, CheckoutRequest, TenderIn
 from terminal.services.setup import init_till, seed_demo
 from terminal.services.simulate import random_request
+from terminal.services.uow import reading
 
 TOKEN = "good-token"
 TERMINAL = "DEMO-T01"
@@ -66,10 +69,23 @@ async def make_sales(db: Database, n: int, *, seed: int = 1, customers: bool = T
     """N random sales through the real checkout (about 40% with a loyalty customer)."""
     products = await list_products(db)
     rng = random.Random(seed)
-    cashier = demo_data.demo_cashiers()[0].cashier_id
-    ids = [c.customer_id for c in demo_data.demo_customers()] if customers else []
+    cashier, ids = await _people(db)
+    ids = ids if customers else []
     for _ in range(n):
         await finalize_sale(db, random_request(rng, products, cashier_id=cashier, customer_ids=ids))
+
+
+async def _people(db: Database) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A cashier and the loyalty customers this till knows (seeded locally or pulled)."""
+    async with reading(db) as s:
+        cashier = (
+            (await s.execute(select(Cashier.id).where(Cashier.active).order_by(Cashier.name)))
+            .scalars()
+            .first()
+        )
+        customers = (await s.execute(select(Customer.id).order_by(Customer.id))).scalars().all()
+    assert cashier is not None, "no cashier at this till: seed or pull first"
+    return cashier, list(customers)
 
 
 async def redeem_sale(db: Database, customer_id: Any, points: int) -> None:
@@ -79,7 +95,7 @@ async def redeem_sale(db: Database, customer_id: Any, points: int) -> None:
     await finalize_sale(
         db,
         CheckoutRequest(
-            cashier_id=demo_data.demo_cashiers()[0].cashier_id,
+            cashier_id=(await _people(db))[0],
             customer_id=customer_id,
             items=[CartItemIn(product_id=product.id, qty=3)],
             tenders=[
