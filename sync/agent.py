@@ -446,17 +446,21 @@ class SyncAgent:
         )
         pushed = rejected = batches = resent = unanswered = 0
         restored = restarted = False
-        after = 0
         mark = 0
-        while True:
-            rows = await store.read_pending(self._db, after_seq=after, limit=self._batch_events)
-            if not rows:
-                break
-            batch, body = _batch_body(rows, terminal_id, self._batch_bytes)
+        ready = await self._prepare(0, terminal_id)
+        while ready is not None:
+            batch, gz = ready
             attempted[:] = [e.seq for e in batch]
-            answer = await self._http.push(
-                base, token, gzip.compress(body, compresslevel=self._gzip_level)
-            )
+            # Read and gzip the next batch while HQ works on this one (read-only, so safe
+            # to throw away if this answer says HQ went back and we must start over).
+            prefetch = asyncio.create_task(self._prepare(batch[-1].seq, terminal_id))
+            try:
+                answer = await self._http.push(base, token, gz)
+            except BaseException:
+                prefetch.cancel()
+                with contextlib.suppress(BaseException):
+                    await prefetch
+                raise
             by_id = {e.event_id: e.seq for e in batch}
             outcomes: list[store.Outcome] = [
                 (by_id[str(r.event_id)], r.status, r.reason)
@@ -486,13 +490,18 @@ class SyncAgent:
                 rejected=self._state.rejected + marked.rejected,
                 sent_total=self._state.sent_total + marked.sent,
             )
-            after = batch[-1].seq
             if marked.reset_for_resend:
                 resent += marked.reset_for_resend
                 restored = restored or marked.hq_went_back
                 if not restarted:  # once per drain: a broken HQ cannot make us spin
                     restarted = True
-                    after = mark
+                    prefetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await prefetch
+                    ready = await self._prepare(mark, terminal_id)
+                    continue
+            # The prefetch may have run before a sale committed during this round trip.
+            ready = await prefetch or await self._prepare(batch[-1].seq, terminal_id)
         if unanswered:
             raise SyncProtocolError(f"HQ did not answer for {unanswered} events; they stay pending")
         return SyncReport(
@@ -503,6 +512,16 @@ class SyncAgent:
             hq_restored=restored,
             contiguous_seq=mark,
         )
+
+    async def _prepare(
+        self, after: int, terminal_id: str
+    ) -> tuple[list[store.PendingEvent], bytes] | None:
+        """The next batch after ``after`` and its gzip body, or None when none is pending."""
+        rows = await store.read_pending(self._db, after_seq=after, limit=self._batch_events)
+        if not rows:
+            return None
+        batch, body = _batch_body(rows, terminal_id, self._batch_bytes)
+        return batch, gzip.compress(body, compresslevel=self._gzip_level)
 
     async def _pull_all(self, base: str, token: str) -> tuple[int, int]:
         cursor = (await store.load_sync_config(self._db)).change_cursor
