@@ -183,7 +183,8 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         except ShortPaymentError as exc:
             self.remaining = exc.remaining_cents
         except TenderError as exc:
-            self._error(str(exc).capitalize() + ".")
+            reason = str(exc)
+            self._error(reason[:1].upper() + reason[1:] + ".")
             return False
         else:
             self.remaining = 0

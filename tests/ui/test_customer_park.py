@@ -1,0 +1,100 @@
+"""F3 customer attach/create, F4 park and F5 recall, through the UI."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sync.demo_data import demo_products
+from terminal.db.engine import open_database
+from terminal.db.models import OutboxEvent, ParkedSale
+from terminal.ui.screens.customer import CustomerModal
+from terminal.ui.screens.recall import RecallModal
+from terminal.ui.screens.receipt import ReceiptModal
+from tests.ui.conftest import DEMO_BARCODE
+from tests.ui.helpers import login, notices, scan, settle, text_of
+
+BARCODES = {p.sku: p.barcode for p in demo_products()}
+
+
+async def test_f3_attach_by_phone_then_sale_earns_points(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerModal)
+        await pilot.press(*"9123")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert sale.cart.customer is not None and sale.cart.customer.name == "Tan Mei Ling"
+        assert "Tan Mei Ling" in text_of(app, "#badge") and "0 pts" in text_of(app, "#badge")
+        await pilot.press("f9", "f1")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        text = text_of(app, "#receipt-text")
+        assert "Member" in text and "Tan Mei Ling" in text
+        assert "Points earned" in text and "Points balance" in text
+        assert app.screen.receipt.points_earned == 13
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("f3", *"tan mei")  # balance = HQ's + unsynced ledger deltas
+        await settle(pilot)
+        assert app.screen.results[0].balance == 13
+
+
+async def test_f3_create_a_member_queues_customer_created(make_app, till_path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await pilot.press("f3", *"Ahmad Ali", "ctrl+n")
+        await settle(pilot)
+        await pilot.press("enter", *"12", "enter")  # bad phone first
+        await settle(pilot)
+        assert "is not a phone number" in text_of(app, "#new-error")
+        await pilot.press(*"93334444", "enter")
+        await settle(pilot)
+        assert sale.cart.customer is not None and sale.cart.customer.phone == "93334444"
+    db = open_database(till_path)
+    async with db.reader() as s:
+        events = (await s.execute(select(OutboxEvent.type, OutboxEvent.payload))).all()
+    await db.dispose()
+    assert [e.type for e in events] == ["customer.created"]
+    assert "Ahmad Ali" in events[0].payload
+
+
+async def test_f4_park_and_f5_recall(make_app, till_path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert any("nothing to park" in n for n in notices(app))
+        await scan(pilot, DEMO_BARCODE, "3*" + BARCODES["EGGS-10"])
+        await pilot.press("f3", *"priya", "enter")
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        assert len(sale.cart) == 0 and sale.cart.customer is None
+        assert any("Parked: Kopi-O Powder 500g +1" in n for n in notices(app))
+        await scan(pilot, BARCODES["MILK-1L"])
+        await pilot.press("f5")
+        await settle(pilot)
+        assert any("before recalling" in n for n in notices(app))
+        await pilot.press("f4", "f5")
+        await settle(pilot)
+        assert isinstance(app.screen, RecallModal)
+        assert len(app.screen.parked) == 2
+        await pilot.press("enter")  # the oldest first
+        await settle(pilot)
+        assert [(e.product.sku, e.qty) for e in sale.cart.entries] == [
+            ("KOPI-001", 1),
+            ("EGGS-10", 3),
+        ]
+        assert sale.cart.customer is not None and sale.cart.customer.name == "Priya Nair"
+    db = open_database(till_path)
+    async with db.reader() as s:
+        left = (await s.execute(select(ParkedSale.label))).scalars().all()
+    await db.dispose()
+    assert left == ["Fresh Milk 1L"]

@@ -1,0 +1,134 @@
+"""Payment: split tender with cash rounding and change, refusals, the receipt, reprint."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from sync.demo_data import demo_products
+from terminal.db.engine import open_database
+from terminal.db.models import Sale
+from terminal.services.errors import StorageError
+from terminal.ui.screens.payment import PaymentScreen
+from terminal.ui.screens.receipt import ReceiptModal
+from terminal.ui.screens.sale import SaleScreen
+from tests.ui.conftest import DEMO_BARCODE
+from tests.ui.helpers import login, notices, scan, settle, text_of
+
+BARCODES = {p.sku: p.barcode for p in demo_products()}
+
+
+async def _sales(path) -> int:
+    db = open_database(path)
+    async with db.reader() as s:
+        n = (await s.execute(select(func.count()).select_from(Sale))).scalar_one()
+    await db.dispose()
+    return n
+
+
+async def test_split_nets_and_cash_with_rounding_and_change(make_app, till_path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, DEMO_BARCODE, BARCODES["MILO-400"])  # 3.30 + 7.89 = 11.19
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, PaymentScreen)
+        assert "Cash due S$11.20 (rounding +0.01)" in text_of(app, "#pay-due")
+        await pilot.press(*"5", "f6")  # S$5.00 on NETS
+        await settle(pilot)
+        assert "Due S$6.19" in text_of(app, "#pay-due")
+        assert "Cash due S$6.20 (rounding +0.01)" in text_of(app, "#pay-due")
+        assert "NETS" in text_of(app, "#pay-tenders")
+        await pilot.press(*"10", "enter")  # cash is the default tender
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        receipt = app.screen.receipt
+        assert receipt.total_cents == 1119 and receipt.rounding_cents == 1
+        assert receipt.change_cents == 380
+        assert [(p.tender, p.amount_cents) for p in receipt.payments] == [
+            ("nets", 500),
+            ("cash", 620),
+        ]
+        assert "CHANGE DUE  S$3.80" in text_of(app, "#change-due")
+        text = text_of(app, "#receipt-text")
+        for expected in (
+            "GST Reg No: M90312345X",
+            "DEMO-T01-000001",
+            "GST 9% included",
+            "0.92",
+            "Cash rounding",
+            "14/03/2025 12:30",
+            "Aisha",
+        ):
+            assert expected in text, expected
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen) and len(app.screen.cart) == 0
+        await pilot.press("f12")  # reprint the last receipt
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        assert "** REPRINT **" in text_of(app, "#receipt-text")
+        assert "DEMO-T01-000001" in text_of(app, "#receipt-text")
+    assert await _sales(till_path) == 1
+
+
+async def test_short_payment_is_refused_and_nothing_is_written(make_app, till_path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("f9", *"1", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PaymentScreen)
+        assert "Due S$2.30" in text_of(app, "#pay-due")
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "short by S$2.30" in text_of(app, "#pay-error")
+        await pilot.press(*"9.99", "f7")  # card larger than the balance: no change from cards
+        await settle(pilot)
+        assert "non-cash tenders give no change" in text_of(app, "#pay-error")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen) and len(app.screen.cart) == 1
+    assert await _sales(till_path) == 0
+
+
+async def test_cdc_is_refused_for_excluded_items(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, BARCODES["BEER-6"])
+        await pilot.press("f9", "f10")
+        await settle(pilot)
+        assert "CDC vouchers cannot pay for any item" in text_of(app, "#pay-error")
+        await pilot.press("escape")
+        await scan(pilot, DEMO_BARCODE)  # beer 19.80 + kopi 3.30: only 3.30 is eligible
+        await pilot.press("f9", *"10", "f10")
+        await settle(pilot)
+        assert "at most S$3.30" in text_of(app, "#pay-error")
+        assert "Due S$23.10" in text_of(app, "#pay-due")
+        await pilot.press("f10")  # empty amount: the eligible part
+        await settle(pilot)
+        assert "Due S$19.80" in text_of(app, "#pay-due")
+        await pilot.press("f1")  # exact cash
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        assert [p.tender for p in app.screen.receipt.payments] == ["cdc", "cash"]
+
+
+async def test_storage_failure_keeps_cart_and_tenders(make_app, monkeypatch, till_path) -> None:
+    async def full(*args, **kwargs):
+        raise StorageError("The till's disk is full. Nothing was saved; free space and try again.")
+
+    monkeypatch.setattr("terminal.ui.screens.payment.finalize_sale", full)
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("f9", "f2")  # quick cash S$10
+        await settle(pilot)
+        assert isinstance(app.screen, PaymentScreen)
+        assert "Not saved: The till's disk is full" in text_of(app, "#pay-error")
+        assert any("disk is full" in n for n in notices(app))
+        assert len(sale.cart) == 1
+    assert await _sales(till_path) == 0

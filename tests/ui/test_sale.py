@@ -1,0 +1,116 @@
+"""The sale screen: scan, errors that keep the cart, quantity, void, discount, search."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sync.demo_data import demo_products
+from terminal.db.engine import open_database
+from terminal.db.models import OutboxEvent
+from terminal.ui.screens.approve import ApproveModal
+from terminal.ui.screens.search import SearchModal
+from tests.ui.conftest import DEMO_BARCODE
+from tests.ui.helpers import login, notices, scan, settle, text_of
+
+BARCODES = {p.sku: p.barcode for p in demo_products()}
+
+
+async def test_scan_adds_a_line_and_the_totals_show_gst(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        assert [(e.product.name, e.qty) for e in sale.cart.entries] == [("Kopi-O Powder 500g", 1)]
+        totals = text_of(app, "#totals")
+        assert "3.30" in totals and "GST 9% incl" in totals and "0.27" in totals
+        await scan(pilot, DEMO_BARCODE, "milo-400")  # a repeat bumps qty; SKU works too
+        assert [(e.product.sku, e.qty) for e in sale.cart.entries] == [
+            ("KOPI-001", 2),
+            ("MILO-400", 1),
+        ]
+
+
+async def test_unknown_barcode_is_an_error_and_the_cart_stays(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE, "4006381333931")
+        assert len(sale.cart) == 1
+        assert any("Unknown barcode or SKU '4006381333931'" in n for n in notices(app))
+        await scan(pilot, "0*" + DEMO_BARCODE)
+        assert any("Quantity" in n and "not allowed" in n for n in notices(app))
+        await scan(pilot, "3*" + BARCODES["MILO-400"])
+        assert [e.qty for e in sale.cart.entries] == [1, 3]
+
+
+async def test_quantity_change_and_bad_quantity(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("f6", *"4", "enter")
+        await settle(pilot)
+        assert sale.cart.entries[0].qty == 4
+        assert "13.20" in text_of(app, "#totals")
+        await pilot.press("f6", *"two", "enter")
+        await settle(pilot)
+        assert sale.cart.entries[0].qty == 4
+        assert any("'two' is not a quantity" in n for n in notices(app))
+
+
+async def test_line_void_needs_a_manager_pin_and_is_audited(make_app, till_path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE, BARCODES["MILO-400"])
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, ApproveModal)
+        await pilot.press(*"1234", "enter")  # a cashier's PIN does not approve
+        await settle(pilot)
+        assert "not a manager's PIN" in text_of(app, "#approve-error")
+        await pilot.press(*"9999", "enter")
+        await settle(pilot)
+        assert [e.product.sku for e in sale.cart.entries] == ["KOPI-001"]
+        assert "3.30" in text_of(app, "#totals")
+    db = open_database(till_path)
+    async with db.reader() as s:
+        types = (await s.execute(select(OutboxEvent.type))).scalars().all()
+    await db.dispose()
+    assert types == ["approval.granted"]
+
+
+async def test_line_discount_small_is_free_large_needs_approval(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])  # 13.95
+        await pilot.press("f7", *"10%", "enter")
+        await settle(pilot)
+        assert sale.cart.entries[0].discount_cents == 140
+        assert "12.55" in text_of(app, "#totals")
+        await pilot.press("f7", *"5.00", "enter")  # 36%: over the 20% limit
+        await settle(pilot)
+        assert isinstance(app.screen, ApproveModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert sale.cart.entries[0].discount_cents == 140
+        await pilot.press("f7", *"20.00", "enter")  # more than the line
+        await settle(pilot)
+        assert any("more than the line amount" in n for n in notices(app))
+        assert sale.cart.entries[0].discount_cents == 140
+
+
+async def test_f2_search_by_name_adds_the_chosen_product(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, SearchModal)
+        await pilot.press(*"sauce")
+        await settle(pilot)
+        assert [p.sku for p in app.screen.results] == ["SOY-SAUCE", "OYSTER"]
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert [e.product.sku for e in sale.cart.entries] == ["OYSTER"]
