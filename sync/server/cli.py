@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,9 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
         f"{url.render_as_string(hide_password=True)}, {workers} worker(s))",
         err=True,
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it against the handler it
+    # found: this one, so a service manager sees exit status 0 rather than "killed".
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     common: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -75,6 +79,10 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
         uvicorn.run(create_app(settings), **common)
     else:
         uvicorn.run("sync.server.app:app_from_env", factory=True, workers=workers, **common)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()
