@@ -184,3 +184,7 @@ def status(db_path: Path, as_json: bool) -> None:
 from terminal.cli_sync import register as register_sync  # noqa: E402
 
 register_sync(main)
+
+from terminal.cli_ui import demo  # noqa: E402
+
+main.add_command(demo)

@@ -24,6 +24,8 @@ class AgentPort(Protocol):
 
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]: ...
 
+    async def aclose(self) -> None: ...
+
 
 def describe(state: Any) -> tuple[str, str]:
     """(indicator text, CSS class) for the header: honest about what is known."""

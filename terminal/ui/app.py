@@ -55,7 +55,10 @@ class KedaiTill(App[None]):
         agent: AgentPort | None = None,
         clock: Clock = system_clock,
         printer: ReceiptPrinter | None = None,
+        auto_agent: bool = False,
     ) -> None:
+        """``agent``: a running sync agent to show and nudge. ``auto_agent``: if none is
+        given and the till is enrolled, make one (``kedai-till``, ``kedai-till demo``)."""
         super().__init__()
         self._db_source = db
         self._owns_db = isinstance(db, Path)
@@ -71,6 +74,8 @@ class KedaiTill(App[None]):
         self.last_receipt: Receipt | None = None
         self.sync_state: Any = agent.state if agent is not None else None
         self._unsubscribe: Any = None
+        self._auto_agent = auto_agent
+        self._owns_agent = False
 
     # ------------------------------------------------------------------ start-up
 
@@ -112,12 +117,30 @@ class KedaiTill(App[None]):
             return
         import terminal.ui.screens.sale  # noqa: F401  (warm the import while the PIN is typed)
 
+        if self.agent is None and self._auto_agent:
+            await self._make_agent(self.db)
         self.ready.set()
         self.post_message(TillReady())
         if self.agent is not None:
             self._unsubscribe = self.agent.subscribe(self._agent_changed)
             self.post_message(SyncStateChanged(self.agent.state))
             self._run_agent()
+
+    async def _make_agent(self, db: Database) -> None:
+        """Start syncing if this till is enrolled; otherwise show that it is not."""
+        from sync.agent import SyncAgent, load_agent_state
+        from terminal.services.errors import TillError
+
+        try:
+            state = await load_agent_state(db)
+        except TillError as exc:
+            log.warning("no sync state: %s", exc.message)
+            return
+        if state.enrolled:
+            self.agent = SyncAgent(db)
+            self._owns_agent = True
+        else:
+            self.post_message(SyncStateChanged(state))
 
     @work(group="agent", exit_on_error=False)
     async def _run_agent(self) -> None:
@@ -214,6 +237,9 @@ class KedaiTill(App[None]):
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._owns_agent and self.agent is not None:
+            self.workers.cancel_group(self, "agent")
+            await self.agent.aclose()
         if self._owns_db and self.db is not None:
             await self.db.dispose()
 
@@ -223,4 +249,4 @@ def run_till(db_path: Path, *, agent: AgentPort | None = None) -> None:
     from terminal.ui.logs import setup_logging
 
     setup_logging()
-    KedaiTill(db_path, agent=agent).run()
+    KedaiTill(db_path, agent=agent, auto_agent=agent is None).run()

@@ -60,9 +60,9 @@ class NewCustomerModal(ModalScreen[CustomerView | None]):
             )
         except TillError as exc:
             self.query_one("#new-error", Label).update(exc.message)
-            phone = self.query_one("#new-phone", Input)
-            phone.focus()
-            phone.action_select_all()  # typing again replaces what was wrong
+            field = self.query_one("#new-phone", Input)
+            field.focus()
+            field.action_select_all()  # typing again replaces what was wrong
             return
         self.dismiss(customer)
 
