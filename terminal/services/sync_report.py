@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 
 from terminal.db.engine import Database
-from terminal.db.models import OutboxEvent
+from terminal.db.models import OutboxEvent, SyncState
 from terminal.services.schemas import Model
 from terminal.services.uow import reading
 
@@ -40,3 +40,42 @@ async def unsent_events(db: Database, *, limit: int = 200) -> list[OutboxItem]:
             )
         ).all()
     return [OutboxItem.model_validate(r, from_attributes=True) for r in rows]
+
+
+class SyncSummary(Model):
+    """The till's own record of sync (true even when no agent is running)."""
+
+    hq_url: str | None
+    pending: int
+    rejected: int
+    sent: int
+    last_push_ok_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+async def sync_summary(db: Database) -> SyncSummary:
+    async with reading(db) as s:
+        rows = (
+            await s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
+        ).all()
+        counts: dict[str, int] = {str(status): int(n) for status, n in rows}
+        row = (
+            await s.execute(
+                select(
+                    SyncState.hq_url,
+                    SyncState.last_push_ok_at,
+                    SyncState.last_error,
+                    SyncState.last_error_at,
+                )
+            )
+        ).first()
+    return SyncSummary(
+        hq_url=row.hq_url if row else None,
+        pending=counts.get("pending", 0),
+        rejected=counts.get("rejected", 0),
+        sent=counts.get("sent", 0),
+        last_push_ok_at=row.last_push_ok_at if row else None,
+        last_error=row.last_error if row else None,
+        last_error_at=row.last_error_at if row else None,
+    )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
 from terminal.ui.agent_port import AgentPort
 from terminal.ui.clock import Clock, system_clock
@@ -227,6 +228,18 @@ class KedaiTill(App[None]):
             refresh = getattr(screen, "sync_state_changed", None)
             if refresh is not None:
                 refresh(message.state)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A bug in a worker is logged in full and said on screen, never a traceback."""
+        if event.state == WorkerState.ERROR:
+            log.error("worker %s failed", event.worker.name, exc_info=event.worker.error)
+            self.notify(
+                f"Something went wrong ({type(event.worker.error).__name__}); "
+                "the cart is kept. Details are in the till log.",
+                severity="error",
+                timeout=8,
+            )
 
     @on(SaleCommitted)
     def _sale_committed(self, message: SaleCommitted) -> None:

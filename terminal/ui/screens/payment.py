@@ -69,9 +69,10 @@ class PaymentScreen(ModalScreen[Receipt | None]):
             yield Label("PAYMENT", classes="dialog-title")
             with Horizontal(id="pay-top"):
                 yield Static(
-                    f"Total (incl. GST)  S${format_cents(t.total_cents):>9}\n"
-                    f"GST {t.gst_rate_bp / 100:g}% included  {format_cents(t.tax_cents):>9}\n"
-                    f"CDC-eligible       {format_cents(t.cdc_eligible_cents):>9}",
+                    f"{'Total incl. GST S$':<20}{format_cents(t.total_cents):>9}\n"
+                    f"{f'GST {t.gst_rate_bp / 100:g}% included':<20}"
+                    f"{format_cents(t.tax_cents):>9}\n"
+                    f"{'CDC-eligible':<20}{format_cents(t.cdc_eligible_cents):>9}",
                     id="pay-summary",
                 )
                 yield Static("", id="pay-tenders")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 
 class ReceiptModal(ModalScreen[None]):
+    AUTO_FOCUS = "#receipt-scroll"
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("enter", "close", "New sale"),
@@ -51,6 +52,12 @@ class ReceiptModal(ModalScreen[None]):
                     id="change-due",
                     classes="dialog-title",
                 )
+            paid = sum(p.tendered_cents for p in r.payments)
+            yield Label(
+                f"Total S${format_cents(r.total_cents)}  GST {format_cents(r.tax_cents)}  "
+                f"Paid S${format_cents(paid)}",
+                id="receipt-summary",
+            )
             with VerticalScroll(id="receipt-scroll"):
                 yield Static(render_receipt(r, reprint=self.reprint), id="receipt-text")
         yield Footer(compact=True)

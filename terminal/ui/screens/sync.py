@@ -2,7 +2,7 @@
 last success, last error, and "sync now".
 
 Reads the agent's live state when there is an agent and the till's own records
-(``till_status``, the outbox) either way, so it is honest even with no agent running.
+(``sync_state``, the outbox) either way, so it is honest even with no agent running.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from terminal.services.errors import TillError
-from terminal.services.status import till_status
-from terminal.services.sync_report import unsent_events
+from terminal.services.sync_report import sync_summary, unsent_events
 from terminal.ui.agent_port import describe
 from terminal.ui.clock import local
 
@@ -63,7 +62,7 @@ class SyncScreen(ModalScreen[None]):
         till = self.till
         assert till.db is not None
         try:
-            status = await till_status(till.db)
+            status = await sync_summary(till.db)
             events = await unsent_events(till.db)
         except TillError as exc:
             self.query_one("#sync-summary", Static).update(exc.message)
@@ -72,12 +71,12 @@ class SyncScreen(ModalScreen[None]):
         text, _ = describe(state) if till.agent is not None else ("no sync agent running", "")
         last_ok = getattr(state, "last_success_at", None) or status.last_push_ok_at
         last_error = getattr(state, "last_error", None) or status.last_error
-        last_error_at = getattr(state, "last_error_at", None)
+        last_error_at = getattr(state, "last_error_at", None) or status.last_error_at
         lines = [
             f"HQ:            {status.hq_url or 'not enrolled'}",
             f"State:         {text}",
-            f"Pending:       {status.outbox_pending}    Rejected: {status.outbox_rejected}"
-            f"    Sent: {status.outbox_sent}",
+            f"Pending:       {status.pending}    Rejected: {status.rejected}"
+            f"    Sent: {status.sent}",
             f"Last success:  {_when(last_ok)}",
             f"Last error:    {last_error or 'none'}"
             + (f" ({_when(last_error_at)})" if last_error and last_error_at else ""),
