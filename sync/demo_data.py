@@ -1,9 +1,10 @@
 """The demo store, as wire records both HQ and a stand-alone till can load.
 
-Identifiers are ``uuid5`` of stable names, so an HQ seeded with this data and a till
-seeded with it separately (``kedai-till simulate`` on an empty database) agree on every
-product, cashier and customer. Pure data: importing this pulls in nothing but the
-protocol models.
+Identifiers are ``uuid5`` of stable names, so an HQ seeded with this data
+(``kedai-hq seed-demo``) and a till seeded with it separately (``kedai-till simulate``
+on an empty database) agree on every product, cashier and customer. Pure data:
+importing this pulls in nothing but the protocol models (a test holds it to that), so
+the till can use it without the HQ stack.
 """
 
 from __future__ import annotations
@@ -17,19 +18,37 @@ from sync.protocol import (
     CashierRecord,
     CustomerRecord,
     GstRate,
+    LoyaltyDelta,
     ProductRecord,
     SettingsRecord,
     TenderRecord,
 )
 
 NAMESPACE = uuid.UUID("6b1f3c2e-5a0d-4f7e-9c1b-2d8e4a6f0b13")
+"""Namespace of every demo id (and of products HQ imports from CSV, keyed by sku)."""
+
+OUTLET_CODE = "DEMO"
+OUTLET_NAME = "Kedai Demo Mart (Bukit Merah)"
 DEMO_BARCODE = "8880000000019"
+"""Kopi-O Powder 500g, S$3.30: the item the walkthrough and tests scan first."""
 CASHIER_PIN = "1234"
 MANAGER_PIN = "9999"
 
 
 def demo_id(kind: str, key: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+def product_uuid(sku: str) -> uuid.UUID:
+    return demo_id("product", sku)
+
+
+def customer_uuid(phone: str) -> uuid.UUID:
+    return demo_id("customer", phone)
+
+
+def cashier_uuid(name: str) -> uuid.UUID:
+    return demo_id("cashier", name)
 
 
 # sku, name, price (cents), tax code, CDC-eligible
@@ -88,12 +107,13 @@ _PRODUCTS: tuple[tuple[str, str, int, str, bool], ...] = (
     ("LOTTERY", "Lucky Draw Coupon", 100, "ES", False),
 )
 
-_CUSTOMERS: tuple[tuple[str, str, str], ...] = (
-    ("Tan Mei Ling", "91234567", "meiling@example.sg"),
-    ("Muhammad Hafiz", "98765432", "hafiz@example.sg"),
-    ("Priya Nair", "81112222", "priya@example.sg"),
-    ("Lim Wei Jie", "90001111", "weijie@example.sg"),
-    ("Siti Nurhaliza", "87776666", "siti@example.sg"),
+# name, phone, email, opening points (HQ books these as ledger entries)
+_CUSTOMERS: tuple[tuple[str, str, str | None, int], ...] = (
+    ("Tan Mei Ling", "91234567", "meiling@example.sg", 0),
+    ("Muhammad Hafiz", "98765432", "hafiz@example.sg", 120),
+    ("Priya Nair", "81112222", None, 300),
+    ("Lim Wei Jie", "90001111", "weijie@example.sg", 45),
+    ("Siti Nurhaliza", "87776666", None, 15),
 )
 
 
@@ -118,7 +138,7 @@ def demo_products() -> list[ProductRecord]:
         barcode = DEMO_BARCODE if i == 0 else f"888{i + 1:09d}{_ean_check(i + 1)}"
         out.append(
             ProductRecord(
-                product_id=demo_id("product", sku),
+                product_id=product_uuid(sku),
                 sku=sku,
                 barcode=barcode,
                 name=name,
@@ -142,14 +162,14 @@ def demo_cashiers() -> list[CashierRecord]:
     """Aisha (cashier, PIN 1234) and Mr Tan (manager, PIN 9999); hashing is slow: cached."""
     return [
         CashierRecord(
-            cashier_id=demo_id("cashier", "aisha"),
+            cashier_id=cashier_uuid("Aisha"),
             name="Aisha",
             role="cashier",
             pin_hash=hash_pin(CASHIER_PIN),
             active=True,
         ),
         CashierRecord(
-            cashier_id=demo_id("cashier", "tan"),
+            cashier_id=cashier_uuid("Mr Tan"),
             name="Mr Tan",
             role="manager",
             pin_hash=hash_pin(MANAGER_PIN),
@@ -159,26 +179,41 @@ def demo_cashiers() -> list[CashierRecord]:
 
 
 def demo_customers() -> list[CustomerRecord]:
+    """Customers with their opening balances."""
     return [
         CustomerRecord(
-            customer_id=demo_id("customer", phone),
+            customer_id=customer_uuid(phone),
             name=name,
             phone=phone,
             email=email,
-            loyalty_balance=0,
+            loyalty_balance=points,
         )
-        for name, phone, email in _CUSTOMERS
+        for name, phone, email, points in _CUSTOMERS
+    ]
+
+
+def demo_opening_loyalty() -> list[LoyaltyDelta]:
+    """The ledger entries behind the opening balances (fixed ids: seeding is idempotent)."""
+    return [
+        LoyaltyDelta(
+            entry_id=demo_id("opening", str(c.customer_id)),
+            customer_id=c.customer_id,
+            points=c.loyalty_balance,
+            reason="adjust",
+        )
+        for c in demo_customers()
+        if c.loyalty_balance
     ]
 
 
 def demo_tenders() -> list[TenderRecord]:
     rows = (
-        ("CASH", "Cash", "cash"),
-        ("NETS", "NETS", "nets"),
-        ("CARD", "Credit/Debit Card", "card"),
-        ("PAYNOW", "PayNow", "paynow"),
-        ("CDC", "CDC Voucher", "cdc"),
-        ("POINTS", "Loyalty Points", "points"),
+        ("cash", "Cash", "cash"),
+        ("nets", "NETS", "nets"),
+        ("card", "Credit/Debit Card", "card"),
+        ("paynow", "PayNow", "paynow"),
+        ("cdc", "CDC Voucher", "cdc"),
+        ("points", "Loyalty Points", "points"),
     )
     return [
         TenderRecord(code=c, name=n, kind=k, active=True, sort_order=i)  # type: ignore[arg-type]

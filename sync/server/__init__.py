@@ -1,5 +1,5 @@
 """Kedai head office (HQ): FastAPI app, central store, ingest, change feed, ``kedai-hq``.
 
-Never imports ``terminal``. The till may import :mod:`sync.server.demo_data` (pure data)
-and nothing else from here.
+Never imports ``terminal``, and the till never imports this package: what both ends
+share lives beside it (:mod:`sync.protocol`, :mod:`sync.pins`, :mod:`sync.demo_data`).
 """

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import protocol as p
+from sync.demo_data import product_uuid
 from sync.server import models as m
-from sync.server.demo_data import product_uuid
 from sync.server.ingest import LOYALTY, apply_customer_changes
 from sync.server.sqlutil import allocate_change_seqs, insert
 

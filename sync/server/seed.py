@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sync.server import catalog, demo_data
+from sync import demo_data
+from sync.server import catalog
 from sync.server import models as m
 from sync.server.sqlutil import insert
 
@@ -32,23 +33,23 @@ async def seed_demo(*, session: AsyncSession) -> SeedResult:
         .values(code=demo_data.OUTLET_CODE, name=demo_data.OUTLET_NAME)
         .on_conflict_do_nothing()
     )
-    changed = await catalog.put_settings(session=session, settings=demo_data.settings())
-    changed += await catalog.upsert_tenders(session=session, tenders=demo_data.tenders())
+    changed = await catalog.put_settings(session=session, settings=demo_data.demo_settings())
+    changed += await catalog.upsert_tenders(session=session, tenders=demo_data.demo_tenders())
     have = set(
         (await session.execute(select(m.Cashier.cashier_id))).scalars()
     )  # keep existing hashes: re-salting would push a pointless change to every till
-    new_cashiers = [c for c in demo_data.cashiers() if c.cashier_id not in have]
+    new_cashiers = [c for c in demo_data.demo_cashiers() if c.cashier_id not in have]
     changed += await catalog.upsert_cashiers(session=session, cashiers=new_cashiers)
-    products = demo_data.products()
+    products = demo_data.demo_products()
     changed += await catalog.upsert_products(session=session, products=products)
-    customers = demo_data.customers()
+    customers = demo_data.demo_customers()
     changed += await catalog.upsert_customers(session=session, customers=customers)
     changed += await catalog.add_loyalty_entries(
-        session=session, entries=demo_data.opening_loyalty()
+        session=session, entries=demo_data.demo_opening_loyalty()
     )
     return SeedResult(
         products=len(products),
         customers=len(customers),
-        cashiers=len(demo_data.CASHIERS),
+        cashiers=len(demo_data.demo_cashiers()),
         changed=changed,
     )

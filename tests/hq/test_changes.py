@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sync import demo_data
 from sync import protocol as p
-from sync.server import demo_data, manage
+from sync.server import manage
 from tests.hq.conftest import TEST_PAGE_MAX, Hq
 
 
@@ -42,18 +43,18 @@ def test_feed_pages_through_the_demo_store_in_seq_order(seeded: Hq) -> None:
     assert kinds >= {"product", "customer", "cashier", "tender", "settings"}
     products = {ch.data.sku: ch.data for ch in changes if isinstance(ch, p.ProductChange)}
     assert len(products) >= 50
-    bread = next(pr for pr in products.values() if pr.barcode == demo_data.BREAD_BARCODE)
-    assert bread.price_cents == 330
-    assert bread.product_id == demo_data.product_uuid(bread.sku)
+    kopi = next(pr for pr in products.values() if pr.barcode == demo_data.DEMO_BARCODE)
+    assert kopi.price_cents == 330
+    assert kopi.product_id == demo_data.product_uuid(kopi.sku)
     settings = next(ch.data for ch in changes if isinstance(ch, p.SettingsChange))
     assert settings.gst_rates[-1].rate_bp == 900
     cashiers = [ch.data for ch in changes if isinstance(ch, p.CashierChange)]
     assert {(c.name, c.role) for c in cashiers} >= {("Aisha", "cashier"), ("Mr Tan", "manager")}
     assert all(c.pin_hash.startswith("scrypt$") for c in cashiers)
-    tan = next(
-        c for c in changes if isinstance(c, p.CustomerChange) and c.data.phone == "+6591234567"
+    hafiz = next(
+        c for c in changes if isinstance(c, p.CustomerChange) and c.data.phone == "98765432"
     )
-    assert tan.data.loyalty_balance == 120
+    assert hafiz.data.loyalty_balance == 120
 
 
 def test_page_size_is_capped_by_hq(seeded: Hq) -> None:
@@ -80,7 +81,7 @@ def test_price_change_at_hq_reaches_the_feed_once(seeded: Hq, tmp_path) -> None:
     csv = tmp_path / "prices.csv"
     csv.write_text(
         "sku,barcode,name,price,tax_code,cdc_eligible\n"
-        f"BRD-001,{demo_data.BREAD_BARCODE},Gardenia Enriched White Bread 600g,3.50,SR,yes\n"
+        f"KOPI-001,{demo_data.DEMO_BARCODE},Kopi-O Powder 500g,3.50,SR,yes\n"
         "NEW-777,,Kopi Peng Can 240ml,1.20,SR,yes\n"
     )
     imported = manage.import_catalog_sync(seeded.database_url, csv)
@@ -90,12 +91,11 @@ def test_price_change_at_hq_reaches_the_feed_once(seeded: Hq, tmp_path) -> None:
             c.get("/v1/sync/changes", params={"since": top}).content
         )
     products = {ch.data.sku: ch.data for ch in page.changes if isinstance(ch, p.ProductChange)}
-    assert products["BRD-001"].price_cents == 350
-    assert products["BRD-001"].product_id == demo_data.product_uuid("BRD-001")
+    assert products["KOPI-001"].price_cents == 350
+    assert products["KOPI-001"].product_id == demo_data.product_uuid("KOPI-001")
     assert products["NEW-777"].price_cents == 120
-    # Put the bread back so other tests see the demo price.
+    # Put the price back so other tests see the demo price.
     csv.write_text(
-        f"sku,barcode,name,price_cents\nBRD-001,{demo_data.BREAD_BARCODE},"
-        "Gardenia Enriched White Bread 600g,330\n"
+        f"sku,barcode,name,price_cents\nKOPI-001,{demo_data.DEMO_BARCODE},Kopi-O Powder 500g,330\n"
     )
     assert manage.import_catalog_sync(seeded.database_url, csv).changed == 1
