@@ -9,14 +9,18 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    the rows that come back are new, the rest are duplicates. Uniqueness of ``event_id``
    in the database, not a read-then-write check, is what makes a resend harmless even
    when two workers receive the same batch at once.
-3. Payloads that do not validate (or of an unknown type or schema version) are kept in
+3. Payloads that did not validate (or of an unknown type or schema version) are kept in
    ``quarantine`` with the raw envelope and the reason. They still count as held for the
    contiguous mark: the event exists, HQ just could not apply it.
 4. New, valid events become facts (sales, lines, payments, loyalty ledger, shifts,
-   approvals, customers) written with multi-row inserts. Ledger rows are unique by
-   ``entry_id`` too; balances then move by ``balance = balance + delta`` and the
-   customer's ``change_seq`` is bumped so tills pull the new authoritative balance.
+   approvals, customers), one insert per table. Every fact is idempotent by its natural
+   key; ledger rows come back from ``RETURNING`` only if really inserted, balances move
+   by ``balance = balance + delta`` for those, and the customer's ``change_seq`` is
+   bumped so tills pull the new authoritative balance.
 5. Advance the terminal's contiguous mark over the seqs it now holds.
+
+The hot rows (events, sales, lines, payments, ledger) are written as driver-ready tuples
+by :class:`~sync.server.bulk.BulkWriter`; the rare ones through SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import BigInteger, Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync import protocol as p
 from sync.server import models as m
+from sync.server.bulk import BulkWriter
 from sync.server.sqlutil import allocate_change_seqs, insert
+from sync.server.wire import Received, Refused
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,30 @@ SHIFTS = _table(m.Shift)
 APPROVALS = _table(m.Approval)
 CUSTOMERS = _table(m.Customer)
 
+EVENT_COLUMNS = (
+    "event_id", "terminal_id", "terminal_seq", "type", "schema_version", "occurred_at",
+    "received_at", "payload", "quarantined",
+)  # fmt: skip
+SALE_COLUMNS = (
+    "sale_id", "kind", "event_id", "terminal_id", "receipt_no", "original_sale_id",
+    "cashier_id", "approved_by", "customer_id", "shift_id", "subtotal_cents",
+    "discount_cents", "total_cents", "tax_cents", "gst_rate_bp", "rounding_cents",
+    "change_cents", "reason", "occurred_at", "received_at",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "sale_id", "line_no", "product_id", "sku", "name", "qty", "unit_price_cents",
+    "discount_cents", "total_cents", "tax_code",
+)  # fmt: skip
+PAYMENT_COLUMNS = (
+    "payment_id", "sale_id", "tender", "amount_cents", "tendered_cents", "reference",
+)  # fmt: skip
+LOYALTY_COLUMNS = (
+    "entry_id", "customer_id", "points", "reason", "event_id", "terminal_id", "occurred_at",
+    "received_at",
+)  # fmt: skip
+
+Tuple = tuple[Any, ...]
+
 
 class TerminalNotAllowed(Exception):
     """The terminal is unknown or revoked (checked again under the row lock)."""
@@ -63,12 +93,15 @@ class TerminalNotAllowed(Exception):
 
 @dataclass
 class _Facts:
-    """Rows collected from a batch's new, valid events, flushed with one insert per table."""
+    """Rows collected from a batch's new, valid events, flushed with one insert per table.
 
-    sales: list[dict[str, Any]] = field(default_factory=list)
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    payments: list[dict[str, Any]] = field(default_factory=list)
-    loyalty: list[dict[str, Any]] = field(default_factory=list)
+    The hot tables hold driver-ready tuples in their ``*_COLUMNS`` order.
+    """
+
+    sales: list[Tuple] = field(default_factory=list)
+    lines: list[Tuple] = field(default_factory=list)
+    payments: list[Tuple] = field(default_factory=list)
+    loyalty: list[Tuple] = field(default_factory=list)
     shifts: list[dict[str, Any]] = field(default_factory=list)
     approvals: list[dict[str, Any]] = field(default_factory=list)
     customers: dict[UUID, dict[str, Any]] = field(default_factory=dict)
@@ -83,55 +116,49 @@ async def ingest_batch(
     *,
     session: AsyncSession,
     terminal_id: str,
-    events: Sequence[p.EventEnvelope],
+    events: Sequence[Received],
     now: datetime | None = None,
 ) -> p.PushResponse:
     """Apply ``events`` (already checked to belong to ``terminal_id``) and answer per event."""
     received_at = now or datetime.now(UTC)
     mark = await _lock_terminal(session, terminal_id)
+    bulk = await BulkWriter.of(session)
 
-    first: dict[UUID, p.EventEnvelope] = {}
-    for env in events:
-        first.setdefault(env.event_id, env)
-    verdicts: dict[UUID, p.WireModel | str] = {}
-    for env in first.values():
-        try:
-            verdicts[env.event_id] = p.parse_payload(env)
-        except ValueError as exc:
-            verdicts[env.event_id] = _reason(exc)
-
-    inserted = await _insert_events(session, first.values(), verdicts, received_at)
+    first: dict[UUID, Received] = {}
+    for ev in events:
+        first.setdefault(ev.event_id, ev)
+    inserted = await _insert_events(bulk, first.values(), terminal_id, received_at)
     status: dict[UUID, p.EventResult] = {}
     quarantine: list[dict[str, Any]] = []
     facts = _Facts()
-    for env in first.values():
-        verdict = verdicts[env.event_id]
-        if env.event_id not in inserted:
+    collect = _Collector(bulk, facts, terminal_id, received_at)
+    for ev in first.values():
+        if ev.event_id not in inserted:
             continue
-        if isinstance(verdict, str):
-            status[env.event_id] = _rejected(env.event_id, verdict)
-            quarantine.append(_quarantine_row(env, verdict, received_at))
+        if isinstance(ev.payload, Refused):
+            status[ev.event_id] = _rejected(ev.event_id, ev.payload.reason)
+            quarantine.append(_quarantine_row(ev, ev.payload.reason, received_at))
         else:
-            status[env.event_id] = p.EventResult(event_id=env.event_id, status="accepted")
-            _collect(facts, env, verdict, terminal_id, received_at)
+            status[ev.event_id] = p.EventResult(event_id=ev.event_id, status="accepted")
+            collect(ev, ev.payload)
 
-    missing = [env for env in first.values() if env.event_id not in inserted]
+    missing = [ev for ev in first.values() if ev.event_id not in inserted]
     if missing:
         await _answer_resent(session, missing, status, quarantine, received_at)
     if quarantine:
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
-    await _flush(session, facts)
+    await _flush(session, bulk, facts)
 
     mark = await _advance_mark(session, terminal_id, mark, received_at)
-    results = [status[env.event_id] for env in first.values()]
+    results = [status[ev.event_id] for ev in first.values()]
     if len(events) != len(first):  # an event repeated inside one batch: answer each copy
         seen: set[UUID] = set()
         results = []
-        for env in events:
-            result = status[env.event_id]
-            if env.event_id in seen and result.status == "accepted":
-                result = p.EventResult(event_id=env.event_id, status="duplicate")
-            seen.add(env.event_id)
+        for ev in events:
+            result = status[ev.event_id]
+            if ev.event_id in seen and result.status == "accepted":
+                result = p.EventResult(event_id=ev.event_id, status="duplicate")
+            seen.add(ev.event_id)
             results.append(result)
     if quarantine:
         log.warning("terminal %s: %d event(s) quarantined", terminal_id, len(quarantine))
@@ -155,34 +182,36 @@ async def _lock_terminal(session: AsyncSession, terminal_id: str) -> int:
 
 
 async def _insert_events(
-    session: AsyncSession,
-    envelopes: Iterable[p.EventEnvelope],
-    verdicts: dict[UUID, p.WireModel | str],
-    received_at: datetime,
+    bulk: BulkWriter, events: Iterable[Received], terminal_id: str, received_at: datetime
 ) -> set[UUID]:
-    rows = [
-        {
-            "event_id": env.event_id,
-            "terminal_id": env.terminal_id,
-            "terminal_seq": env.terminal_seq,
-            "type": env.type[:40],
-            "schema_version": env.schema_version,
-            "occurred_at": utc(env.occurred_at),
-            "received_at": received_at,
-            "payload": env.payload,
-            "quarantined": isinstance(verdicts[env.event_id], str),
-        }
-        for env in envelopes
-    ]
+    """Insert the envelopes; return the ids that were new.
+
+    A valid payload is stored as HQ's canonical JSON of the validated model; a refused
+    one as it came.
+    """
+    received = bulk.timestamp(received_at)
+    rows = []
+    for ev in events:
+        if isinstance(ev.payload, Refused):
+            payload, quarantined = json.dumps(ev.payload.envelope.payload), True
+        else:
+            payload, quarantined = ev.payload.model_dump_json(), False
+        rows.append(
+            (
+                bulk.uuid(ev.event_id), terminal_id, ev.terminal_seq, ev.type[:40],
+                ev.schema_version, bulk.timestamp(utc(ev.occurred_at)), received, payload,
+                quarantined,
+            )
+        )  # fmt: skip
     if not rows:
         return set()
-    stmt = insert(session, EVENTS).on_conflict_do_nothing().returning(EVENTS.c.event_id)
-    return set((await session.execute(stmt, rows)).scalars())
+    new = await bulk.insert(EVENTS, EVENT_COLUMNS, rows, returning=("event_id",))
+    return {bulk.uuid_of(row[0]) for row in new}
 
 
 async def _answer_resent(
     session: AsyncSession,
-    missing: list[p.EventEnvelope],
+    missing: list[Received],
     status: dict[UUID, p.EventResult],
     quarantine: list[dict[str, Any]],
     received_at: datetime,
@@ -197,226 +226,201 @@ async def _answer_resent(
         for row in await session.execute(
             select(m.Event.event_id, m.Event.quarantined, m.Quarantine.reason)
             .outerjoin(m.Quarantine, m.Quarantine.event_id == m.Event.event_id)
-            .where(m.Event.event_id.in_([env.event_id for env in missing]))
+            .where(m.Event.event_id.in_([ev.event_id for ev in missing]))
         )
     }
-    for env in missing:
-        row = held.get(env.event_id)
+    for ev in missing:
+        row = held.get(ev.event_id)
         if row is None:
-            reason = f"terminal_seq {env.terminal_seq} is already held by another event"
-            status[env.event_id] = _rejected(env.event_id, reason)
-            quarantine.append(_quarantine_row(env, reason, received_at))
+            reason = f"terminal_seq {ev.terminal_seq} is already held by another event"
+            status[ev.event_id] = _rejected(ev.event_id, reason)
+            quarantine.append(_quarantine_row(ev, reason, received_at))
         elif row.quarantined:
-            status[env.event_id] = _rejected(env.event_id, row.reason or "quarantined")
+            status[ev.event_id] = _rejected(ev.event_id, row.reason or "quarantined")
         else:
-            status[env.event_id] = p.EventResult(event_id=env.event_id, status="duplicate")
+            status[ev.event_id] = p.EventResult(event_id=ev.event_id, status="duplicate")
+
+
+_ADVANCE_MARK = (
+    text(
+        """
+        UPDATE terminals
+        SET contiguous_seq = CASE
+                WHEN EXISTS (SELECT 1 FROM events
+                             WHERE terminal_id = :terminal_id AND terminal_seq = :mark + 1)
+                THEN (SELECT e.terminal_seq FROM events AS e
+                      WHERE e.terminal_id = :terminal_id AND e.terminal_seq > :mark
+                        AND NOT EXISTS (SELECT 1 FROM events AS n
+                                        WHERE n.terminal_id = :terminal_id
+                                          AND n.terminal_seq = e.terminal_seq + 1)
+                      ORDER BY e.terminal_seq
+                      LIMIT 1)
+                ELSE :mark
+            END,
+            last_seen_at = :seen_at
+        WHERE terminal_id = :terminal_id
+        RETURNING contiguous_seq
+        """
+    )
+    .bindparams(bindparam("mark", type_=BigInteger()), bindparam("seen_at", type_=m.UtcDateTime()))
+    .columns(contiguous_seq=BigInteger())
+)
 
 
 async def _advance_mark(
     session: AsyncSession, terminal_id: str, mark: int, seen_at: datetime
 ) -> int:
-    """Walk the seqs held above the mark while they are contiguous."""
-    seqs = (
-        await session.execute(
-            select(m.Event.terminal_seq)
-            .where(m.Event.terminal_id == terminal_id, m.Event.terminal_seq > mark)
-            .order_by(m.Event.terminal_seq)
-        )
-    ).scalars()
-    for seq in seqs:
-        if seq != mark + 1:
-            break
-        mark = seq
-    await session.execute(
-        update(m.Terminal)
-        .where(m.Terminal.terminal_id == terminal_id)
-        .values(contiguous_seq=mark, last_seen_at=seen_at)
+    """Move the mark over the seqs now held above it, in one statement.
+
+    If ``mark + 1`` is held, the new mark is the first held seq above the mark that has
+    no successor: the end of the run starting at ``mark + 1``, found in order on the
+    unique index ``(terminal_id, terminal_seq)`` without reading seqs into Python.
+    """
+    result = await session.execute(
+        _ADVANCE_MARK, {"terminal_id": terminal_id, "mark": mark, "seen_at": seen_at}
     )
-    return mark
+    return int(result.scalar_one())
 
 
 # --------------------------------------------------------------------------- facts
 
 
-def _collect(
-    facts: _Facts,
-    env: p.EventEnvelope,
-    payload: p.WireModel,
-    terminal_id: str,
-    received_at: datetime,
-) -> None:
-    occurred_at = utc(env.occurred_at)
-    common = {"event_id": env.event_id, "terminal_id": terminal_id, "received_at": received_at}
-    if isinstance(payload, p.SaleCompleted):
-        facts.sales.append(
-            {
-                **common,
-                "sale_id": payload.sale_id,
-                "kind": "sale",
-                "receipt_no": payload.receipt_no,
-                "original_sale_id": None,
-                "cashier_id": payload.cashier_id,
-                "approved_by": None,
+@dataclass(frozen=True, slots=True)
+class _Collector:
+    """Turns each new, valid event into fact rows (refunds as negative facts)."""
+
+    bulk: BulkWriter
+    facts: _Facts
+    terminal_id: str
+    received_at: datetime
+
+    def __call__(self, ev: Received, payload: p.WireModel) -> None:
+        u, facts = self.bulk.uuid, self.facts
+        occurred_at = self.bulk.timestamp(utc(ev.occurred_at))
+        received_at = self.bulk.timestamp(self.received_at)
+        event_id, terminal_id = u(ev.event_id), self.terminal_id
+        if isinstance(payload, p.SaleCompleted):
+            sale_id = u(payload.sale_id)
+            facts.sales.append(
+                (
+                    sale_id, "sale", event_id, terminal_id, payload.receipt_no, None,
+                    u(payload.cashier_id), None, u(payload.customer_id), u(payload.shift_id),
+                    payload.subtotal_cents, payload.discount_cents, payload.total_cents,
+                    payload.tax_cents, payload.gst_rate_bp, payload.rounding_cents,
+                    payload.change_cents, None, occurred_at, received_at,
+                )
+            )  # fmt: skip
+            self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=1)
+            self._loyalty(payload.loyalty, event_id, occurred_at, received_at)
+        elif isinstance(payload, p.SaleRefunded):
+            sale_id = u(payload.refund_id)
+            customer = payload.loyalty[0].customer_id if payload.loyalty else None
+            facts.sales.append(
+                (
+                    sale_id, "refund", event_id, terminal_id, payload.receipt_no,
+                    u(payload.original_sale_id), u(payload.cashier_id), u(payload.approved_by),
+                    u(customer), None,
+                    -sum(ln.qty * ln.unit_price_cents for ln in payload.lines),
+                    -sum(ln.discount_cents for ln in payload.lines), -payload.total_cents,
+                    -payload.tax_cents, None, 0, 0, payload.reason, occurred_at, received_at,
+                )
+            )  # fmt: skip
+            self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=-1)
+            self._loyalty(payload.loyalty, event_id, occurred_at, received_at)
+        elif isinstance(payload, p.LoyaltyAdjusted):
+            self._loyalty([payload.delta], event_id, occurred_at, received_at)
+        elif isinstance(payload, p.CustomerCreated):
+            facts.customers[payload.customer_id] = {
                 "customer_id": payload.customer_id,
-                "shift_id": payload.shift_id,
-                "subtotal_cents": payload.subtotal_cents,
-                "discount_cents": payload.discount_cents,
-                "total_cents": payload.total_cents,
-                "tax_cents": payload.tax_cents,
-                "gst_rate_bp": payload.gst_rate_bp,
-                "rounding_cents": payload.rounding_cents,
-                "change_cents": payload.change_cents,
-                "reason": None,
-                "occurred_at": occurred_at,
+                "name": payload.name,
+                "phone": payload.phone,
+                "email": payload.email,
             }
-        )
-        _lines_and_payments(facts, payload.sale_id, payload.lines, payload.payments, sign=1)
-        _loyalty(facts, payload.loyalty, common, occurred_at)
-    elif isinstance(payload, p.SaleRefunded):
-        customer = payload.loyalty[0].customer_id if payload.loyalty else None
-        facts.sales.append(
-            {
-                **common,
-                "sale_id": payload.refund_id,
-                "kind": "refund",
-                "receipt_no": payload.receipt_no,
-                "original_sale_id": payload.original_sale_id,
-                "cashier_id": payload.cashier_id,
-                "approved_by": payload.approved_by,
-                "customer_id": customer,
-                "shift_id": None,
-                "subtotal_cents": -sum(ln.qty * ln.unit_price_cents for ln in payload.lines),
-                "discount_cents": -sum(ln.discount_cents for ln in payload.lines),
-                "total_cents": -payload.total_cents,
-                "tax_cents": -payload.tax_cents,
-                "gst_rate_bp": None,
-                "rounding_cents": 0,
-                "change_cents": 0,
-                "reason": payload.reason,
-                "occurred_at": occurred_at,
-            }
-        )
-        _lines_and_payments(facts, payload.refund_id, payload.lines, payload.payments, sign=-1)
-        _loyalty(facts, payload.loyalty, common, occurred_at)
-    elif isinstance(payload, p.CustomerCreated):
-        facts.customers[payload.customer_id] = {
-            "customer_id": payload.customer_id,
-            "name": payload.name,
-            "phone": payload.phone,
-            "email": payload.email,
-        }
-    elif isinstance(payload, p.ShiftClosed):
-        facts.shifts.append(
-            {
-                "shift_id": payload.shift_id,
-                "terminal_id": terminal_id,
-                "cashier_id": payload.cashier_id,
-                "opened_at": utc(payload.opened_at),
-                "closed_at": utc(payload.closed_at),
-                "opening_float_cents": payload.opening_float_cents,
-                "expected_cash_cents": payload.expected_cash_cents,
-                "counted_cash_cents": payload.counted_cash_cents,
-                "sales_count": payload.sales_count,
-                "sales_total_cents": payload.sales_total_cents,
-            }
-        )
-    elif isinstance(payload, p.LoyaltyAdjusted):
-        _loyalty(facts, [payload.delta], common, occurred_at)
-    elif isinstance(payload, p.ApprovalGranted):
-        facts.approvals.append(
-            {
-                "approval_id": payload.approval_id,
-                "terminal_id": terminal_id,
-                "action": payload.action,
-                "manager_id": payload.manager_id,
-                "cashier_id": payload.cashier_id,
-                "sale_id": payload.sale_id,
-                "note": payload.note,
-                "occurred_at": occurred_at,
-            }
-        )
-    else:  # pragma: no cover - PAYLOAD_MODELS and this function grow together
-        raise AssertionError(f"no handler for {type(payload).__name__}")
+        elif isinstance(payload, p.ShiftClosed):
+            facts.shifts.append(
+                {
+                    "shift_id": payload.shift_id,
+                    "terminal_id": terminal_id,
+                    "cashier_id": payload.cashier_id,
+                    "opened_at": utc(payload.opened_at),
+                    "closed_at": utc(payload.closed_at),
+                    "opening_float_cents": payload.opening_float_cents,
+                    "expected_cash_cents": payload.expected_cash_cents,
+                    "counted_cash_cents": payload.counted_cash_cents,
+                    "sales_count": payload.sales_count,
+                    "sales_total_cents": payload.sales_total_cents,
+                }
+            )
+        elif isinstance(payload, p.ApprovalGranted):
+            facts.approvals.append(
+                {
+                    "approval_id": payload.approval_id,
+                    "terminal_id": terminal_id,
+                    "action": payload.action,
+                    "manager_id": payload.manager_id,
+                    "cashier_id": payload.cashier_id,
+                    "sale_id": payload.sale_id,
+                    "note": payload.note,
+                    "occurred_at": utc(ev.occurred_at),
+                }
+            )
+        else:  # pragma: no cover - PAYLOAD_MODELS and this function grow together
+            raise AssertionError(f"no handler for {type(payload).__name__}")
+
+    def _lines_and_payments(
+        self,
+        sale_id: Any,
+        lines: Sequence[p.SaleLine],
+        payments: Sequence[p.Payment],
+        *,
+        sign: int,
+    ) -> None:
+        """Refunds are stored as negative facts so that sums over sales are net figures."""
+        u = self.bulk.uuid
+        self.facts.lines.extend(
+            (
+                sale_id, ln.line_no, u(ln.product_id), ln.sku, ln.name, sign * ln.qty,
+                ln.unit_price_cents, sign * ln.discount_cents, sign * ln.total_cents,
+                ln.tax_code,
+            )
+            for ln in lines
+        )  # fmt: skip
+        self.facts.payments.extend(
+            (
+                u(pay.payment_id), sale_id, pay.tender, sign * pay.amount_cents,
+                sign * pay.tendered_cents, pay.reference,
+            )
+            for pay in payments
+        )  # fmt: skip
+
+    def _loyalty(
+        self, deltas: Sequence[p.LoyaltyDelta], event_id: Any, occurred_at: Any, received_at: Any
+    ) -> None:
+        u = self.bulk.uuid
+        self.facts.loyalty.extend(
+            (
+                u(d.entry_id), u(d.customer_id), d.points, d.reason, event_id, self.terminal_id,
+                occurred_at, received_at,
+            )
+            for d in deltas
+        )  # fmt: skip
 
 
-def _lines_and_payments(
-    facts: _Facts,
-    sale_id: UUID,
-    lines: Sequence[p.SaleLine],
-    payments: Sequence[p.Payment],
-    *,
-    sign: int,
-) -> None:
-    """Refunds are stored as negative facts so that sums over sales are net figures."""
-    facts.lines.extend(
-        {
-            "sale_id": sale_id,
-            "line_no": ln.line_no,
-            "product_id": ln.product_id,
-            "sku": ln.sku,
-            "name": ln.name,
-            "qty": sign * ln.qty,
-            "unit_price_cents": ln.unit_price_cents,
-            "discount_cents": sign * ln.discount_cents,
-            "total_cents": sign * ln.total_cents,
-            "tax_code": ln.tax_code,
-        }
-        for ln in lines
-    )
-    facts.payments.extend(
-        {
-            "payment_id": pay.payment_id,
-            "sale_id": sale_id,
-            "tender": pay.tender,
-            "amount_cents": sign * pay.amount_cents,
-            "tendered_cents": sign * pay.tendered_cents,
-            "reference": pay.reference,
-        }
-        for pay in payments
-    )
-
-
-def _loyalty(
-    facts: _Facts,
-    deltas: Sequence[p.LoyaltyDelta],
-    common: dict[str, Any],
-    occurred_at: datetime,
-) -> None:
-    facts.loyalty.extend(
-        {
-            "entry_id": d.entry_id,
-            "customer_id": d.customer_id,
-            "points": d.points,
-            "reason": d.reason,
-            "event_id": common["event_id"],
-            "terminal_id": common["terminal_id"],
-            "occurred_at": occurred_at,
-            "received_at": common["received_at"],
-        }
-        for d in deltas
-    )
-
-
-async def _flush(session: AsyncSession, facts: _Facts) -> None:
-    """One multi-row insert per table; every one is idempotent by its natural key."""
-    for table, rows in (
-        (SALES, facts.sales),
-        (LINES, facts.lines),
-        (PAYMENTS, facts.payments),
-        (SHIFTS, facts.shifts),
-        (APPROVALS, facts.approvals),
-    ):
+async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None:
+    """One insert per table; every one is idempotent by its natural key."""
+    await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
+    await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
+    await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
+    for table, rows in ((SHIFTS, facts.shifts), (APPROVALS, facts.approvals)):
         if rows:
             await session.execute(insert(session, table).on_conflict_do_nothing(), rows)
     deltas: dict[UUID, int] = defaultdict(int)
     if facts.loyalty:
-        stmt = (
-            insert(session, LOYALTY)
-            .on_conflict_do_nothing()
-            .returning(LOYALTY.c.customer_id, LOYALTY.c.points)
+        new = await bulk.insert(
+            LOYALTY, LOYALTY_COLUMNS, facts.loyalty, returning=("customer_id", "points")
         )
-        for customer_id, points in await session.execute(stmt, facts.loyalty):
-            deltas[customer_id] += points
+        for row in new:
+            deltas[bulk.uuid_of(row.customer_id)] += row.points
     await apply_customer_changes(session=session, created=facts.customers, deltas=deltas)
 
 
@@ -489,21 +493,16 @@ async def apply_customer_changes(
 # --------------------------------------------------------------------------- helpers
 
 
-def _reason(exc: ValueError) -> str:
-    text = str(exc)
-    return text if len(text) <= 2000 else text[:1997] + "..."
-
-
 def _rejected(event_id: UUID, reason: str) -> p.EventResult:
     return p.EventResult(event_id=event_id, status="rejected", reason=reason)
 
 
-def _quarantine_row(env: p.EventEnvelope, reason: str, received_at: datetime) -> dict[str, Any]:
+def _quarantine_row(ev: Received, reason: str, received_at: datetime) -> dict[str, Any]:
     return {
-        "event_id": env.event_id,
-        "terminal_id": env.terminal_id,
-        "terminal_seq": env.terminal_seq,
+        "event_id": ev.event_id,
+        "terminal_id": ev.terminal_id,
+        "terminal_seq": ev.terminal_seq,
         "reason": reason,
-        "raw": json.dumps(env.model_dump(mode="json"), separators=(",", ":")),
+        "raw": json.dumps(ev.raw(), separators=(",", ":")),
         "received_at": received_at,
     }

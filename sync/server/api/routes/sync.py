@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from sync import protocol as p
@@ -12,6 +12,7 @@ from sync.server.api.deps import CurrentTerminal, DatabaseDep, SettingsDep, unau
 from sync.server.api.errors import ApiError
 from sync.server.changes import read_changes
 from sync.server.ingest import TerminalNotAllowed, ingest_batch
+from sync.server.wire import push_request_schema, read_push
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
 
@@ -20,19 +21,24 @@ router = APIRouter(prefix="/v1/sync", tags=["sync"])
     "/push",
     response_model=p.PushResponse,
     responses={
+        400: {"model": p.ErrorBody},
         401: {"model": p.ErrorBody},
         403: {"model": p.ErrorBody},
         413: {"model": p.ErrorBody},
         422: {"model": p.ErrorBody},
     },
+    openapi_extra={"requestBody": push_request_schema()},
 )
-async def push(body: p.PushRequest, terminal: CurrentTerminal, db: DatabaseDep) -> Response:
+async def push(request: Request, terminal: CurrentTerminal, db: DatabaseDep) -> Response:
     """Apply a batch of the terminal's events exactly once; answer per event.
 
+    The body is a :class:`~sync.protocol.PushRequest`, read from its bytes by
+    :func:`~sync.server.wire.read_push` rather than by FastAPI (see there why).
     Every event must be the authenticated terminal's own: one foreign event refuses the
     whole batch (403), since it means a misconfigured or compromised till.
     """
-    foreign = {e.terminal_id for e in body.events} | {body.terminal_id}
+    batch = read_push(await request.body())
+    foreign = {e.terminal_id for e in batch.events} | {batch.terminal_id}
     foreign.discard(terminal.terminal_id)
     if foreign:
         raise ApiError(
@@ -43,7 +49,7 @@ async def push(body: p.PushRequest, terminal: CurrentTerminal, db: DatabaseDep) 
     try:
         async with db.sessions() as session, session.begin():
             answer = await ingest_batch(
-                session=session, terminal_id=terminal.terminal_id, events=body.events
+                session=session, terminal_id=terminal.terminal_id, events=batch.events
             )
     except TerminalNotAllowed:
         raise unauthorized("token revoked") from None
