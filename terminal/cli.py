@@ -8,50 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from terminal.cli_common import db_option, fail, open_db
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from terminal.db.engine import Database
     from terminal.services.schemas import TillStatus
-
-DB_ENV = "KEDAI_TILL_DB"
-
-
-def default_db_path() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "kedai" / "till.db"
-
-
-db_option = click.option(
-    "--db",
-    "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar=DB_ENV,
-    default=default_db_path,
-    show_default="$XDG_DATA_HOME/kedai/till.db",
-    help=f"The till's SQLite database file (env {DB_ENV}).",
-)
-
-
-def open_db(path: Path) -> Database:
-    from terminal.db.engine import open_database
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open_database(path)
-
-
-def fail(message: str, code: int = 1) -> None:
-    """Print a one-line reason on stderr and exit non-zero."""
-    click.echo(f"kedai-till: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group(invoke_without_command=True)
@@ -182,9 +150,7 @@ def status(db_path: Path, as_json: bool) -> None:
 
 # Commands defined in other modules register here.
 from terminal.cli_sync import register as register_sync  # noqa: E402
-
-register_sync(main)
-
 from terminal.cli_ui import demo  # noqa: E402
 
+register_sync(main)
 main.add_command(demo)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from terminal.cli import db_option, fail, open_db
+from terminal.cli_common import db_option, fail, open_db
 
 EXIT_CODES = {
     "hq_unreachable": 75,

@@ -25,7 +25,7 @@ async def till_status(db: Database) -> TillStatus:
         counts = await s.execute(
             select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
         )
-        by_status: dict[str, int] = {status: n for status, n in counts}
+        by_status: dict[str, int] = {row[0]: row[1] for row in counts}  # Result has keys()
         sync = (await s.execute(select(SyncState))).scalar_one()
     return TillStatus(
         db_path=str(db.path),

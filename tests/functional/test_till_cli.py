@@ -88,7 +88,8 @@ def assert_whole_and_gapless(db: Path) -> int:
     ) == [(0,)]
     assert query(
         db,
-        "SELECT count(*) FROM outbox WHERE type = 'sale.completed' AND seq NOT IN (SELECT event_seq FROM sales)",
+        "SELECT count(*) FROM outbox WHERE type = 'sale.completed'"
+        " AND seq NOT IN (SELECT event_seq FROM sales)",
     ) == [(0,)]
     sold = dict(query(db, "SELECT product_id, sum(qty) FROM sale_lines GROUP BY 1"))
     stock = dict(query(db, "SELECT product_id, 1000 - on_hand FROM stock"))

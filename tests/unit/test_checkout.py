@@ -154,55 +154,55 @@ async def test_points_redemption_needs_enough_balance(till_db):
 
 
 BAD_REQUESTS = [
-    ("empty cart", dict(items=[]), errors.EmptyCartError),
+    ("empty cart", {"items": []}, errors.EmptyCartError),
     (
         "unknown product",
-        dict(items=[CartItemIn(product_id=uuid.uuid4(), qty=1)]),
+        {"items": [CartItemIn(product_id=uuid.uuid4(), qty=1)]},
         errors.UnknownProductError,
     ),
     (
         "negative quantity",
-        dict(items=[CartItemIn(product_id=KOPI.product_id, qty=-1)]),
+        {"items": [CartItemIn(product_id=KOPI.product_id, qty=-1)]},
         errors.BadQuantityError,
     ),
     (
         "zero quantity",
-        dict(items=[CartItemIn(product_id=KOPI.product_id, qty=0)]),
+        {"items": [CartItemIn(product_id=KOPI.product_id, qty=0)]},
         errors.BadQuantityError,
     ),
-    ("short payment", dict(tenders=[TenderIn(kind="cash", amount_cents=600)]), errors.PaymentError),
+    ("short payment", {"tenders": [TenderIn(kind="cash", amount_cents=600)]}, errors.PaymentError),
     (
         "non-cash overpayment",
-        dict(tenders=[TenderIn(kind="card", amount_cents=1000)]),
+        {"tenders": [TenderIn(kind="card", amount_cents=1000)]},
         errors.PaymentError,
     ),
-    ("no payment", dict(tenders=[]), errors.PaymentError),
-    ("unknown customer", dict(customer_id=uuid.uuid4()), errors.UnknownCustomerError),
-    ("unknown cashier", dict(cashier_id=uuid.uuid4()), errors.UnknownCashierError),
+    ("no payment", {"tenders": []}, errors.PaymentError),
+    ("unknown customer", {"customer_id": uuid.uuid4()}, errors.UnknownCustomerError),
+    ("unknown cashier", {"cashier_id": uuid.uuid4()}, errors.UnknownCashierError),
     (
         "CDC on beer",
-        dict(
-            items=[CartItemIn(product_id=BEER.product_id, qty=1)],
-            tenders=[TenderIn(kind="cdc", amount_cents=1980)],
-        ),
+        {
+            "items": [CartItemIn(product_id=BEER.product_id, qty=1)],
+            "tenders": [TenderIn(kind="cdc", amount_cents=1980)],
+        },
         errors.PaymentError,
     ),
     (
         "points beyond balance",
-        dict(customer_id=CUSTOMER, tenders=[TenderIn(kind="points", amount_cents=660)]),
+        {"customer_id": CUSTOMER, "tenders": [TenderIn(kind="points", amount_cents=660)]},
         errors.PaymentError,
     ),
     (
         "points without customer",
-        dict(tenders=[TenderIn(kind="points", amount_cents=660)]),
+        {"tenders": [TenderIn(kind="points", amount_cents=660)]},
         errors.PaymentError,
     ),
     (
         "discount above line",
-        dict(items=[CartItemIn(product_id=KOPI.product_id, qty=1, discount_cents=331)]),
+        {"items": [CartItemIn(product_id=KOPI.product_id, qty=1, discount_cents=331)]},
         errors.CheckoutError,
     ),
-    ("unknown shift", dict(shift_id=uuid.uuid4()), errors.CheckoutError),
+    ("unknown shift", {"shift_id": uuid.uuid4()}, errors.CheckoutError),
 ]
 
 
