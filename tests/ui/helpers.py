@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.pilot import Pilot
 
 from terminal.ui.app import KedaiTill
@@ -62,3 +63,17 @@ def text_of(app: KedaiTill, selector: str) -> str:
 def notices(app: KedaiTill) -> list[str]:
     """Every notification shown so far (toasts), oldest first."""
     return [n.message for n in app._notifications]
+
+
+def burst(app: KedaiTill, *keys: str) -> None:
+    """Queue keystrokes all at once, as fast as a scanner's (or a hurried cashier's).
+
+    ``pilot.press`` waits for the app to go idle after every key; this does not, so the
+    app sees keys arrive while its workers are still busy.
+    """
+    driver = app._driver
+    assert driver is not None
+    for key in keys:
+        event = events.Key(key, "\r" if key == "enter" else key)
+        event.set_sender(app)
+        driver.send_message(event)

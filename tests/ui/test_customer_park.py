@@ -11,7 +11,7 @@ from terminal.ui.screens.customer import CustomerModal
 from terminal.ui.screens.recall import RecallModal
 from terminal.ui.screens.receipt import ReceiptModal
 from tests.ui.conftest import DEMO_BARCODE
-from tests.ui.helpers import login, notices, scan, settle, text_of
+from tests.ui.helpers import burst, login, notices, scan, settle, text_of
 
 BARCODES = {p.sku: p.barcode for p in demo_products()}
 
@@ -98,3 +98,19 @@ async def test_f4_park_and_f5_recall(make_app, till_path) -> None:
         left = (await s.execute(select(ParkedSale.label))).scalars().all()
     await db.dispose()
     assert left == ["Fresh Milk 1L"]
+
+
+async def test_f3_enter_typed_before_the_search_finishes_still_attaches(make_app) -> None:
+    """A cashier types the phone and Enter at once; the search must not lose the race."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])
+        await pilot.press("f3")
+        await settle(pilot)
+        burst(app, *"9123", "enter")
+        for _ in range(50):
+            await settle(pilot)
+            if not isinstance(app.screen, CustomerModal):
+                break
+        assert sale.cart.customer is not None and sale.cart.customer.name == "Tan Mei Ling"

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 
-from textual import events
-
 from sync.demo_data import demo_products
 from terminal.ui.app import KedaiTill
-from tests.ui.helpers import login, settle
+from tests.ui.helpers import burst, login, settle
 
 
 def _codes(n: int) -> list[str]:
@@ -25,16 +23,8 @@ def _codes(n: int) -> list[str]:
 
 def _burst(app: KedaiTill, codes: list[str]) -> None:
     """Queue every keystroke at once, as a scanner's USB HID stream arrives."""
-    driver = app._driver
-    assert driver is not None
     for code in codes:
-        for digit in code:
-            event = events.Key(digit, digit)
-            event.set_sender(app)
-            driver.send_message(event)
-        enter = events.Key("enter", "\r")
-        enter.set_sender(app)
-        driver.send_message(enter)
+        burst(app, *code, "enter")
 
 
 async def test_200_scans_as_one_keystroke_burst_arrive_in_order(make_app) -> None:

@@ -32,6 +32,8 @@ class CustomerModal(ModalScreen[CustomerView | None]):
     def __init__(self) -> None:
         super().__init__()
         self.results: list[CustomerView] = []
+        self._results_for: str | None = None
+        """The text ``results`` were found for: Enter may come before the search ends."""
 
     @property
     def till(self) -> KedaiTill:
@@ -49,7 +51,7 @@ class CustomerModal(ModalScreen[CustomerView | None]):
         self._find(event.value)
 
     @work(exclusive=True, group="customer-search", exit_on_error=False)
-    async def _find(self, text: str) -> None:
+    async def _find(self, text: str, attach: bool = False) -> None:
         assert self.till.db is not None
         try:
             found = await find_customers(self.till.db, text)
@@ -57,6 +59,7 @@ class CustomerModal(ModalScreen[CustomerView | None]):
             self.notify(exc.message, severity="error")
             return
         self.results = found
+        self._results_for = text
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(
@@ -64,6 +67,8 @@ class CustomerModal(ModalScreen[CustomerView | None]):
         )
         if found:
             options.highlighted = 0
+        if attach:
+            self._attach_highlighted()
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)
@@ -72,7 +77,13 @@ class CustomerModal(ModalScreen[CustomerView | None]):
             options.highlighted = max(0, min(options.option_count - 1, current + step))
 
     @on(Input.Submitted, "#customer-text")
-    def _chosen(self) -> None:
+    def _chosen(self, event: Input.Submitted) -> None:
+        if self._results_for == event.value:
+            self._attach_highlighted()
+        else:  # typed faster than the search: finish it, then attach
+            self._find(event.value, attach=True)
+
+    def _attach_highlighted(self) -> None:
         index = self.query_one(OptionList).highlighted
         if index is None or index >= len(self.results):
             self.notify("No member matches: Ctrl+N to create one.", severity="warning")
