@@ -3,6 +3,12 @@
 PINs are short, so the hash must be slow: stdlib ``hashlib.scrypt`` (no extra native
 dependency on the till) with a per-PIN random salt. The encoded form carries its own
 parameters so they can be raised later without breaking stored hashes.
+
+Parameters: scrypt's work is proportional to ``n * r * p`` but its memory only to
+``n * r``. ``n=2**12, r=8, p=4`` costs the same time as the textbook ``n=2**14, r=8,
+p=1`` (~40 ms) in a quarter of the memory (4 MiB instead of 16 MiB), which keeps a
+login on a low-spec till inside its memory budget. A 4-digit PIN's real protection is
+the lockout and the file permissions, not the hash.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 
-_N, _R, _P = 2**14, 8, 1
+_N, _R, _P = 2**12, 8, 4
 _PREFIX = "scrypt"
 
 
