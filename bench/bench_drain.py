@@ -37,12 +37,14 @@ import httpx
 
 from bench.harness import Figure, Section
 from sync.agent import SyncAgent, _batch_body
+from sync.protocol import MAX_PUSH_EVENTS
 from sync.server import manage
 from terminal.db.engine import open_database
 from terminal.services import sync_store
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-BATCH = 200
+BATCH = MAX_PUSH_EVENTS
+"""The agent's default batch size (bounded by bytes too, far above these sales)."""
 HQ_ENV = {"KEDAI_HQ_SECRET_KEY": "bench-secret-not-default"}
 
 

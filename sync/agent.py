@@ -277,7 +277,7 @@ class SyncAgent:
         *,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        batch_events: int = 200,
+        batch_events: int = MAX_PUSH_EVENTS,
         batch_bytes: int = 2 * 1024 * 1024,
         pull_limit: int = 500,
         tick_seconds: float = 30.0,

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
@@ -85,7 +86,7 @@ class BulkWriter:
             chunk = rows[start : start + per_statement]
             values = ", ".join([f"({', '.join('?' * width)})"] * len(chunk))
             sql = f"{_head(table, columns)} VALUES {values}{_tail(returning)}"
-            params = tuple(value for row in chunk for value in row)
+            params = tuple(chain.from_iterable(chunk))
             out += await self._run(sql, params, returning)
         return out
 

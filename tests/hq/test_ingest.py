@@ -276,6 +276,62 @@ def test_loyalty_change_bumps_the_customer_change_seq(hq: Hq, terminal: tuple[st
     assert str(customer) in ids
 
 
+def test_a_full_batch_of_mixed_events_lands_once(hq: Hq, terminal: tuple[str, str]) -> None:
+    """MAX_PUSH_EVENTS sales, refunds and adjustments in one push; then resent whole."""
+    from sync.protocol import MAX_PUSH_EVENTS
+
+    tid, token = terminal
+    customers = [uuid.uuid4() for _ in range(7)]
+    events, expected_points, expected_total = [], dict.fromkeys(customers, 0), 0
+    for seq in range(1, MAX_PUSH_EVENTS + 1):
+        customer = customers[seq % len(customers)]
+        if seq % 50 == 0:
+            event = envelope(
+                tid,
+                seq,
+                "loyalty.adjusted",
+                {
+                    "delta": {
+                        "entry_id": str(uuid.uuid4()),
+                        "customer_id": str(customer),
+                        "points": -2,
+                        "reason": "adjust",
+                    }
+                },
+            )
+            expected_points[customer] -= 2
+        else:
+            event = sale(tid, seq, customer_id=customer, points=seq % 4, lines=1 + seq % 3)
+            expected_points[customer] += seq % 4
+            expected_total += event["payload"]["total_cents"]
+        events.append(event)
+    answer = _push(hq, token, tid, events)
+    assert _statuses(answer) == ["accepted"] * MAX_PUSH_EVENTS
+    assert answer["contiguous_seq"] == MAX_PUSH_EVENTS
+    again = _push(hq, token, tid, events)
+    assert _statuses(again) == ["duplicate"] * MAX_PUSH_EVENTS
+    total = hq.scalar("SELECT sum(total_cents) FROM sales WHERE terminal_id = :t", t=tid)
+    assert total == expected_total
+    lines = "SELECT sum(l.total_cents) FROM sale_lines l JOIN sales s ON s.sale_id = l.sale_id "
+    assert hq.scalar(lines + "WHERE s.terminal_id = :t", t=tid) == expected_total
+    assert {c: _balance(hq, c) for c in customers} == expected_points
+    held = "SELECT count(*) FROM loyalty_entries WHERE terminal_id = :t"
+    assert hq.scalar(held, t=tid) == sum(1 for e in events if _has_points(e))
+
+
+def test_stored_payload_is_the_validated_canonical_form(hq: Hq, terminal: tuple[str, str]) -> None:
+    tid, token = terminal
+    event = sale(tid, 1)
+    sale_id = uuid.UUID(event["payload"]["sale_id"])
+    event["payload"]["sale_id"] = sale_id.hex.upper()  # a spelling pydantic accepts
+    assert _statuses(_push(hq, token, tid, [event])) == ["accepted"]
+    raw = hq.scalar("SELECT payload FROM events WHERE terminal_id = :t", t=tid)
+    stored = raw if isinstance(raw, dict) else json.loads(raw)
+    assert stored["sale_id"] == str(sale_id)
+    assert stored["shift_id"] is None  # defaults are written out
+    assert hq.scalar("SELECT kind FROM sales WHERE sale_id = :s", s=_db(sale_id, hq)) == "sale"
+
+
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -301,3 +357,9 @@ def _feed_customer(hq: Hq, token: str, customer: uuid.UUID) -> dict:
             since = page["next"]
             if not page["more"]:
                 return found
+
+
+def _has_points(event: dict) -> bool:
+    if event["type"] == "loyalty.adjusted":
+        return True
+    return bool(event["payload"]["loyalty"])

@@ -1,0 +1,59 @@
+"""Driver-level bulk inserts, on the HQ store of each backend."""
+
+from __future__ import annotations
+
+import uuid
+
+from sync.server.bulk import SQLITE_MAX_PARAMS, BulkWriter
+from sync.server.db import open_database
+from sync.server.ingest import LINE_COLUMNS, LINES
+from tests.hq.conftest import Hq
+
+
+async def test_rows_beyond_one_statement_are_chunked_and_new_ones_returned(hq: Hq) -> None:
+    sale_ids = [uuid.uuid4() for _ in range(SQLITE_MAX_PARAMS // len(LINE_COLUMNS) + 7)]
+    db = open_database(hq.database_url)
+    try:
+        async with db.sessions() as session, session.begin():
+            bulk = await BulkWriter.of(session)
+            rows = [(bulk.uuid(s), 1, None, "SKU", "Item", 2, 330, 0, 660, "SR") for s in sale_ids]
+            new = await bulk.insert(LINES, LINE_COLUMNS, rows, returning=("sale_id",))
+            assert {bulk.uuid_of(r.sale_id) for r in new} == set(sale_ids)
+            # Already held: ON CONFLICT DO NOTHING, and nothing comes back.
+            again = await bulk.insert(LINES, LINE_COLUMNS, rows[:3], returning=("sale_id",))
+            assert again == []
+            await bulk.insert(LINES, LINE_COLUMNS, [])
+    finally:
+        await db.dispose()
+    key = sale_ids[-1].hex if hq.backend == "sqlite" else sale_ids[-1]
+    assert hq.scalar("SELECT total_cents FROM sale_lines WHERE sale_id = :s", s=key) == 660
+
+
+async def test_timestamps_are_stored_as_sqlalchemy_reads_them(hq: Hq) -> None:
+    """A row written by the bulk path reads back through the ORM as the same aware UTC."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import select
+
+    from sync.server import models as m
+    from sync.server.ingest import LOYALTY, LOYALTY_COLUMNS
+
+    entry, customer = uuid.uuid4(), uuid.uuid4()
+    at = datetime(2025, 3, 4, 13, 5, 6, 789012, tzinfo=timezone(timedelta(hours=8)))
+    db = open_database(hq.database_url)
+    try:
+        async with db.sessions() as session, session.begin():
+            bulk = await BulkWriter.of(session)
+            row = (bulk.uuid(entry), bulk.uuid(customer), 5, "earn", None, None,
+                   bulk.timestamp(at), bulk.timestamp(at))  # fmt: skip
+            await bulk.insert(LOYALTY, LOYALTY_COLUMNS, [row])
+        async with db.readers() as session, session.begin():
+            stored = (
+                await session.execute(
+                    select(m.LoyaltyEntry.occurred_at).where(m.LoyaltyEntry.entry_id == entry)
+                )
+            ).scalar_one()
+    finally:
+        await db.dispose()
+    assert stored == at and stored.tzinfo is not None
+    assert stored.astimezone(UTC).hour == 5
