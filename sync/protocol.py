@@ -30,8 +30,14 @@ TaxCode = Literal["SR", "ZR", "ES"]
 TenderKind = Literal["cash", "nets", "card", "paynow", "cdc", "voucher", "points"]
 """How a payment was made. Only ``cash`` gives change and rounds to 5 cents."""
 
-Cents = Annotated[int, Field(strict=True)]
-PositiveQty = Annotated[int, Field(strict=True, gt=0)]
+WIRE_MAX_CENTS = 10**12
+"""S$10 billion: far above any real amount, far below where JSON numbers or SQLite's
+integers stop being exact (2**53, 2**63). A value beyond it is refused on the wire."""
+MAX_QTY = 1_000_000
+
+Cents = Annotated[int, Field(strict=True, ge=-WIRE_MAX_CENTS, le=WIRE_MAX_CENTS)]
+NonNegCents = Annotated[int, Field(strict=True, ge=0, le=WIRE_MAX_CENTS)]
+PositiveQty = Annotated[int, Field(strict=True, gt=0, le=MAX_QTY)]
 
 
 class WireModel(BaseModel):
@@ -51,10 +57,10 @@ class SaleLine(WireModel):
     sku: str
     name: str
     qty: PositiveQty
-    unit_price_cents: Annotated[int, Field(strict=True, ge=0)]
-    discount_cents: Annotated[int, Field(strict=True, ge=0)]
+    unit_price_cents: NonNegCents
+    discount_cents: NonNegCents
     """Line discount plus this line's share of any cart discount."""
-    total_cents: Annotated[int, Field(strict=True, ge=0)]
+    total_cents: NonNegCents
     """``qty * unit_price_cents - discount_cents`` (GST-inclusive)."""
     tax_code: TaxCode
 
@@ -62,9 +68,9 @@ class SaleLine(WireModel):
 class Payment(WireModel):
     payment_id: UUID
     tender: TenderKind
-    amount_cents: Annotated[int, Field(strict=True, ge=0)]
+    amount_cents: NonNegCents
     """What this tender paid towards the sale (after cash rounding)."""
-    tendered_cents: Annotated[int, Field(strict=True, ge=0)]
+    tendered_cents: NonNegCents
     """What the customer handed over; only cash may exceed ``amount_cents``."""
     reference: str | None = None
 
@@ -247,7 +253,7 @@ class ProductRecord(WireModel):
     sku: str
     barcode: str | None
     name: str
-    price_cents: Annotated[int, Field(strict=True, ge=0)]
+    price_cents: NonNegCents
     tax_code: TaxCode
     cdc_eligible: bool
     active: bool

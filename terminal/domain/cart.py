@@ -15,6 +15,8 @@ from uuid import UUID
 from terminal.domain.gst import inclusive_tax
 
 TAXABLE = "SR"
+MAX_QTY = 9_999
+"""More of one item than this in one sale is a slip (a barcode typed as a quantity)."""
 
 
 class CartError(ValueError):
@@ -57,8 +59,8 @@ class Totals:
 
 
 def validate_line(line: CartLine) -> None:
-    if line.qty <= 0:
-        raise CartError(f"quantity for {line.sku} must be a whole number above zero")
+    if not 0 < line.qty <= MAX_QTY:
+        raise CartError(f"quantity for {line.sku} must be a whole number from 1 to {MAX_QTY}")
     if line.unit_price_cents < 0:
         raise CartError(f"price for {line.sku} cannot be negative")
     if not 0 <= line.discount_cents <= line.gross_cents:

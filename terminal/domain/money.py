@@ -1,8 +1,12 @@
-"""Integer-cent money helpers. ``Decimal`` appears only here, at parse/format edges."""
+"""Integer-cent money helpers. ``Decimal`` appears only here, at the parsing edge."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+
+MAX_AMOUNT_CENTS = 10_000_000
+"""S$100,000: no single amount a cashier types at this till is larger. Anything bigger is
+a slip (a barcode scanned into the cash field, a finger on a key) and is refused."""
 
 
 class MoneyError(ValueError):
@@ -20,11 +24,17 @@ def parse_cents(text: str) -> int:
         value = Decimal(cleaned)
     except InvalidOperation as exc:
         raise MoneyError(f"{text!r} is not an amount; type dollars like 12.50") from exc
-    if not value.is_finite() or value < 0:
+    if not value.is_finite() or value < 0 or "E" in cleaned:
         raise MoneyError(f"{text!r} is not an amount; type dollars like 12.50")
-    if value != value.quantize(Decimal("0.01")):
+    if value * 100 > MAX_AMOUNT_CENTS:
+        raise MoneyError(
+            f"S${cleaned} is more than S${format_cents(MAX_AMOUNT_CENTS)}: "
+            "was a barcode scanned into an amount? Check and type it again."
+        )
+    cents = value * 100
+    if cents != cents.to_integral_value():
         raise MoneyError(f"{text!r} has more than two decimal places")
-    return int(value * 100)
+    return int(cents)
 
 
 def format_cents(cents: int, *, symbol: str = "") -> str:
@@ -35,11 +45,15 @@ def format_cents(cents: int, *, symbol: str = "") -> str:
 
 
 def div_round_half_up(numerator: int, denominator: int) -> int:
-    """Integer division rounded half away from zero (for non-negative inputs: half up)."""
+    """Integer division rounded half away from zero (for non-negative inputs: half up).
+
+    Pure integer arithmetic: exact for any size, and cheap on the pricing path.
+    """
     if denominator <= 0:
         raise ValueError("denominator must be positive")
-    q = Decimal(numerator) / Decimal(denominator)
-    return int(q.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if numerator < 0:
+        return -div_round_half_up(-numerator, denominator)
+    return (2 * numerator + denominator) // (2 * denominator)
 
 
 def round_to_5(cents: int) -> int:

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 from terminal.domain.money import format_cents, round_to_5
 
+MAX_CHANGE_CENTS = 100_000
+"""Cash that would need S$1,000 or more in change is a slip, not a payment."""
+
 
 class TenderError(ValueError):
     """The tenders given cannot settle the sale."""
@@ -71,6 +74,12 @@ def settle(
         if t.kind == "cash":
             target = round_to_5(remaining)
             if t.tendered_cents >= target:
+                if t.tendered_cents - target >= MAX_CHANGE_CENTS:
+                    raise TenderError(
+                        f"S${format_cents(t.tendered_cents)} cash for S${format_cents(target)} "
+                        f"due would give S${format_cents(t.tendered_cents - target)} change: "
+                        "check the amount"
+                    )
                 rounding = target - remaining
                 change = t.tendered_cents - target
                 applied.append(AppliedTender("cash", target, t.tendered_cents, t.reference))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sync.protocol import SCHEMA_VERSION, LoyaltyDelta, Payment, SaleCompleted, SaleLine
 from terminal.db.engine import Database, driver_connection
 from terminal.db.models import db_time, db_uuid
-from terminal.domain.cart import CartError, CartLine, Totals, price_cart
+from terminal.domain.cart import MAX_QTY, CartError, CartLine, Totals, price_cart
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
 from terminal.domain.loyalty import (
     LoyaltyError,
@@ -32,6 +32,7 @@ from terminal.domain.loyalty import (
     points_earned,
     points_for_cents,
 )
+from terminal.domain.money import MAX_AMOUNT_CENTS, format_cents
 from terminal.domain.receipt_no import format_receipt_no
 from terminal.domain.tender import Settlement, TenderError, TenderInput, settle
 from terminal.services.errors import (
@@ -105,10 +106,16 @@ def _check_shape(request: CheckoutRequest) -> None:
     if not request.items:
         raise EmptyCartError("The cart is empty: scan an item first.")
     for item in request.items:
-        if item.qty <= 0:
-            raise BadQuantityError(f"Quantity {item.qty} is not allowed: use 1 or more.")
+        if not 0 < item.qty <= MAX_QTY:
+            raise BadQuantityError(f"Quantity {item.qty} is not allowed: use 1 to {MAX_QTY}.")
     if not request.tenders:
         raise PaymentError("No payment was taken.")
+    for tender in request.tenders:
+        if tender.amount_cents > MAX_AMOUNT_CENTS:
+            raise PaymentError(
+                f"S${format_cents(tender.amount_cents)} {tender.kind} is more than any one "
+                "payment can be: was a barcode scanned into the amount?"
+            )
 
 
 _STORE_SQL = """

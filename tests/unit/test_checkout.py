@@ -177,6 +177,21 @@ BAD_REQUESTS = [
         errors.PaymentError,
     ),
     ("no payment", {"tenders": []}, errors.PaymentError),
+    (
+        "absurd quantity",
+        {"items": [CartItemIn(product_id=KOPI.product_id, qty=8880000000019)]},
+        errors.BadQuantityError,
+    ),
+    (
+        "barcode scanned as cash",
+        {"tenders": [TenderIn(kind="cash", amount_cents=888000000001900)]},
+        errors.PaymentError,
+    ),
+    (
+        "cash needing absurd change",
+        {"tenders": [TenderIn(kind="cash", amount_cents=5_000_000)]},
+        errors.PaymentError,
+    ),
     ("unknown customer", {"customer_id": uuid.uuid4()}, errors.UnknownCustomerError),
     ("unknown cashier", {"cashier_id": uuid.uuid4()}, errors.UnknownCashierError),
     (
@@ -270,12 +285,14 @@ async def test_full_disk_is_a_storage_error_and_loses_nothing(till_db, tmp_path)
     def _cap(dbapi_connection, _record):  # the file may not grow: as if the disk were full
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
-    big = [CartItemIn(product_id=p.product_id, qty=1) for p in list(PRODUCTS.values())[:40]]
+    many = list(PRODUCTS.values())[:40]
+    big = [CartItemIn(product_id=p.product_id, qty=1) for p in many]
+    exact = sum(p.price_cents for p in many)
     try:
         for _ in range(50):  # fill the free pages until SQLite can't
             try:
                 await finalize_sale(
-                    full, request(items=big, tenders=[TenderIn(kind="cash", amount_cents=10**7)])
+                    full, request(items=big, tenders=[TenderIn(kind="card", amount_cents=exact)])
                 )
             except errors.StorageError as exc:
                 assert "disk is full" in exc.message and "Nothing was saved" in exc.message

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from terminal.domain.cart import CartError, CartLine, allocate, price_cart
 from terminal.domain.gst import SINGAPORE_GST_RATES, NoGstRateError, inclusive_tax, rate_on
 from terminal.domain.loyalty import LoyaltyRules, points_earned
-from terminal.domain.money import MoneyError, format_cents, parse_cents, round_to_5
+from terminal.domain.money import (
+    MAX_AMOUNT_CENTS,
+    MoneyError,
+    div_round_half_up,
+    format_cents,
+    parse_cents,
+    round_to_5,
+)
 from terminal.domain.tender import (
     OverpaymentError,
     ShortPaymentError,
@@ -151,6 +158,8 @@ def test_short_and_over_payments_are_refused():
         settle(1000, [TenderInput("card", 1001)])
     with pytest.raises(TenderError, match="CDC"):
         settle(1000, [TenderInput("cdc", 600), TenderInput("nets", 400)], cdc_eligible_cents=500)
+    with pytest.raises(TenderError, match="change"):
+        settle(1000, [TenderInput("cash", 1000 + 100_000)])
     with pytest.raises(TenderError, match="already paid"):
         settle(100, [TenderInput("cash", 100), TenderInput("nets", 5)])
 
@@ -184,7 +193,21 @@ def test_money_text_round_trips(c):
     assert parse_cents(format_cents(c)) == c
 
 
-@pytest.mark.parametrize("text", ["", "abc", "-1", "3.305", "nan", "inf"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "-1", "3.305", "nan", "inf", "1e30", "1E2", "9" * 30, "8880000000019"]
+)
 def test_parse_cents_refuses_nonsense(text):
     with pytest.raises(MoneyError):
         parse_cents(text)
+
+
+def test_parse_cents_accepts_up_to_the_cap():
+    assert parse_cents("100000") == MAX_AMOUNT_CENTS
+    assert parse_cents("S$1,234.5") == 123_450
+    with pytest.raises(MoneyError, match="barcode"):
+        parse_cents("100000.01")
+
+
+@given(st.integers(min_value=-(10**30), max_value=10**30), st.integers(1, 10**6))
+def test_div_round_half_up_is_exact(n, d):
+    assert div_round_half_up(n, d) == half_up(Fraction(n, d))
