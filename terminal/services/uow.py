@@ -1,8 +1,9 @@
 """The one place a service opens a unit of work, and where SQLite failures get words.
 
 ``async with writing(db) as s:`` is ``async with db.writer() as s, s.begin():`` plus the
-translation of "database is locked" / "disk is full" / read-only errors into a
-:class:`StorageError` a cashier can act on. The transaction has rolled back by then.
+translation of every database failure ("database is locked", "disk is full", read-only,
+a refused constraint, a damaged file) into a :class:`StorageError` a cashier can be
+shown. The transaction has rolled back by then.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from terminal.db.engine import Database
@@ -28,14 +29,20 @@ _HINTS = (
 )
 
 
-def storage_error(exc: OperationalError | sqlite3.OperationalError) -> StorageError:
-    """Words for a failure SQLite reports (through SQLAlchemy or straight from the driver)."""
-    cause = exc.orig if isinstance(exc, OperationalError) else exc
+def storage_error(exc: DBAPIError | sqlite3.DatabaseError) -> StorageError:
+    """Words for a failure SQLite reports (through SQLAlchemy or straight from the driver).
+
+    Operational failures (locked, full, read-only) say what to do; anything else (a
+    constraint the database itself refused, a damaged file) means nothing was saved and
+    support should look, so the cashier is told that rather than shown a traceback.
+    """
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
     text = str(cause).lower()
-    for needle, message in _HINTS:
-        if needle in text:
-            return StorageError(message)
-    return StorageError(f"The till's database failed ({cause}). Nothing was saved.")
+    if isinstance(cause, sqlite3.OperationalError):
+        for needle, message in _HINTS:
+            if needle in text:
+                return StorageError(message)
+    return StorageError(f"The till's database refused this ({cause}). Nothing was saved.")
 
 
 @asynccontextmanager
@@ -44,7 +51,7 @@ async def writing(db: Database) -> AsyncIterator[AsyncSession]:
     try:
         async with db.writer() as session, session.begin():
             yield session
-    except (OperationalError, sqlite3.OperationalError) as exc:
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
         raise storage_error(exc) from exc
 
 
@@ -54,5 +61,5 @@ async def reading(db: Database) -> AsyncIterator[AsyncSession]:
     try:
         async with db.reader() as session, session.begin():
             yield session
-    except (OperationalError, sqlite3.OperationalError) as exc:
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
         raise storage_error(exc) from exc

@@ -348,3 +348,14 @@ async def test_a_sale_costs_a_handful_of_hand_offs(till_db, monkeypatch):
     monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
     await finalize_sale(till_db, request(customer_id=CUSTOMER))
     assert len(calls) <= 8
+
+
+async def test_a_constraint_the_database_refuses_is_a_storage_error(till_db):
+    """A damaged counter (here: wound back by hand) would reuse a receipt number."""
+    await finalize_sale(till_db, request())
+    async with till_db.writer() as s, s.begin():
+        await s.execute(text("UPDATE counters SET value = 0 WHERE name = 'receipt'"))
+    before = snapshot(till_db)
+    with pytest.raises(errors.StorageError, match="Nothing was saved"):
+        await finalize_sale(till_db, request())
+    assert snapshot(till_db) == before
