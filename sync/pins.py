@@ -35,7 +35,7 @@ def verify_pin(pin: str, encoded: str) -> bool:
     """Check ``pin`` against an encoded hash in constant time; a malformed hash fails."""
     try:
         prefix, n, r, p, salt, digest = encoded.split("$")
-        if prefix != _PREFIX:
+        if prefix != _PREFIX or not _sane(int(n), int(r), int(p)):
             return False
         expected = base64.b64decode(digest)
         actual = hashlib.scrypt(
@@ -50,6 +50,11 @@ def verify_pin(pin: str, encoded: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def _sane(n: int, r: int, p: int) -> bool:
+    """Hashes arrive from HQ: never let one make the till allocate or spin without bound."""
+    return 2 <= n <= 2**16 and 1 <= r <= 16 and 1 <= p <= 16 and 128 * n * r <= 32 * 2**20
 
 
 def _b64(raw: bytes) -> str:

@@ -25,5 +25,6 @@ def test_hashes_made_with_other_parameters_still_verify():
 
 
 def test_malformed_hashes_never_verify():
-    for bad in ("", "scrypt$", "bcrypt$1$2$3$4$5", "scrypt$x$8$1$AA==$AA==", "plain-1234"):
+    huge = "scrypt$1048576$64$1$AAAA$AAAA"  # would need 8 GiB: refused before hashing
+    for bad in ("", "scrypt$", "bcrypt$1$2$3$4$5", "scrypt$x$8$1$AA==$AA==", "plain-1234", huge):
         assert not verify_pin("1234", bad)
