@@ -1,4 +1,4 @@
-"""Appending events to the outbox inside a caller's unit of work."""
+"""The outbox inside a caller's unit of work: appending events, counting them."""
 
 from __future__ import annotations
 
@@ -6,11 +6,35 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.protocol import SCHEMA_VERSION, WireModel
 from terminal.db.models import Counter, OutboxEvent
+
+
+class OutboxCounts(BaseModel):
+    """How many events wait for HQ, were refused by it, or were acknowledged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pending: int
+    rejected: int
+    sent: int
+
+
+async def count_outbox(session: AsyncSession) -> OutboxCounts:
+    """Outbox events by status, in the caller's unit of work (one grouped query)."""
+    rows = await session.execute(
+        select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
+    )
+    by_status = {row[0]: row[1] for row in rows}
+    return OutboxCounts(
+        pending=by_status.get("pending", 0),
+        rejected=by_status.get("rejected", 0),
+        sent=by_status.get("sent", 0),
+    )
 
 
 def event_row(seq: int, event_type: str, payload: WireModel, at: datetime) -> dict[str, Any]:

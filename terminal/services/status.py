@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from terminal.db.engine import Database
-from terminal.db.models import OutboxEvent, Sale, StoreSettings, SyncState
+from terminal.db.models import Sale, StoreSettings, SyncState
 from terminal.services.errors import NotInitialisedError
+from terminal.services.outbox import count_outbox
 from terminal.services.schemas import TillStatus
 from terminal.services.uow import reading
 
@@ -22,10 +23,7 @@ async def till_status(db: Database) -> TillStatus:
         sales = (
             await s.execute(select(func.count(), func.coalesce(func.sum(Sale.total_cents), 0)))
         ).one()
-        counts = await s.execute(
-            select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)
-        )
-        by_status: dict[str, int] = {row[0]: row[1] for row in counts}  # Result has keys()
+        outbox = await count_outbox(s)
         sync = (await s.execute(select(SyncState))).scalar_one()
     return TillStatus(
         db_path=str(db.path),
@@ -33,9 +31,9 @@ async def till_status(db: Database) -> TillStatus:
         terminal_code=store.terminal_code,
         sales_count=sales[0],
         sales_total_cents=sales[1],
-        outbox_pending=by_status.get("pending", 0),
-        outbox_rejected=by_status.get("rejected", 0),
-        outbox_sent=by_status.get("sent", 0),
+        outbox_pending=outbox.pending,
+        outbox_rejected=outbox.rejected,
+        outbox_sent=outbox.sent,
         last_push_ok_at=sync.last_push_ok_at,
         last_pull_ok_at=sync.last_pull_ok_at,
         last_error=sync.last_error,

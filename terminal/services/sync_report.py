@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 
 from terminal.db.engine import Database
 from terminal.db.models import OutboxEvent, SyncState
+from terminal.services.outbox import count_outbox
 from terminal.services.schemas import Model
 from terminal.services.uow import reading
 
@@ -56,10 +57,7 @@ class SyncSummary(Model):
 
 async def sync_summary(db: Database) -> SyncSummary:
     async with reading(db) as s:
-        rows = (
-            await s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
-        ).all()
-        counts: dict[str, int] = {str(status): int(n) for status, n in rows}
+        counts = await count_outbox(s)
         row = (
             await s.execute(
                 select(
@@ -72,9 +70,9 @@ async def sync_summary(db: Database) -> SyncSummary:
         ).first()
     return SyncSummary(
         hq_url=row.hq_url if row else None,
-        pending=counts.get("pending", 0),
-        rejected=counts.get("rejected", 0),
-        sent=counts.get("sent", 0),
+        pending=counts.pending,
+        rejected=counts.rejected,
+        sent=counts.sent,
         last_push_ok_at=row.last_push_ok_at if row else None,
         last_error=row.last_error if row else None,
         last_error_at=row.last_error_at if row else None,

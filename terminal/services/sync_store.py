@@ -44,6 +44,8 @@ from terminal.db.models import (
     SyncState,
 )
 from terminal.services.errors import NotInitialisedError, TillError
+from terminal.services.outbox import OutboxCounts as OutboxCounts  # re-exported for the agent
+from terminal.services.outbox import count_outbox
 from terminal.services.reference import apply_changes
 from terminal.services.uow import reading, writing
 
@@ -71,12 +73,6 @@ class SyncConfig(_Model):
     @property
     def enrolled(self) -> bool:
         return bool(self.hq_url and self.token and self.terminal_id)
-
-
-class OutboxCounts(_Model):
-    pending: int
-    rejected: int
-    sent: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +131,7 @@ async def load_sync_config(db: Database) -> SyncConfig:
 
 async def outbox_counts(db: Database) -> OutboxCounts:
     async with reading(db) as s:
-        return await _counts(s)
-
-
-async def _counts(s: AsyncSession) -> OutboxCounts:
-    rows = await s.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
-    by_status: dict[str, int] = {}
-    for status, n in rows:
-        by_status[status] = n
-    return OutboxCounts(
-        pending=by_status.get("pending", 0),
-        rejected=by_status.get("rejected", 0),
-        sent=by_status.get("sent", 0),
-    )
+        return await count_outbox(s)
 
 
 async def read_pending(db: Database, *, after_seq: int, limit: int) -> list[PendingEvent]:
