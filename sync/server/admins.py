@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,8 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sync.server import models as m
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("kedai-dummy-password")
-"""Verified against when the user is unknown, so timing does not reveal usernames."""
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user is unknown, so timing does not reveal usernames.
+
+    Made on first use, not at import: hashing costs ~50 ms and 64 MiB."""
+    return _hasher.hash("kedai-dummy-password")
+
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -42,11 +51,21 @@ async def create_admin(*, session: AsyncSession, username: str, password: str) -
     await session.flush()
 
 
-async def verify_admin(*, session: AsyncSession, username: str, password: str) -> bool:
-    stored = (
+async def admin_password_hash(*, session: AsyncSession, username: str) -> str | None:
+    """The stored argon2 hash for ``username`` (None if there is no such admin)."""
+    return (
         await session.execute(select(m.Admin.password_hash).where(m.Admin.username == username))
     ).scalar_one_or_none()
+
+
+async def check_admin_password(stored: str | None, password: str) -> bool:
+    """Verify in a worker thread: argon2 takes ~50 ms, which must not stall the event
+    loop (every push and pull of every till shares it). Call it outside any session."""
+    return await asyncio.to_thread(_check, stored, password)
+
+
+def _check(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _hasher.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -17,7 +17,7 @@ from fastapi.security import (
     HTTPBearer,
 )
 
-from sync.server.admins import verify_admin
+from sync.server.admins import admin_password_hash, check_admin_password
 from sync.server.api.errors import ApiError
 from sync.server.config import Settings
 from sync.server.db import Database
@@ -66,10 +66,8 @@ async def current_admin(
     if credentials is None:
         raise ApiError(401, "unauthorized", "admin login required", headers=challenge)
     async with db.readers() as session, session.begin():
-        ok = await verify_admin(
-            session=session, username=credentials.username, password=credentials.password
-        )
-    if not ok:
+        stored = await admin_password_hash(session=session, username=credentials.username)
+    if not await check_admin_password(stored, credentials.password):
         raise ApiError(401, "unauthorized", "wrong username or password", headers=challenge)
     return credentials.username
 
