@@ -307,6 +307,10 @@ class SyncAgent:
         self._backoff_max = backoff_max
         self._clock = clock
         self._nudged = asyncio.Event()
+        self._cycle_lock = asyncio.Lock()
+        """One cycle at a time: a "sync now" from the UI while the loop is mid-push would
+        otherwise send the same events twice and could read a late answer's lower mark
+        as an HQ restore."""
         self._state = AgentState()
         self._subscribers: list[Callable[[AgentState], None]] = []
         self._last_prune: datetime | None = None
@@ -366,7 +370,12 @@ class SyncAgent:
         """Push everything pending, then pull every page; raise a SyncError on failure.
 
         The failure is also stored in ``sync_state`` (``last_error``) and published.
+        A call while another cycle runs waits for it, then runs its own.
         """
+        async with self._cycle_lock:
+            return await self._sync_once()
+
+    async def _sync_once(self) -> SyncReport:
         cfg = await store.load_sync_config(self._db)
         await self._refresh_from(cfg)
         if not cfg.enrolled:

@@ -232,3 +232,27 @@ async def test_envelope_is_what_hq_expects(agent: SyncAgent, till: Database) -> 
     assert push.terminal_id == event.terminal_id == "DEMO-T01"
     assert event.terminal_seq == 1 and event.type == "sale.completed"
     parse_payload(event)
+
+
+async def test_a_second_sync_waits_for_the_running_cycle(till: Database, fake_hq: FakeHq) -> None:
+    """'Sync now' during the agent's own cycle must not push the same events twice."""
+    await make_sales(till, 30)
+    in_flight = peak = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        if request.url.path.endswith("/push"):
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await asyncio.sleep(0.05)
+            in_flight -= 1
+        return await fake_hq.handle(request)
+
+    agent = SyncAgent(till, transport=httpx.MockTransport(slow), batch_events=10)
+    first, second = await asyncio.gather(agent.sync_once(), agent.sync_once())
+    await agent.aclose()
+
+    assert peak == 1
+    pushed = [s for p in fake_hq.pushes for s in p["seqs"]]
+    assert pushed == list(range(1, 31))  # each event once, in order
+    assert first.pushed + second.pushed == 30 and not (first.hq_restored or second.hq_restored)
