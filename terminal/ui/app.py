@@ -208,6 +208,12 @@ class KedaiTill(App[None]):
             self.notify(exc.message, title="Shift", severity="error")
             await self.begin_session(self.cashier, None)
             return
+        except Exception as exc:  # ask again rather than leave a blank login screen
+            from terminal.ui.failures import unexpected
+
+            self.notify(unexpected(exc, "opening the shift"), title="Shift", severity="error")
+            await self.begin_session(self.cashier, None)
+            return
         await self.switch_screen(SaleScreen())
 
     def end_session(self) -> None:

@@ -132,3 +132,41 @@ async def test_storage_failure_keeps_cart_and_tenders(make_app, monkeypatch, til
         assert any("disk is full" in n for n in notices(app))
         assert len(sale.cart) == 1
     assert await _sales(till_path) == 0
+
+
+async def test_an_unexpected_failure_while_saving_keeps_the_screen_usable(
+    make_app, monkeypatch, till_path, caplog
+) -> None:
+    """A bug below the services (not a TillError) must not leave "Saving the sale...".
+
+    The tender that completed the sale is taken back, the reason is shown, the error is
+    logged with its traceback, and Undo/Esc work again.
+    """
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("driver exploded")
+
+    monkeypatch.setattr("terminal.ui.screens.payment.finalize_sale", broken)
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("f9", *"1", "f6", "f2")  # NETS S$1, then quick cash S$10
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PaymentScreen)
+        assert not screen.finalizing
+        assert [t.kind for t in screen.tenders] == ["nets"]
+        assert "Not saved: Something went wrong" in text_of(app, "#pay-error")
+        assert "Due S$2.30" in text_of(app, "#pay-due")
+        assert any("Not saved" in n for n in notices(app))
+        await pilot.press("f12")  # Undo works again
+        await settle(pilot)
+        assert screen.tenders == []
+        await pilot.press("escape")  # and so does Esc
+        await settle(pilot)
+        assert isinstance(app.screen, SaleScreen) and len(sale.cart) == 1
+    assert any(
+        r.exc_info is not None and "driver exploded" in str(r.exc_info[1]) for r in caplog.records
+    )
+    assert await _sales(till_path) == 0

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label
 
 from terminal.services.cashiers import ApprovalAction, approve
 from terminal.services.errors import TillError
+from terminal.ui.failures import unexpected
 
 if TYPE_CHECKING:
     from terminal.ui.app import KedaiTill
@@ -64,6 +65,9 @@ class ApproveModal(ModalScreen[bool]):
             )
         except TillError as exc:
             self.query_one("#approve-error", Label).update(exc.message)
+            return
+        except Exception as exc:
+            self.query_one("#approve-error", Label).update(unexpected(exc, "checking the PIN"))
             return
         self.dismiss(True)
 

@@ -87,5 +87,10 @@ class LoginScreen(Screen[None]):
         except TillError as exc:
             self._error(exc.message)
             return
+        except Exception as exc:  # never leave "Checking..." on screen
+            from terminal.ui.failures import unexpected
+
+            self._error(unexpected(exc, "checking the PIN"))
+            return
         self._error("")
         self.app.post_message(LoggedIn(cashier, shift))

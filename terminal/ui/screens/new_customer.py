@@ -14,6 +14,7 @@ from textual.widgets import Input, Label
 from terminal.services.customers import create_customer
 from terminal.services.errors import TillError
 from terminal.services.schemas import CustomerView
+from terminal.ui.failures import unexpected
 
 if TYPE_CHECKING:
     from terminal.ui.app import KedaiTill
@@ -58,8 +59,9 @@ class NewCustomerModal(ModalScreen[CustomerView | None]):
             customer = await create_customer(
                 self.till.db, name=name, phone=phone, now=self.till.clock()
             )
-        except TillError as exc:
-            self.query_one("#new-error", Label).update(exc.message)
+        except Exception as exc:  # a TillError in its own words; anything else logged
+            message = exc.message if isinstance(exc, TillError) else unexpected(exc, "saving")
+            self.query_one("#new-error", Label).update(message)
             field = self.query_one("#new-phone", Input)
             field.focus()
             field.action_select_all()  # typing again replaces what was wrong

@@ -28,6 +28,7 @@ from terminal.services.checkout import finalize_sale
 from terminal.services.errors import TillError
 from terminal.services.schemas import Receipt, TenderIn
 from terminal.ui.cart import Cart
+from terminal.ui.failures import unexpected
 
 if TYPE_CHECKING:
     from terminal.ui.app import KedaiTill
@@ -203,15 +204,20 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         till = self.till
         assert till.db is not None and till.cashier is not None
         shift_id = till.shift.id if till.shift is not None else None
-        request = self.cart.request(
-            cashier_id=till.cashier.id, shift_id=shift_id, tenders=list(self.tenders)
-        )
         try:
+            request = self.cart.request(
+                cashier_id=till.cashier.id, shift_id=shift_id, tenders=list(self.tenders)
+            )
             receipt = await finalize_sale(till.db, request, now=till.clock())
         except TillError as exc:
-            self.finalizing = False
-            self.tenders.pop()
-            self._replay(clear_error=False)
-            self._error(f"Not saved: {exc.message}")
+            reason = exc.message
+        except Exception as exc:  # a bug must not leave the screen stuck on "Saving"
+            reason = unexpected(exc, "saving the sale")
+        else:
+            self.dismiss(receipt)
             return
-        self.dismiss(receipt)
+        # Nothing was written (one transaction): take back the last tender, keep the cart.
+        self.finalizing = False
+        self.tenders.pop()
+        self._replay(clear_error=False)
+        self._error(f"Not saved: {reason}")

@@ -28,6 +28,7 @@ from terminal.services import catalog, parked
 from terminal.services.errors import TillError
 from terminal.services.schemas import CustomerView, ProductView, Receipt
 from terminal.ui.cart import Cart, parse_qty
+from terminal.ui.failures import unexpected
 from terminal.ui.messages import SaleCommitted, Scanned
 from terminal.ui.widgets.cart.cart_table import CartTable
 from terminal.ui.widgets.cart.customer_badge import CustomerBadge
@@ -127,6 +128,8 @@ class SaleScreen(Screen[None]):
                 code = self._scans.get_nowait()
                 try:
                     await self._add_code(code)
+                except Exception as exc:  # one bad lookup must not strand the codes after it
+                    self._error(unexpected(exc, f"adding {code!r}"), "Not added")
                 finally:
                     self._scans.task_done()
         finally:
