@@ -96,31 +96,41 @@ class KedaiTill(App[None]):
     async def _open_till(self) -> None:
         """Import the heavy half of the till and open its database (after first paint)."""
         from terminal.services.catalog import store_profile
-        from terminal.services.errors import TillError
+        from terminal.services.errors import StorageError, TillError
 
         try:
-            if self.db is None:
-                from terminal.db.engine import open_database
+            try:
+                if self.db is None:
+                    from terminal.db.engine import open_database
 
-                assert isinstance(self._db_source, Path)
-                if not self._db_source.exists():
-                    raise TillError(
-                        f"No till database at {self._db_source}: run `kedai-till init` "
-                        "(or `kedai-till demo`)."
-                    )
-                self.db = open_database(self._db_source)
-            self.profile = await store_profile(self.db, today=self.clock().date())
-        except TillError as exc:
-            log.warning("till start-up failed: %s", exc.message)
-            self.startup_error = exc.message
+                    assert isinstance(self._db_source, Path)
+                    if not self._db_source.exists():
+                        raise TillError(
+                            f"No till database at {self._db_source}: run `kedai-till init` "
+                            "(or `kedai-till demo`)."
+                        )
+                    self.db = open_database(self._db_source)
+                self.profile = await store_profile(self.db, today=self.clock().date())
+                import terminal.ui.screens.sale  # noqa: F401  (warm it while the PIN is typed)
+
+                if self.agent is None and self._auto_agent:
+                    await self._make_agent(self.db)
+            except TillError as exc:
+                if isinstance(exc, StorageError):  # damaged, foreign or unreadable file
+                    log.error("till start-up failed: %s", exc.message, exc_info=exc)
+                    self.startup_error = _cannot_open(exc)
+                else:  # not set up yet: the message says which command to run
+                    log.warning("till start-up failed: %s", exc.message)
+                    self.startup_error = exc.message
+            except Exception as exc:  # anything else: say so, never hang on "Checking..."
+                log.error("till start-up failed", exc_info=exc)
+                self.startup_error = _cannot_open(exc)
+        finally:
+            # The login waits on this: it must be set however start-up ended.
             self.ready.set()
-            self.post_message(TillFailed(exc.message))
+        if self.startup_error is not None:
+            self.post_message(TillFailed(self.startup_error))
             return
-        import terminal.ui.screens.sale  # noqa: F401  (warm the import while the PIN is typed)
-
-        if self.agent is None and self._auto_agent:
-            await self._make_agent(self.db)
-        self.ready.set()
         self.post_message(TillReady())
         if self.agent is not None:
             self._unsubscribe = self.agent.subscribe(self._agent_changed)
@@ -261,6 +271,14 @@ class KedaiTill(App[None]):
             await self.agent.aclose()
         if self._owns_db and self.db is not None:
             await self.db.dispose()
+
+
+def _cannot_open(exc: BaseException) -> str:
+    """Words for the login screen when the database file is unusable."""
+    cause = exc.__cause__ or exc
+    cause = getattr(cause, "orig", None) or cause  # SQLAlchemy wraps the driver's error
+    gist = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:100]
+    return f"The till's database cannot be opened ({gist}): call support."
 
 
 def run_till(db_path: Path, *, agent: AgentPort | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from terminal.db.engine import open_database
@@ -76,3 +77,44 @@ async def test_missing_database_is_said_on_the_login_screen(tmp_path) -> None:
         await pilot.press(*"1234", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
+
+
+async def test_a_corrupt_database_file_is_said_on_the_login_screen(
+    make_app, till_path, caplog
+) -> None:
+    """Garbage instead of SQLite: the login must say so, not hang on "Checking..."."""
+    till_path.write_bytes(b"this is not a database \x00\xff" * 512)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert app.ready.is_set()
+        assert app.startup_error is not None
+        assert "Till not ready" in text_of(app, "#login-store")
+        assert "call support" in text_of(app, "#login-error")
+        await pilot.press(*"1234", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        error = text_of(app, "#login-error")
+        assert "Checking" not in error and "call support" in error
+
+
+@pytest.mark.timeout(60)  # before the fix the login hung on "Checking..." for ever
+async def test_any_start_up_failure_still_lets_the_login_answer(
+    make_app, monkeypatch, caplog
+) -> None:
+    """Not only TillErrors: whatever start-up raises, ``ready`` is set and it is said."""
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("malformed schema")
+
+    monkeypatch.setattr("terminal.services.catalog.store_profile", broken)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press(*"1234", "enter")
+        await settle(pilot)
+        assert app.ready.is_set()
+        error = text_of(app, "#login-error")
+        assert "Checking" not in error
+        assert "database cannot be opened (malformed schema): call support" in error
+    assert any(r.exc_info is not None for r in caplog.records)

@@ -43,10 +43,7 @@ class LoginScreen(Screen[None]):
             self._show_store()
 
     def startup_done(self, message: TillReady | TillFailed) -> None:
-        if isinstance(message, TillFailed):
-            self._error(message.message)
-        else:
-            self._show_store()
+        self._show_store()
 
     def _show_store(self) -> None:
         label = self.query_one("#login-store", Label)
@@ -74,7 +71,7 @@ class LoginScreen(Screen[None]):
     @work(exclusive=True, group="login", exit_on_error=False)
     async def _login(self, pin: str) -> None:
         await self.till.ready.wait()
-        if self.till.db is None:
+        if self.till.db is None or self.till.startup_error is not None:
             self._error(self.till.startup_error or "The till database is not open.")
             return
         from terminal.services.cashiers import login
