@@ -219,3 +219,36 @@ async def _append_approval(
         note=note,
     )
     await append_event(s, "approval.granted", event, at)
+
+
+async def record_own_approval(
+    db: Database,
+    *,
+    action: ApprovalAction,
+    manager_id: uuid.UUID,
+    sale_id: uuid.UUID | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> None:
+    """A logged-in manager approves their own action: no PIN, but still audited for HQ.
+
+    Raises :class:`LoginError` if ``manager_id`` is not an active manager on this till.
+    """
+    at = now or datetime.now(UTC)
+    async with writing(db) as s:
+        role = (
+            await s.execute(
+                select(Cashier.role).where(Cashier.id == manager_id, Cashier.active.is_(True))
+            )
+        ).scalar_one_or_none()
+        if role != "manager":
+            raise LoginError("Only a manager can approve this: nothing was approved.")
+        await _append_approval(
+            s,
+            action=action,
+            manager_id=manager_id,
+            cashier_id=manager_id,
+            sale_id=sale_id,
+            note=note,
+            at=at,
+        )

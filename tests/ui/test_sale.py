@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from sync.demo_data import demo_products
@@ -114,3 +116,31 @@ async def test_f2_search_by_name_adds_the_chosen_product(make_app) -> None:
         await pilot.press("down", "enter")
         await settle(pilot)
         assert [e.product.sku for e in sale.cart.entries] == ["OYSTER"]
+
+
+async def test_a_managers_own_void_and_discount_are_audited(make_app, till_path) -> None:
+    """No PIN prompt for a manager, but each approval is still an event for HQ."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot, "9999")  # Mr Tan, manager
+        manager = app.cashier
+        assert manager is not None and manager.role == "manager"
+        await scan(pilot, DEMO_BARCODE, BARCODES["RICE-5KG"])
+        await pilot.press("f7", *"5.00", "enter")  # 36% of 13.95: over the limit
+        await settle(pilot)
+        assert not isinstance(app.screen, ApproveModal)
+        assert sale.cart.entries[1].discount_cents == 500
+        await pilot.press("f8")
+        await settle(pilot)
+        assert not isinstance(app.screen, ApproveModal)
+        assert [e.product.sku for e in sale.cart.entries] == ["KOPI-001"]
+    db = open_database(till_path)
+    async with db.reader() as s:
+        rows = (
+            await s.execute(select(OutboxEvent.type, OutboxEvent.payload).order_by(OutboxEvent.seq))
+        ).all()
+    await db.dispose()
+    assert [r.type for r in rows] == ["approval.granted", "approval.granted"]
+    payloads = [json.loads(r.payload) for r in rows]
+    assert [p["action"] for p in payloads] == ["discount", "void"]
+    assert all(p["manager_id"] == p["cashier_id"] == str(manager.id) for p in payloads)

@@ -149,3 +149,15 @@ async def test_a_pin_changed_while_it_was_checked_is_refused(
     monkeypatch.setattr(cashiers, "verify_pin", verify)
     with pytest.raises(LoginError, match="Wrong PIN"):
         await login(till_db, "1234", cashier_id=AISHA, now=NOW)
+
+
+async def test_a_managers_own_approval_is_audited_and_a_cashiers_refused(
+    till_db: Database,
+) -> None:
+    await cashiers.record_own_approval(
+        till_db, action="void", manager_id=MR_TAN, note="KOPI-001 x1", now=NOW
+    )
+    with pytest.raises(LoginError, match="Only a manager"):
+        await cashiers.record_own_approval(till_db, action="void", manager_id=AISHA, now=NOW)
+    [event] = await _approvals(till_db)
+    assert event["manager_id"] == event["cashier_id"] == str(MR_TAN)

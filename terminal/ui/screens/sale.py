@@ -278,20 +278,41 @@ class SaleScreen(Screen[None]):
         self._with_approval("void", f"{entry.product.sku} x{entry.qty}", void)
 
     def _with_approval(self, action: str, note: str, then: Callable[[], None]) -> None:
-        """Managers approve their own; a cashier needs a manager's PIN (audited)."""
+        """A cashier needs a manager's PIN; a manager approves their own. Both audited."""
         from terminal.ui.screens.approve import ApproveModal
 
         assert self.till.cashier is not None
-        callback = then
         if self.till.cashier.role == "manager":
-            callback()
+            self._own_approval(action, note, then)
             return
 
         def done(ok: bool | None) -> None:
             if ok:
-                callback()
+                then()
 
         self.app.push_screen(ApproveModal(action, note), done)
+
+    @work(group="approval", exit_on_error=False)
+    async def _own_approval(self, action: str, note: str, then: Callable[[], None]) -> None:
+        """Record the manager's ``approval.granted`` first: no audit, no action."""
+        from terminal.services.cashiers import ApprovalAction, record_own_approval
+
+        assert self.till.cashier is not None
+        try:
+            await record_own_approval(
+                self.db,
+                action=cast("ApprovalAction", action),
+                manager_id=self.till.cashier.id,
+                note=note,
+                now=self.till.clock(),
+            )
+        except TillError as exc:
+            self._error(exc.message, "Approval")
+            return
+        except Exception as exc:
+            self._error(unexpected(exc, "recording the approval"), "Approval")
+            return
+        then()
 
     # ------------------------------------------------------------------ F-keys
 
