@@ -62,7 +62,7 @@ def run(quick: bool) -> Section:
             "in the same run.",
             f"RSS: the till with a {size}-product catalog after login, a scan and an F2 search "
             "(VmRSS while running, and the peak VmHWM: the login's scrypt PIN check "
-            "(n=2^14, r=8) briefly allocates 16 MB) beside a bare Textual app driven the "
+            "(n=2^12, r=8, p=4) briefly allocates 4 MB) beside a bare Textual app driven the "
             "same way.",
             "Scan-to-line: keystrokes of one barcode queued at once through the driver, until "
             f"the line is in the cart (catalog {size} products, cart cleared every 20 lines); "
