@@ -65,6 +65,9 @@ def notices(app: KedaiTill) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+_NAMED_CHARACTERS = {"enter": "\r", "escape": "\x1b", "tab": "\t", "backspace": "\x7f"}
+
+
 def burst(app: KedaiTill, *keys: str) -> None:
     """Queue keystrokes all at once, as fast as a scanner's (or a hurried cashier's).
 
@@ -74,6 +77,7 @@ def burst(app: KedaiTill, *keys: str) -> None:
     driver = app._driver
     assert driver is not None
     for key in keys:
-        event = events.Key(key, "\r" if key == "enter" else key)
+        # A named key (f9, escape) is not text: only single characters carry themselves.
+        event = events.Key(key, key if len(key) == 1 else _NAMED_CHARACTERS.get(key))
         event.set_sender(app)
         driver.send_message(event)

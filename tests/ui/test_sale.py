@@ -12,7 +12,7 @@ from terminal.db.models import OutboxEvent
 from terminal.ui.screens.approve import ApproveModal
 from terminal.ui.screens.search import SearchModal
 from tests.ui.conftest import DEMO_BARCODE
-from tests.ui.helpers import login, notices, scan, settle, text_of
+from tests.ui.helpers import burst, login, notices, scan, settle, text_of
 
 BARCODES = {p.sku: p.barcode for p in demo_products()}
 
@@ -144,3 +144,25 @@ async def test_a_managers_own_void_and_discount_are_audited(make_app, till_path)
     payloads = [json.loads(r.payload) for r in rows]
     assert [p["action"] for p in payloads] == ["discount", "void"]
     assert all(p["manager_id"] == p["cashier_id"] == str(manager.id) for p in payloads)
+
+
+async def test_escape_while_the_manager_pin_is_checked_is_ignored(make_app, till_path) -> None:
+    """PIN + Enter + Esc at once: the approval must not be recorded for a void not done."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE, BARCODES["MILO-400"])
+        await pilot.press("f8")
+        await settle(pilot)
+        assert isinstance(app.screen, ApproveModal)
+        burst(app, *"9999", "enter", "escape")
+        for _ in range(20):
+            await pilot.pause(0.05)
+        await settle(pilot)
+        assert not isinstance(app.screen, ApproveModal)
+        assert [e.product.sku for e in sale.cart.entries] == ["KOPI-001"]  # the void happened
+    db = open_database(till_path)
+    async with db.reader() as s:
+        types = (await s.execute(select(OutboxEvent.type))).scalars().all()
+    await db.dispose()
+    assert types == ["approval.granted"]  # exactly the approval that was acted on

@@ -1,13 +1,17 @@
 """A manager's PIN for a void or a large discount (DESIGN: approvals are audited).
 
 Returns True once the service has checked the PIN and queued ``approval.granted``.
+While a PIN is being checked, Esc and Enter are ignored: leaving then could record an
+approval for an action that never happens (and dismiss a screen already gone). Enter starts
+the check as the PIN field handles the key, not on ``Input.Submitted``: that message is
+queued behind keys already typed, so an Esc right after Enter would get in first.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -32,6 +36,7 @@ class ApproveModal(ModalScreen[bool]):
         super().__init__()
         self.action_name = cast("ApprovalAction", action)
         self.note = note
+        self.checking = False
 
     @property
     def till(self) -> KedaiTill:
@@ -41,20 +46,25 @@ class ApproveModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label("Manager approval", classes="dialog-title")
             yield Label(f"{_WHAT.get(self.action_name, self.action_name)}: {self.note}")
-            yield Input(password=True, placeholder="manager PIN", id="manager-pin")
+            yield _PinInput(password=True, placeholder="manager PIN", id="manager-pin")
             yield Label("", id="approve-error")
 
-    @on(Input.Submitted, "#manager-pin")
-    def _submitted(self, event: Input.Submitted) -> None:
-        pin = event.value
-        event.input.value = ""
+    def submit_pin(self) -> None:
+        """Enter in the PIN field: check it (once; a second Enter while checking is lost)."""
+        if self.checking:
+            return
+        field = self.query_one("#manager-pin", Input)
+        pin = field.value
+        field.value = ""
+        self.checking = True
+        self.query_one("#approve-error", Label).update("Checking...")
         self._check(pin)
 
     @work(exclusive=True, group="approve", exit_on_error=False)
     async def _check(self, pin: str) -> None:
         till = self.till
-        assert till.db is not None and till.cashier is not None
         try:
+            assert till.db is not None and till.cashier is not None
             await approve(
                 till.db,
                 pin,
@@ -69,7 +79,21 @@ class ApproveModal(ModalScreen[bool]):
         except Exception as exc:
             self.query_one("#approve-error", Label).update(unexpected(exc, "checking the PIN"))
             return
+        finally:
+            self.checking = False
         self.dismiss(True)
 
     def action_cancel(self) -> None:
+        if self.checking:
+            self.app.bell()
+            return
         self.dismiss(False)
+
+
+class _PinInput(Input):
+    """The manager-PIN field: Enter marks the modal busy in key order (see module doc)."""
+
+    async def action_submit(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ApproveModal):
+            screen.submit_pin()
