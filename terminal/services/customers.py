@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import Select, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from sync.protocol import CustomerCreated
@@ -63,10 +64,16 @@ async def find_customers(db: Database, text: str, *, limit: int = 20) -> list[Cu
 
 async def get_customer(db: Database, customer_id: uuid.UUID) -> CustomerView:
     async with reading(db) as s:
-        row = (await s.execute(_select().where(Customer.id == customer_id))).first()
-    if row is None:
+        customer = await customer_in(s, customer_id)
+    if customer is None:
         raise NotFoundError("That loyalty customer is not known to this till.")
-    return CustomerView.model_validate(row, from_attributes=True)
+    return customer
+
+
+async def customer_in(s: AsyncSession, customer_id: uuid.UUID) -> CustomerView | None:
+    """The customer (with balance) read in the caller's unit of work, or None."""
+    row = (await s.execute(_select().where(Customer.id == customer_id))).first()
+    return None if row is None else CustomerView.model_validate(row, from_attributes=True)
 
 
 async def create_customer(

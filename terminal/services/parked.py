@@ -12,14 +12,24 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from terminal.db.engine import Database
-from terminal.db.models import ParkedSale
-from terminal.services.catalog import products_by_ids
-from terminal.services.customers import get_customer
-from terminal.services.errors import EmptyCartError, NotFoundError
-from terminal.services.schemas import CustomerView, ParkedCart, ParkedItem, ParkedSaleView
+from terminal.db.models import ParkedSale, Product
+from terminal.services.customers import customer_in
+from terminal.services.errors import EmptyCartError, NotFoundError, TillError
+from terminal.services.schemas import (
+    CustomerView,
+    ParkedCart,
+    ParkedItem,
+    ParkedSaleView,
+    ProductView,
+)
 from terminal.services.uow import reading, writing
+
+
+class ParkedSaleError(TillError):
+    code = "parked_sale"
 
 
 async def park_sale(
@@ -106,7 +116,12 @@ async def list_parked(db: Database) -> list[ParkedSaleView]:
 
 
 async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
-    """Take a parked cart back (it is removed from the parked list in the same step)."""
+    """Take a parked cart back: read it, its products and customer, and remove it.
+
+    All in ONE unit of work: if anything fails (or the caller is cancelled) before
+    COMMIT, the parked sale is still there to recall again; after COMMIT the caller
+    has the whole cart in hand.
+    """
     async with writing(db) as s:
         row = (
             await s.execute(
@@ -115,25 +130,48 @@ async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
         ).first()
         if row is None:
             raise NotFoundError("That parked sale was already recalled.")
+        try:
+            body = json.loads(row.cart_json)
+            wanted = [
+                (uuid.UUID(i["product_id"]), i["sku"], int(i["qty"]), int(i["discount_cents"]))
+                for i in body["items"]
+            ]
+            customer_id = uuid.UUID(body["customer_id"]) if body.get("customer_id") else None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ParkedSaleError(
+                "That parked sale is damaged and cannot be recalled: scan the items again."
+            ) from exc
+        products = await _products_in(s, [w[0] for w in wanted])
+        customer = await customer_in(s, customer_id) if customer_id is not None else None
         await s.execute(delete(ParkedSale).where(ParkedSale.id == parked_id))
-    body = json.loads(row.cart_json)
-    products = await products_by_ids(db, [uuid.UUID(i["product_id"]) for i in body["items"]])
     items: list[ParkedItem] = []
     missing: list[str] = []
-    for i in body["items"]:
-        product = products.get(uuid.UUID(i["product_id"]))
+    for product_id, sku, qty, discount_cents in wanted:
+        product = products.get(product_id)
         if product is None:
-            missing.append(i["sku"])
+            missing.append(sku)
             continue
-        items.append(
-            ParkedItem(product=product, qty=int(i["qty"]), discount_cents=int(i["discount_cents"]))
-        )
-    customer = None
-    if body.get("customer_id"):
-        try:
-            customer = await get_customer(db, uuid.UUID(body["customer_id"]))
-        except NotFoundError:
-            customer = None
+        items.append(ParkedItem(product=product, qty=qty, discount_cents=discount_cents))
     return ParkedCart(
         id=parked_id, label=row.label, customer=customer, items=items, missing=missing
     )
+
+
+async def _products_in(s: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, ProductView]:
+    """Active products among ``ids``, read in the caller's unit of work."""
+    if not ids:
+        return {}
+    rows = (
+        await s.execute(
+            select(
+                Product.id,
+                Product.sku,
+                Product.barcode,
+                Product.name,
+                Product.price_cents,
+                Product.tax_code,
+                Product.cdc_eligible,
+            ).where(Product.id.in_(ids), Product.active.is_(True))
+        )
+    ).all()
+    return {r.id: ProductView.model_validate(r, from_attributes=True) for r in rows}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from sync.demo_data import demo_products
@@ -114,3 +116,35 @@ async def test_f3_enter_typed_before_the_search_finishes_still_attaches(make_app
             if not isinstance(app.screen, CustomerModal):
                 break
         assert sale.cart.customer is not None and sale.cart.customer.name == "Tan Mei Ling"
+
+
+async def test_f4_again_while_parking_parks_the_cart_once(make_app, till_path, monkeypatch) -> None:
+    """A second F4 must not cancel the first after its COMMIT and park the cart again."""
+    from terminal.services import parked
+
+    real = parked.park_sale
+    committed = asyncio.Event()
+
+    async def slow_return(*args, **kwargs):
+        view = await real(*args, **kwargs)
+        committed.set()
+        await asyncio.sleep(0.2)  # COMMIT done; the answer has not reached the screen yet
+        return view
+
+    monkeypatch.setattr(parked, "park_sale", slow_return)
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE, BARCODES["MILO-400"])
+        burst(app, "f4")
+        await asyncio.wait_for(committed.wait(), timeout=5)
+        burst(app, "f4")
+        for _ in range(20):
+            await pilot.pause(0.05)
+        await settle(pilot)
+        assert len(sale.cart) == 0
+    db = open_database(till_path)
+    async with db.reader() as s:
+        labels = (await s.execute(select(ParkedSale.label))).scalars().all()
+    await db.dispose()
+    assert labels == ["Kopi-O Powder 500g +1"]

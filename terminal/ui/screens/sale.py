@@ -3,8 +3,10 @@
 The scan input always has focus. Every code it takes goes into one ``asyncio.Queue``
 consumed by a single long-lived worker, strictly in order: a barcode scanner's burst is
 never dropped or reordered (``exclusive=True`` per scan would *cancel* earlier lookups).
-Other I/O runs in exclusive workers per group; domain and service errors become
-notifications here, and the cart always stays.
+Park and recall are not ``exclusive`` workers: a second F4 would cancel the first,
+possibly after its COMMIT, and park the cart twice. ``_busy`` refuses a second one until
+the first is over. Domain and service errors become notifications here, and the cart
+always stays.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class SaleScreen(Screen[None]):
         self.cart = Cart()
         self._scans: asyncio.Queue[str] = asyncio.Queue()
         self._consuming = False
+        self._busy: str | None = None
+        """Set while a park or recall is saving: the cart is not to be touched twice."""
 
     @property
     def till(self) -> KedaiTill:
@@ -336,16 +340,27 @@ class SaleScreen(Screen[None]):
 
         self.app.push_screen(CustomerModal(), done)
 
+    def _refuse_if_busy(self) -> bool:
+        if self._busy is None:
+            return False
+        self.app.bell()
+        self.notify(f"Still saving the {self._busy}: one moment.", title="Busy")
+        return True
+
     def action_park(self) -> None:
+        if self._refuse_if_busy():
+            return
         if not self.cart.entries:
             self._error("The cart is empty: there is nothing to park.", "Park")
             return
+        self._busy = "park"
         self._park()
 
-    @work(exclusive=True, group="park", exit_on_error=False)
+    @work(group="park", exit_on_error=False)
     async def _park(self) -> None:
-        assert self.till.cashier is not None
         try:
+            assert self.till.cashier is not None
+            entries = list(self.cart.entries)
             view = await parked.park_sale(
                 self.db,
                 cashier_id=self.till.cashier.id,
@@ -356,31 +371,47 @@ class SaleScreen(Screen[None]):
         except TillError as exc:
             self._error(exc.message, "Park")
             return
-        self.cart.clear()
+        except Exception as exc:
+            self._error(unexpected(exc, "parking the sale"), "Park")
+            return
+        finally:
+            self._busy = None
+        del self.cart.entries[: len(entries)]  # only what was parked
+        self.cart.customer = None
         self._refresh_cart()
         self.notify(f"Parked: {view.label} (F5 to recall)", title="Park")
 
     def action_recall(self) -> None:
         from terminal.ui.screens.recall import RecallModal
 
+        if self._refuse_if_busy():
+            return
         if self.cart.entries:
             self._error("Finish or park (F4) the current sale before recalling.", "Recall")
             return
 
         def done(parked_id: UUID | None) -> None:
-            if parked_id is not None:
+            if parked_id is not None and not self._refuse_if_busy():
+                self._busy = "recall"
                 self._recall(parked_id)
 
         self.app.push_screen(RecallModal(), done)
 
-    @work(exclusive=True, group="park", exit_on_error=False)
+    @work(group="park", exit_on_error=False)
     async def _recall(self, parked_id: UUID) -> None:
         try:
             cart = await parked.recall_sale(self.db, parked_id)
         except TillError as exc:
             self._error(exc.message, "Recall")
             return
-        self.cart.load(cart.items, cart.customer)
+        except Exception as exc:
+            self._error(unexpected(exc, "recalling the sale"), "Recall")
+            return
+        finally:
+            self._busy = None
+        scanned_meanwhile = list(self.cart.entries)
+        self.cart.load(cart.items, cart.customer or self.cart.customer)
+        self.cart.entries.extend(scanned_meanwhile)
         self._refresh_cart(select=0)
         if cart.missing:
             self._error(f"No longer sold, left out: {', '.join(cart.missing)}", "Recall")
@@ -391,6 +422,8 @@ class SaleScreen(Screen[None]):
         from terminal.ui.screens.payment import PaymentScreen
 
         assert self.till.profile is not None
+        if self._refuse_if_busy():
+            return
         if not self.cart.entries:
             self._error("The cart is empty: scan an item first.", "Pay")
             return
@@ -426,6 +459,8 @@ class SaleScreen(Screen[None]):
         self.app.push_screen(SyncScreen())
 
     def action_logout(self) -> None:
+        if self._refuse_if_busy():
+            return
         if self.cart.entries:
             self._error("Finish or park (F4) the sale before logging out.", "Logout")
             return
