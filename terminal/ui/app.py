@@ -231,6 +231,69 @@ class KedaiTill(App[None]):
         self.shift = None
         self.switch_screen(LoginScreen())
 
+    def ask_to_close_shift(self) -> None:
+        """Ctrl+L: count the drawer, close the shift (``shift.closed``), then log out.
+
+        Esc at the count cancels the logout: the shift stays open and the sale screen too.
+        """
+        from terminal.ui.screens.prompt import PromptModal
+
+        if self.shift is None:
+            self.end_session()
+            return
+
+        def counted(text: str | None) -> None:
+            if text is not None:
+                self._close_shift(text)
+
+        self.push_screen(
+            PromptModal(
+                "Close shift and log out",
+                "Count the drawer: cash in the drawer (S$). Esc: stay logged in",
+                placeholder="e.g. 250.00",
+            ),
+            counted,
+        )
+
+    @work(exclusive=True, group="shift", exit_on_error=False)
+    async def _close_shift(self, text: str) -> None:
+        from terminal.domain.money import MoneyError, format_cents, parse_cents
+        from terminal.services.errors import TillError
+        from terminal.services.shifts import close_shift
+
+        assert self.db is not None and self.shift is not None
+        try:
+            counted = parse_cents(text)
+            summary = await close_shift(
+                self.db, self.shift.id, counted_cash_cents=counted, now=self.clock()
+            )
+        except MoneyError as exc:
+            self.notify(str(exc), title="Counted cash", severity="error")
+            self.ask_to_close_shift()
+            return
+        except TillError as exc:
+            self.notify(exc.message, title="Close shift", severity="error")
+            return
+        except Exception as exc:
+            from terminal.ui.failures import unexpected
+
+            message = unexpected(exc, "closing the shift")
+            self.notify(message, title="Close shift", severity="error")
+            return
+        variance = counted - summary.expected_cash_cents
+        self.notify(
+            f"{summary.sales_count} sale(s), S${format_cents(summary.sales_total_cents)}\n"
+            f"Expected cash S${format_cents(summary.expected_cash_cents)}\n"
+            f"Counted cash  S${format_cents(counted)}\n"
+            f"Variance      {'+' if variance > 0 else ''}{format_cents(variance)}",
+            title="Shift closed",
+            severity="information" if variance == 0 else "warning",
+            timeout=30,
+        )
+        if self.agent is not None:
+            self.agent.nudge()
+        self.end_session()
+
     # ------------------------------------------------------------------ sync
 
     @on(SyncStateChanged)

@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from terminal.db.engine import open_database
-from terminal.db.models import Shift
+from terminal.db.models import OutboxEvent, Shift
 from terminal.ui.screens.login import LoginScreen
 from terminal.ui.screens.prompt import PromptModal
 from terminal.ui.screens.sale import SaleScreen
-from tests.ui.helpers import login, settle, text_of
+from tests.ui.conftest import DEMO_BARCODE
+from tests.ui.helpers import login, notices, scan, settle, text_of
 
 
 async def test_wrong_pin_then_right_pin_opens_a_shift(make_app, till_path) -> None:
@@ -54,29 +55,62 @@ async def test_five_wrong_pins_lock_the_till_even_for_the_right_pin(make_app) ->
 
 
 async def test_second_login_reuses_the_open_shift(make_app) -> None:
+    """Quitting without closing the shift (Ctrl+Q, a power cut): the next login reuses it."""
     app = make_app()
     async with app.run_test() as pilot:
-        sale = await login(pilot)
+        await login(pilot)
         first_shift = app.shift
+    again = make_app()
+    async with again.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press(*"1234", "enter")
+        await settle(pilot)
+        assert isinstance(again.screen, SaleScreen)  # no float asked
+        assert again.shift == first_shift
+
+
+async def test_logout_counts_the_drawer_closes_the_shift_and_shows_the_variance(
+    make_app, till_path
+) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot, float_text="100")
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("f9", *"10", "enter")  # 3.30 cash, 6.70 change
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
         await pilot.press("ctrl+l")
         await settle(pilot)
-        assert isinstance(app.screen, LoginScreen)
-        await pilot.press(*"1234", "enter")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("escape")  # Esc: stay logged in, shift open
         await settle(pilot)
-        assert isinstance(app.screen, SaleScreen) and app.screen is not sale
-        assert app.shift == first_shift
-
-
-async def test_missing_database_is_said_on_the_login_screen(tmp_path) -> None:
-    from terminal.ui.app import KedaiTill
-
-    app = KedaiTill(tmp_path / "nope.db")
-    async with app.run_test() as pilot:
+        assert app.screen is sale and app.shift is not None
+        await pilot.press("ctrl+l")
         await settle(pilot)
-        assert "No till database" in text_of(app, "#login-error")
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*"abc", "enter")  # not an amount: asked again
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"103.20", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
+        assert app.cashier is None and app.shift is None
+        [summary] = [n for n in notices(app) if "Expected cash" in n]
+        assert "Expected cash S$103.30" in summary
+        assert "Counted cash  S$103.20" in summary
+        assert "Variance      -0.10" in summary
+        await pilot.press(*"1234", "enter")  # next login opens a new shift
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)
+    db = open_database(till_path)
+    async with db.reader() as s:
+        shifts = (await s.execute(select(Shift.closed_at, Shift.counted_cash_cents))).all()
+        events = (
+            (await s.execute(select(OutboxEvent.type).order_by(OutboxEvent.seq))).scalars().all()
+        )
+    await db.dispose()
+    assert [(c is not None, n) for c, n in shifts] == [(True, 103_20)]
+    assert events == ["sale.completed", "shift.closed"]
 
 
 async def test_a_corrupt_database_file_is_said_on_the_login_screen(

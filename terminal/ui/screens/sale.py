@@ -464,7 +464,7 @@ class SaleScreen(Screen[None]):
         if self.cart.entries:
             self._error("Finish or park (F4) the sale before logging out.", "Logout")
             return
-        self.till.end_session()
+        self.till.ask_to_close_shift()
 
 
 def _discount_cents(text: str, gross_cents: int) -> int:
