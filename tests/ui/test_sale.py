@@ -166,3 +166,23 @@ async def test_escape_while_the_manager_pin_is_checked_is_ignored(make_app, till
         types = (await s.execute(select(OutboxEvent.type))).scalars().all()
     await db.dispose()
     assert types == ["approval.granted"]  # exactly the approval that was acted on
+
+
+async def test_f2_enter_typed_before_the_search_finishes_adds_the_right_product(
+    make_app,
+) -> None:
+    """Name + Enter at once: Enter must not take a result of the text typed so far."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("m")  # results for "m" on screen: Oranges highlighted
+        await settle(pilot)
+        assert app.screen.results[0].sku != "MILK-1L"
+        burst(app, *"ilk", "enter")
+        for _ in range(50):
+            await settle(pilot)
+            if not isinstance(app.screen, SearchModal):
+                break
+        assert [e.product.sku for e in sale.cart.entries] == ["MILK-1L"]

@@ -3,6 +3,11 @@
 Each keystroke starts a search worker in the ``search`` group with ``exclusive=True``:
 here cancelling the previous, now stale, search is exactly right. The SQL has a LIMIT,
 so a 100,000-product catalog costs the same as a small one.
+
+Enter can arrive before the search for the last keystroke has finished: the results on
+screen are then for shorter text, and their highlighted product the wrong one. So Enter
+chooses only from results found for exactly the text typed; otherwise it finishes that
+search first, then chooses (as the F3 member search does).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class SearchModal(ModalScreen[ProductView | None]):
     def __init__(self) -> None:
         super().__init__()
         self.results: list[ProductView] = []
+        self._results_for: str | None = None
+        """The text ``results`` were found for."""
 
     @property
     def till(self) -> KedaiTill:
@@ -56,7 +63,7 @@ class SearchModal(ModalScreen[ProductView | None]):
         self._search(event.value)
 
     @work(exclusive=True, group="search", exit_on_error=False)
-    async def _search(self, text: str) -> None:
+    async def _search(self, text: str, choose: bool = False) -> None:
         assert self.till.db is not None
         try:
             results = await search_products(self.till.db, text, limit=LIMIT)
@@ -64,6 +71,7 @@ class SearchModal(ModalScreen[ProductView | None]):
             self.notify(exc.message, severity="error")
             return
         self.results = results
+        self._results_for = text
         options = self.query_one(OptionList)
         options.clear_options()
         options.add_options(
@@ -74,6 +82,8 @@ class SearchModal(ModalScreen[ProductView | None]):
         )
         if results:
             options.highlighted = 0
+        if choose:
+            self._choose_highlighted()
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)
@@ -82,7 +92,13 @@ class SearchModal(ModalScreen[ProductView | None]):
             options.highlighted = max(0, min(options.option_count - 1, current + step))
 
     @on(Input.Submitted, "#search-text")
-    def _chosen(self) -> None:
+    def _chosen(self, event: Input.Submitted) -> None:
+        if self._results_for == event.value:
+            self._choose_highlighted()
+        else:  # typed faster than the search: finish it, then choose
+            self._search(event.value, choose=True)
+
+    def _choose_highlighted(self) -> None:
         index = self.query_one(OptionList).highlighted
         if index is None or index >= len(self.results):
             self.notify("Nothing matches yet: type more of the name.", severity="warning")
