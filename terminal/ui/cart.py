@@ -80,6 +80,10 @@ class Cart:
     def void(self, index: int) -> CartEntry:
         return self.entries.pop(index)
 
+    def copy(self) -> Cart:
+        """A snapshot: later scans into this cart do not change the copy (entries are frozen)."""
+        return Cart(entries=list(self.entries), customer=self.customer)
+
     def clear(self) -> None:
         self.entries.clear()
         self.customer = None

@@ -1,8 +1,13 @@
 """The sale screen: scan, adjust, attach a member, park/recall, pay.
 
-The scan input always has focus. Every code it takes goes into one ``asyncio.Queue``
-consumed by a single long-lived worker, strictly in order: a barcode scanner's burst is
-never dropped or reordered (``exclusive=True`` per scan would *cancel* earlier lookups).
+The scan input always has focus. Every code it takes is numbered and queued for a single
+consumer worker, strictly in order: a barcode scanner's burst is never dropped or
+reordered (``exclusive=True`` per scan would *cancel* earlier lookups).
+
+F9 and F4 take the cart as it stands *with every code scanned before the key*: they hold
+the queue at that point, wait for the codes before it to be looked up, then pay or park
+that cart. Codes scanned after the key wait, and go into the next cart (or back into
+this one if payment is cancelled). Payment works on a copy of the cart.
 Park and recall are not ``exclusive`` workers: a second F4 would cancel the first,
 possibly after its COMMIT, and park the cart twice. ``_busy`` refuses a second one until
 the first is over. Domain and service errors become notifications here, and the cart
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 from uuid import UUID
@@ -70,7 +76,14 @@ class SaleScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.cart = Cart()
-        self._scans: asyncio.Queue[str] = asyncio.Queue()
+        self._pending: deque[tuple[int, str]] = deque()
+        self._taken = 0
+        """Codes taken so far; each queued code carries its number."""
+        self._looked_up = 0
+        """The number of the last code looked up (added or refused)."""
+        self._hold_after: int | None = None
+        """While set (F9, F4), codes numbered above it wait in the queue."""
+        self._progress = asyncio.Condition()
         self._consuming = False
         self._busy: str | None = None
         """Set while a park or recall is saving: the cart is not to be touched twice."""
@@ -114,10 +127,34 @@ class SaleScreen(Screen[None]):
 
     @on(Scanned)
     def _scanned(self, message: Scanned) -> None:
-        self._scans.put_nowait(message.code)
-        if not self._consuming:
+        self._taken += 1
+        self._pending.append((self._taken, message.code))
+        self._pump()
+
+    def _may_take(self, number: int) -> bool:
+        return self._hold_after is None or number <= self._hold_after
+
+    def _pump(self) -> None:
+        if not self._consuming and self._pending and self._may_take(self._pending[0][0]):
             self._consuming = True
             self._consume_scans()
+
+    def _hold(self, key: str) -> int:
+        """Keep codes scanned after ``key`` for later; return the last code to wait for.
+
+        Counted by the scan input, in key order: by the time a binding runs, the input
+        may have taken later codes, and its last ``Scanned`` may not have reached us.
+        """
+        self._hold_after = self.query_one(ScanInput).taken_before(key)
+        return self._hold_after
+
+    def _release(self) -> None:
+        self._hold_after = None
+        self._pump()
+
+    async def _scans_through(self, number: int) -> None:
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._looked_up >= number)
 
     @work(group="scan-queue", exit_on_error=False)
     async def _consume_scans(self) -> None:
@@ -128,14 +165,16 @@ class SaleScreen(Screen[None]):
         ``exclusive=True`` is deliberately not used: it would cancel a running lookup.
         """
         try:
-            while not self._scans.empty():
-                code = self._scans.get_nowait()
+            while self._pending and self._may_take(self._pending[0][0]):
+                number, code = self._pending.popleft()
                 try:
                     await self._add_code(code)
                 except Exception as exc:  # one bad lookup must not strand the codes after it
                     self._error(unexpected(exc, f"adding {code!r}"), "Not added")
                 finally:
-                    self._scans.task_done()
+                    self._looked_up = number
+                    async with self._progress:
+                        self._progress.notify_all()
         finally:
             self._consuming = False
 
@@ -163,8 +202,9 @@ class SaleScreen(Screen[None]):
         )
 
     async def scans_settled(self) -> None:
-        """Wait until every queued scan has been looked up (for tests and benchmarks)."""
-        await self._scans.join()
+        """Wait until every scan not held for the next cart is looked up (tests, bench)."""
+        held = self._hold_after
+        await self._scans_through(self._taken if held is None else min(held, self._taken))
 
     # ------------------------------------------------------------------ cart view
 
@@ -350,17 +390,23 @@ class SaleScreen(Screen[None]):
     def action_park(self) -> None:
         if self._refuse_if_busy():
             return
-        if not self.cart.entries:
+        through = self._hold("f4")
+        if not self.cart.entries and self._looked_up >= through:
+            self._release()
             self._error("The cart is empty: there is nothing to park.", "Park")
             return
         self._busy = "park"
-        self._park()
+        self._park(through)
 
     @work(group="park", exit_on_error=False)
-    async def _park(self) -> None:
+    async def _park(self, through: int) -> None:
+        """Park the cart with the codes scanned before F4; later ones start the next cart."""
         try:
+            await self._scans_through(through)
+            if not self.cart.entries:
+                self._error("The cart is empty: there is nothing to park.", "Park")
+                return
             assert self.till.cashier is not None
-            entries = list(self.cart.entries)
             view = await parked.park_sale(
                 self.db,
                 cashier_id=self.till.cashier.id,
@@ -368,18 +414,16 @@ class SaleScreen(Screen[None]):
                 customer=self.cart.customer,
                 now=self.till.clock(),
             )
+            self.cart.clear()  # held scans cannot have changed it meanwhile
+            self._refresh_cart()
+            self.notify(f"Parked: {view.label} (F5 to recall)", title="Park")
         except TillError as exc:
             self._error(exc.message, "Park")
-            return
         except Exception as exc:
             self._error(unexpected(exc, "parking the sale"), "Park")
-            return
         finally:
             self._busy = None
-        del self.cart.entries[: len(entries)]  # only what was parked
-        self.cart.customer = None
-        self._refresh_cart()
-        self.notify(f"Parked: {view.label} (F5 to recall)", title="Park")
+            self._release()
 
     def action_recall(self) -> None:
         from terminal.ui.screens.recall import RecallModal
@@ -419,27 +463,51 @@ class SaleScreen(Screen[None]):
             self.notify(f"Recalled: {cart.label}", title="Recall")
 
     def action_pay(self) -> None:
-        from terminal.ui.screens.payment import PaymentScreen
 
-        assert self.till.profile is not None
         if self._refuse_if_busy():
             return
-        if not self.cart.entries:
+        through = self._hold("f9")
+        if not self.cart.entries and self._looked_up >= through:
+            self._release()
             self._error("The cart is empty: scan an item first.", "Pay")
             return
-        if not self._scans.empty():
-            self._error("Still adding scanned items: press F9 again.", "Pay")
-            return
-        totals = self.cart.totals(self.till.profile.gst_rate_bp)
-        assert totals is not None
-        self.app.push_screen(PaymentScreen(self.cart, totals), self._paid)
+        self._busy = "payment"
+        self._pay(through)
+
+    @work(group="pay", exit_on_error=False)
+    async def _pay(self, through: int) -> None:
+        """Pay for the cart with every code scanned before F9 (it waits for their lookups).
+
+        The payment screen gets a copy of the cart: codes scanned after F9 are held
+        until it closes, then go into the next cart (or this one if payment is cancelled).
+        """
+        from terminal.ui.screens.payment import PaymentScreen
+
+        try:
+            await self._scans_through(through)
+            assert self.till.profile is not None
+            totals = self.cart.totals(self.till.profile.gst_rate_bp)
+            if totals is None:
+                self._error("The cart is empty: scan an item first.", "Pay")
+            else:
+                self.app.push_screen(PaymentScreen(self.cart.copy(), totals), self._paid)
+                return  # _paid ends the payment
+        except (CartError, TillError) as exc:
+            self._error(exc.message if isinstance(exc, TillError) else str(exc), "Pay")
+        except Exception as exc:
+            self._error(unexpected(exc, "starting the payment"), "Pay")
+        self._busy = None
+        self._release()
 
     def _paid(self, receipt: Receipt | None) -> None:
         from terminal.ui.screens.receipt import ReceiptModal
 
+        self._busy = None
         if receipt is None:
+            self._release()
             return
         self.cart.clear()
+        self._release()
         self._refresh_cart()
         self.query_one("#last-scan", Label).update("")
         self.app.post_message(SaleCommitted(receipt))

@@ -10,10 +10,16 @@ in a plain ``Input`` would mix up scans in such a burst:
   behind the input's.
 
 So this input takes Enter in its own key handler, in strict key order: it reads the
-code, clears itself, and posts :class:`Scanned` in the same step.
+code, clears itself, and posts :class:`Scanned` in the same step. It also counts the
+codes it took (:attr:`taken`) and, for each other key it sees, how many codes had been
+taken when that key came (:attr:`marks`): a binding such as F9 runs only after the key
+has bubbled up to the screen, by when the input may have taken *later* scans from the
+same burst. F9/F4 use the mark to pay or park exactly what was scanned before them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual import events
 from textual.widgets import Input
@@ -28,13 +34,26 @@ class ScanInput(Input):
     }
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.taken = 0
+        """Codes taken so far (posted as ``Scanned``, maybe not yet handled)."""
+        self.marks: dict[str, int] = {}
+        """For a non-text key: :attr:`taken` when it arrived here, in key order."""
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             self._take()
             return
+        if not event.is_printable:
+            self.marks[event.key] = self.taken
         await super()._on_key(event)
+
+    def taken_before(self, key: str) -> int:
+        """Codes taken before ``key`` was pressed (all so far if it did not come here)."""
+        return self.marks.pop(key, self.taken)
 
     async def action_submit(self) -> None:
         self._take()
@@ -43,4 +62,5 @@ class ScanInput(Input):
         code = self.value.strip()
         self.value = ""
         if code:
+            self.taken += 1
             self.post_message(Scanned(code))
