@@ -39,7 +39,7 @@ QUICK_CASH = {"f2": 10_00, "f3": 50_00, "f4": 100_00}
 class PaymentScreen(ModalScreen[Receipt | None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f1", "exact", "Exact cash"),
+        Binding("f1", "exact", "Exact cash", show=False),  # = Enter on an empty amount
         Binding("f2", "quick(1000)", "$10"),
         Binding("f3", "quick(5000)", "$50"),
         Binding("f4", "quick(10000)", "$100"),

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 class ReceiptModal(ModalScreen[None]):
     AUTO_FOCUS = "#receipt-scroll"
     BINDINGS = [
+        # Enter has its own action: the footer shows one key per action, so Enter shared
+        # with Esc was never shown.
+        Binding("enter", "new_sale", "New sale"),
         Binding("escape", "close", "Back"),
-        Binding("enter", "close", "New sale"),
         Binding("f12", "print", "Print"),
     ]
 
@@ -67,6 +69,9 @@ class ReceiptModal(ModalScreen[None]):
             self.action_print()
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_new_sale(self) -> None:
         self.dismiss(None)
 
     def action_print(self) -> None:
