@@ -16,10 +16,7 @@ always stays.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 from uuid import UUID
 
@@ -31,18 +28,20 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from terminal.domain.cart import CartError
-from terminal.domain.money import MoneyError, format_cents, parse_cents
+from terminal.domain.money import format_cents
 from terminal.services import catalog, parked
 from terminal.services.errors import TillError
 from terminal.services.schemas import CustomerView, ProductView, Receipt
 from terminal.ui.cart import Cart, parse_qty
 from terminal.ui.failures import unexpected
 from terminal.ui.messages import SaleCommitted, Scanned
+from terminal.ui.screens.sale_lines import LineEdits
 from terminal.ui.widgets.cart.cart_table import CartTable
 from terminal.ui.widgets.cart.customer_badge import CustomerBadge
 from terminal.ui.widgets.cart.totals_panel import TotalsPanel
 from terminal.ui.widgets.header.till_header import TillHeader
 from terminal.ui.widgets.scan.scan_input import ScanInput
+from terminal.ui.widgets.scan.scan_queue import ScanQueue
 
 if TYPE_CHECKING:
     from terminal.db.engine import Database
@@ -50,11 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DISCOUNT_LIMIT_PCT = 20
-"""Line discounts above this share of the line need a manager's PIN."""
 
-
-class SaleScreen(Screen[None]):
+class SaleScreen(LineEdits, Screen[None]):
     # The footer must fit 80 columns (75 used): short labels; the rarer keys are listed
     # in the side pane instead (#more-keys).
     BINDINGS = [
@@ -78,15 +74,7 @@ class SaleScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.cart = Cart()
-        self._pending: deque[tuple[int, str]] = deque()
-        self._taken = 0
-        """Codes taken so far; each queued code carries its number."""
-        self._looked_up = 0
-        """The number of the last code looked up (added or refused)."""
-        self._hold_after: int | None = None
-        """While set (F9, F4), codes numbered above it wait in the queue."""
-        self._progress = asyncio.Condition()
-        self._consuming = False
+        self._scans = ScanQueue()
         self._busy: str | None = None
         """Set while a park or recall is saving: the cart is not to be touched twice."""
 
@@ -130,16 +118,7 @@ class SaleScreen(Screen[None]):
 
     @on(Scanned)
     def _scanned(self, message: Scanned) -> None:
-        self._taken += 1
-        self._pending.append((self._taken, message.code))
-        self._pump()
-
-    def _may_take(self, number: int) -> bool:
-        return self._hold_after is None or number <= self._hold_after
-
-    def _pump(self) -> None:
-        if not self._consuming and self._pending and self._may_take(self._pending[0][0]):
-            self._consuming = True
+        if self._scans.put(message.code):
             self._consume_scans()
 
     def _hold(self, key: str) -> int:
@@ -148,38 +127,29 @@ class SaleScreen(Screen[None]):
         Counted by the scan input, in key order: by the time a binding runs, the input
         may have taken later codes, and its last ``Scanned`` may not have reached us.
         """
-        self._hold_after = self.query_one(ScanInput).taken_before(key)
-        return self._hold_after
+        through = self.query_one(ScanInput).taken_before(key)
+        self._scans.hold(through)
+        return through
 
     def _release(self) -> None:
-        self._hold_after = None
-        self._pump()
-
-    async def _scans_through(self, number: int) -> None:
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._looked_up >= number)
+        if self._scans.release():
+            self._consume_scans()
 
     @work(group="scan-queue", exit_on_error=False)
     async def _consume_scans(self) -> None:
         """The one consumer of the scan queue: lookups happen in scan order.
 
-        Started when the first code arrives and ends when the queue is empty, so the
-        app's workers all finish between scans. ``_consuming`` guarantees one consumer;
-        ``exclusive=True`` is deliberately not used: it would cancel a running lookup.
+        Started when a code arrives and ends when the queue is empty (or held), so the
+        app's workers all finish between scans. ``exclusive=True`` is deliberately not
+        used: it would cancel a running lookup.
         """
+        await self._scans.drain(self._add_code_safely)
+
+    async def _add_code_safely(self, code: str) -> None:
         try:
-            while self._pending and self._may_take(self._pending[0][0]):
-                number, code = self._pending.popleft()
-                try:
-                    await self._add_code(code)
-                except Exception as exc:  # one bad lookup must not strand the codes after it
-                    self._error(unexpected(exc, f"adding {code!r}"), "Not added")
-                finally:
-                    self._looked_up = number
-                    async with self._progress:
-                        self._progress.notify_all()
-        finally:
-            self._consuming = False
+            await self._add_code(code)
+        except Exception as exc:  # one bad lookup must not strand the codes after it
+            self._error(unexpected(exc, f"adding {code!r}"), "Not added")
 
     async def _add_code(self, code: str) -> None:
         qty = 1
@@ -206,8 +176,7 @@ class SaleScreen(Screen[None]):
 
     async def scans_settled(self) -> None:
         """Wait until every scan not held for the next cart is looked up (tests, bench)."""
-        held = self._hold_after
-        await self._scans_through(self._taken if held is None else min(held, self._taken))
+        await self._scans.settled()
 
     # ------------------------------------------------------------------ cart view
 
@@ -227,13 +196,6 @@ class SaleScreen(Screen[None]):
         self.app.bell()
         self.notify(text, title=title, severity="error", timeout=6)
 
-    def _selected(self) -> int | None:
-        if not self.cart.entries:
-            self._error("The cart is empty.")
-            return None
-        sel = self.query_one(CartTable).selected
-        return len(self.cart.entries) - 1 if sel is None else sel
-
     def action_cursor(self, step: int) -> None:
         table = self.query_one(CartTable)
         if table.row_count:
@@ -241,125 +203,6 @@ class SaleScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.query_one(ScanInput).value = ""
-
-    # ------------------------------------------------------------------ line edits
-
-    def action_quantity(self) -> None:
-        from terminal.ui.screens.prompt import PromptModal
-
-        index = self._selected()
-        if index is None:
-            return
-        entry = self.cart.entries[index]
-
-        def done(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                self.cart.set_qty(index, parse_qty(text))
-            except CartError as exc:
-                self._error(str(exc), "Quantity")
-                return
-            self._refresh_cart(select=index)
-
-        self.app.push_screen(
-            PromptModal("Quantity", entry.product.name, default=str(entry.qty)), done
-        )
-
-    def action_discount(self) -> None:
-        from terminal.ui.screens.prompt import PromptModal
-
-        index = self._selected()
-        if index is None:
-            return
-        entry = self.cart.entries[index]
-
-        def done(text: str | None) -> None:
-            if text is None:
-                return
-            gross = entry.qty * entry.product.price_cents
-            try:
-                cents = _discount_cents(text, gross)
-                if cents > gross:
-                    raise CartError("A discount cannot be more than the line amount.")
-            except (MoneyError, CartError) as exc:
-                self._error(str(exc), "Discount")
-                return
-            if cents * 100 > gross * DISCOUNT_LIMIT_PCT:
-                self._with_approval(
-                    "discount",
-                    f"{entry.product.sku} -{cents}c",
-                    lambda: self._discount(index, cents),
-                )
-            else:
-                self._discount(index, cents)
-
-        self.app.push_screen(
-            PromptModal(
-                "Line discount",
-                f"{entry.product.name}: amount (S$) or percent (e.g. 10%)",
-                default="",
-            ),
-            done,
-        )
-
-    def _discount(self, index: int, cents: int) -> None:
-        try:
-            self.cart.set_discount(index, cents)
-        except CartError as exc:
-            self._error(str(exc), "Discount")
-            return
-        self._refresh_cart(select=index)
-
-    def action_void(self) -> None:
-        index = self._selected()
-        if index is None:
-            return
-        entry = self.cart.entries[index]
-
-        def void() -> None:
-            self.cart.void(index)
-            self._refresh_cart(select=max(0, index - 1))
-            self.notify(f"Voided: {entry.product.name}", title="Line void")
-
-        self._with_approval("void", f"{entry.product.sku} x{entry.qty}", void)
-
-    def _with_approval(self, action: str, note: str, then: Callable[[], None]) -> None:
-        """A cashier needs a manager's PIN; a manager approves their own. Both audited."""
-        from terminal.ui.screens.approve import ApproveModal
-
-        assert self.till.cashier is not None
-        if self.till.cashier.role == "manager":
-            self._own_approval(action, note, then)
-            return
-
-        def done(ok: bool | None) -> None:
-            if ok:
-                then()
-
-        self.app.push_screen(ApproveModal(action, note), done)
-
-    @work(group="approval", exit_on_error=False)
-    async def _own_approval(self, action: str, note: str, then: Callable[[], None]) -> None:
-        """Record the manager's ``approval.granted`` first: no audit, no action."""
-        from terminal.services.cashiers import ApprovalAction, record_own_approval
-
-        assert self.till.cashier is not None
-        try:
-            await record_own_approval(
-                self.db,
-                action=cast("ApprovalAction", action),
-                manager_id=self.till.cashier.id,
-                note=note,
-                now=self.till.clock(),
-            )
-        except TillError as exc:
-            self._error(exc.message, "Approval")
-            return
-        except Exception as exc:
-            self._error(unexpected(exc, "recording the approval"), "Approval")
-            return
-        then()
 
     # ------------------------------------------------------------------ F-keys
 
@@ -394,7 +237,7 @@ class SaleScreen(Screen[None]):
         if self._refuse_if_busy():
             return
         through = self._hold("f4")
-        if not self.cart.entries and self._looked_up >= through:
+        if not self.cart.entries and self._scans.looked_up >= through:
             self._release()
             self._error("The cart is empty: there is nothing to park.", "Park")
             return
@@ -405,7 +248,7 @@ class SaleScreen(Screen[None]):
     async def _park(self, through: int) -> None:
         """Park the cart with the codes scanned before F4; later ones start the next cart."""
         try:
-            await self._scans_through(through)
+            await self._scans.through(through)
             if not self.cart.entries:
                 self._error("The cart is empty: there is nothing to park.", "Park")
                 return
@@ -470,7 +313,7 @@ class SaleScreen(Screen[None]):
         if self._refuse_if_busy():
             return
         through = self._hold("f9")
-        if not self.cart.entries and self._looked_up >= through:
+        if not self.cart.entries and self._scans.looked_up >= through:
             self._release()
             self._error("The cart is empty: scan an item first.", "Pay")
             return
@@ -487,7 +330,7 @@ class SaleScreen(Screen[None]):
         from terminal.ui.screens.payment import PaymentScreen
 
         try:
-            await self._scans_through(through)
+            await self._scans.through(through)
             assert self.till.profile is not None
             totals = self.cart.totals(self.till.profile.gst_rate_bp)
             if totals is None:
@@ -536,13 +379,3 @@ class SaleScreen(Screen[None]):
             self._error("Finish or park (F4) the sale before logging out.", "Logout")
             return
         self.till.ask_to_close_shift()
-
-
-def _discount_cents(text: str, gross_cents: int) -> int:
-    cleaned = text.strip()
-    if cleaned.endswith("%"):
-        pct = parse_cents(cleaned[:-1])  # hundredths of a percent
-        if pct > 100_00:
-            raise CartError("A discount cannot be more than 100%.")
-        return (gross_cents * pct + 5_000) // 10_000
-    return parse_cents(cleaned)
