@@ -36,7 +36,8 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Figure, Section
-from sync.agent import SyncAgent, _batch_body
+from sync.agent import SyncAgent
+from sync.batches import batch_body
 from sync.protocol import MAX_PUSH_EVENTS
 from sync.server import manage
 from terminal.db.engine import open_database
@@ -161,7 +162,7 @@ async def _bodies(backlog: Path, tmp: Path) -> list[bytes]:
     after = 0
     try:
         while rows := await sync_store.read_pending(db, after_seq=after, limit=BATCH):
-            batch, body = _batch_body(rows, "DEMO-T01", 1024 * 1024)
+            batch, body = batch_body(rows, "DEMO-T01", 1024 * 1024)
             bodies.append(gzip.compress(body, compresslevel=5))
             after = batch[-1].seq
     finally:

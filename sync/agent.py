@@ -25,17 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 import httpx
-import pydantic
 import stamina
 from pydantic import BaseModel, ConfigDict
 
+from sync.batches import batch_body
 from sync.errors import (
     NotEnrolledError,
     SyncError,
@@ -43,7 +41,8 @@ from sync.errors import (
     SyncRefusedError,
     SyncTransportError,
 )
-from sync.protocol import MAX_PUSH_EVENTS, ChangePage, PushResponse, WhoAmI
+from sync.hq_client import DEFAULT_TIMEOUT, HqClient
+from sync.protocol import MAX_PUSH_EVENTS, WhoAmI
 from terminal.db.engine import Database
 from terminal.services import sync_store as store
 from terminal.services.errors import TillError
@@ -57,11 +56,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
-"""Bounded: a dead HQ costs at most a few seconds per attempt, never a hung agent."""
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 def _utcnow() -> datetime:
@@ -130,136 +124,6 @@ def _state_from(cfg: store.SyncConfig, counts: store.OutboxCounts, old: AgentSta
     )
 
 
-# ----------------------------------------------------------------------------- HTTP
-
-
-class _Http:
-    """HQ's three sync endpoints over one client; the one place httpx errors are seen."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def send(
-        self,
-        method: str,
-        url: str,
-        *,
-        token: str,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        params: dict[str, int] | None = None,
-    ) -> httpx.Response:
-        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        all_headers |= headers or {}
-        try:
-            response = await self.client.request(
-                method, url, content=content, headers=all_headers, params=params
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise SyncTransportError(f"HQ unreachable at {url}: {_describe(exc)}") from exc
-        if response.status_code in (401, 403):
-            raise SyncRefusedError(
-                f"HQ refused this till ({response.status_code}): {_error_message(response)}",
-                status_code=response.status_code,
-            )
-        if response.status_code >= 400:
-            raise SyncProtocolError(
-                f"HQ answered {response.status_code} to {method} {url}: {_error_message(response)}",
-                status_code=response.status_code,
-            )
-        return response
-
-    async def whoami(self, base: str, token: str) -> WhoAmI:
-        response = await self.send("GET", f"{base}/v1/sync/whoami", token=token)
-        return _parse(WhoAmI, response)
-
-    async def push(self, base: str, token: str, body: bytes) -> PushResponse:
-        response = await self.send(
-            "POST",
-            f"{base}/v1/sync/push",
-            token=token,
-            content=body,
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-        )
-        return _parse(PushResponse, response)
-
-    async def changes(self, base: str, token: str, since: int, limit: int) -> ChangePage:
-        response = await self.send(
-            "GET",
-            f"{base}/v1/sync/changes",
-            token=token,
-            params={"since": since, "limit": limit},
-        )
-        return _parse(ChangePage, response)
-
-
-def _parse(model: type[_M], response: httpx.Response) -> _M:
-    try:
-        return model.model_validate_json(response.content)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        raise SyncProtocolError(
-            f"HQ's answer is not a valid {model.__name__}: "
-            f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
-            status_code=response.status_code,
-        ) from exc
-
-
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def _error_message(response: httpx.Response) -> str:
-    """HQ's ``{error: {code, message}}`` if it sent one, else the start of the body."""
-    try:
-        return str(response.json()["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return response.text[:200].replace("\n", " ") or response.reason_phrase
-
-
-# --------------------------------------------------------------------------- batches
-
-
-def _envelope(event: store.PendingEvent, terminal_id: str) -> bytes:
-    """One envelope as JSON bytes, built around the stored payload text.
-
-    The payload is already the JSON the checkout wrote; it is checked to be a JSON
-    object but not re-serialised. A payload that is not (a damaged row) still goes to
-    HQ, wrapped, so HQ quarantines it with a reason and its seq counts as held: a
-    broken event must not block the queue or leave a permanent gap (invariant 7).
-    """
-    payload = event.payload
-    try:
-        ok = isinstance(json.loads(payload), dict)
-    except ValueError:
-        ok = False
-    if not ok:
-        payload = json.dumps({"unparseable_payload": payload})
-    return (
-        f'{{"event_id":"{event.event_id}","terminal_id":{json.dumps(terminal_id)},'
-        f'"terminal_seq":{event.seq},"occurred_at":"{event.occurred_at}",'
-        f'"schema_version":{event.schema_version},"type":{json.dumps(event.type)},'
-        f'"payload":{payload}}}'
-    ).encode()
-
-
-def _batch_body(
-    events: list[store.PendingEvent], terminal_id: str, max_bytes: int
-) -> tuple[list[store.PendingEvent], bytes]:
-    """The longest prefix of ``events`` whose JSON fits ``max_bytes`` (at least one)."""
-    head = b'{"terminal_id":' + json.dumps(terminal_id).encode() + b',"events":['
-    parts: list[bytes] = []
-    size = len(head) + 2
-    for event in events:
-        part = _envelope(event, terminal_id)
-        if parts and size + len(part) + 1 > max_bytes:
-            break
-        parts.append(part)
-        size += len(part) + 1
-    return events[: len(parts)], head + b",".join(parts) + b"]}"
-
-
 # ----------------------------------------------------------------------------- agent
 
 
@@ -296,7 +160,7 @@ class SyncAgent:
             timeout=DEFAULT_TIMEOUT,
             headers={"User-Agent": "kedai-till"},
         )
-        self._http = _Http(self._client)
+        self._http = HqClient(self._client)
         self._batch_events = batch_events
         self._batch_bytes = batch_bytes
         self._pull_limit = pull_limit
@@ -529,7 +393,7 @@ class SyncAgent:
         rows = await store.read_pending(self._db, after_seq=after, limit=self._batch_events)
         if not rows:
             return None
-        batch, body = _batch_body(rows, terminal_id, self._batch_bytes)
+        batch, body = batch_body(rows, terminal_id, self._batch_bytes)
         return batch, gzip.compress(body, compresslevel=self._gzip_level)
 
     async def _pull_all(self, base: str, token: str) -> tuple[int, int]:
@@ -604,7 +468,7 @@ async def enroll(
     own = client is None
     http_client = client or httpx.AsyncClient(transport=transport, timeout=DEFAULT_TIMEOUT)
     try:
-        who = await _Http(http_client).whoami(base, token)
+        who = await HqClient(http_client).whoami(base, token)
     finally:
         if own:
             await http_client.aclose()

@@ -1,0 +1,108 @@
+"""HQ's sync endpoints over one httpx client: the one place httpx errors are seen.
+
+Every transport failure becomes :class:`SyncTransportError`, a 401/403 a
+:class:`SyncRefusedError`, any other unexpected answer a :class:`SyncProtocolError`
+(see :mod:`sync.errors`); answers are parsed into the wire models of
+:mod:`sync.protocol`.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+import pydantic
+from pydantic import BaseModel
+
+from sync.errors import SyncProtocolError, SyncRefusedError, SyncTransportError
+from sync.protocol import ChangePage, PushResponse, WhoAmI
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+"""Bounded: a dead HQ costs at most a few seconds per attempt, never a hung agent."""
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class HqClient:
+    """HQ's three sync endpoints over one client; the one place httpx errors are seen."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, int] | None = None,
+    ) -> httpx.Response:
+        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        all_headers |= headers or {}
+        try:
+            response = await self.client.request(
+                method, url, content=content, headers=all_headers, params=params
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise SyncTransportError(f"HQ unreachable at {url}: {_describe(exc)}") from exc
+        if response.status_code in (401, 403):
+            raise SyncRefusedError(
+                f"HQ refused this till ({response.status_code}): {_error_message(response)}",
+                status_code=response.status_code,
+            )
+        if response.status_code >= 400:
+            raise SyncProtocolError(
+                f"HQ answered {response.status_code} to {method} {url}: {_error_message(response)}",
+                status_code=response.status_code,
+            )
+        return response
+
+    async def whoami(self, base: str, token: str) -> WhoAmI:
+        response = await self.send("GET", f"{base}/v1/sync/whoami", token=token)
+        return _parse(WhoAmI, response)
+
+    async def push(self, base: str, token: str, body: bytes) -> PushResponse:
+        response = await self.send(
+            "POST",
+            f"{base}/v1/sync/push",
+            token=token,
+            content=body,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
+        return _parse(PushResponse, response)
+
+    async def changes(self, base: str, token: str, since: int, limit: int) -> ChangePage:
+        response = await self.send(
+            "GET",
+            f"{base}/v1/sync/changes",
+            token=token,
+            params={"since": since, "limit": limit},
+        )
+        return _parse(ChangePage, response)
+
+
+def _parse(model: type[_M], response: httpx.Response) -> _M:
+    try:
+        return model.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        raise SyncProtocolError(
+            f"HQ's answer is not a valid {model.__name__}: "
+            f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
+            status_code=response.status_code,
+        ) from exc
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _error_message(response: httpx.Response) -> str:
+    """HQ's ``{error: {code, message}}`` if it sent one, else the start of the body."""
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200].replace("\n", " ") or response.reason_phrase
