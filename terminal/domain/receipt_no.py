@@ -7,8 +7,3 @@ def format_receipt_no(outlet: str, terminal: str, n: int) -> str:
     if n < 1:
         raise ValueError("receipt numbers start at 1")
     return f"{outlet}-{terminal}-{n:06d}"
-
-
-def parse_receipt_no(receipt_no: str) -> tuple[str, str, int]:
-    outlet, terminal, n = receipt_no.rsplit("-", 2)
-    return outlet, terminal, int(n)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from terminal.db.engine import Database
 from terminal.db.models import GstRateRow, Product, StoreSettings
@@ -94,14 +95,16 @@ async def list_products(db: Database) -> list[ProductView]:
     return [_view(r) for r in rows]
 
 
-async def products_by_ids(db: Database, ids: list[UUID]) -> dict[UUID, ProductView]:
-    """Active products among ``ids`` (for recalling a parked cart), keyed by id."""
+async def products_in(session: AsyncSession, ids: list[UUID]) -> dict[UUID, ProductView]:
+    """Active products among ``ids``, keyed by id, read in the caller's unit of work
+    (recalling a parked cart reads them and deletes the parked row together)."""
     if not ids:
         return {}
-    async with reading(db) as s:
-        rows = (
-            await s.execute(select(*_COLUMNS).where(Product.id.in_(ids), Product.active.is_(True)))
-        ).all()
+    rows = (
+        await session.execute(
+            select(*_COLUMNS).where(Product.id.in_(ids), Product.active.is_(True))
+        )
+    ).all()
     return {row.id: _view(row) for row in rows}
 
 

@@ -12,10 +12,10 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from terminal.db.engine import Database
-from terminal.db.models import ParkedSale, Product
+from terminal.db.models import ParkedSale
+from terminal.services.catalog import products_in
 from terminal.services.customers import customer_in
 from terminal.services.errors import EmptyCartError, NotFoundError, TillError
 from terminal.services.schemas import (
@@ -23,7 +23,6 @@ from terminal.services.schemas import (
     ParkedCart,
     ParkedItem,
     ParkedSaleView,
-    ProductView,
 )
 from terminal.services.uow import reading, writing
 
@@ -141,7 +140,7 @@ async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
             raise ParkedSaleError(
                 "That parked sale is damaged and cannot be recalled: scan the items again."
             ) from exc
-        products = await _products_in(s, [w[0] for w in wanted])
+        products = await products_in(s, [w[0] for w in wanted])
         customer = await customer_in(s, customer_id) if customer_id is not None else None
         await s.execute(delete(ParkedSale).where(ParkedSale.id == parked_id))
     items: list[ParkedItem] = []
@@ -155,23 +154,3 @@ async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
     return ParkedCart(
         id=parked_id, label=row.label, customer=customer, items=items, missing=missing
     )
-
-
-async def _products_in(s: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, ProductView]:
-    """Active products among ``ids``, read in the caller's unit of work."""
-    if not ids:
-        return {}
-    rows = (
-        await s.execute(
-            select(
-                Product.id,
-                Product.sku,
-                Product.barcode,
-                Product.name,
-                Product.price_cents,
-                Product.tax_code,
-                Product.cdc_eligible,
-            ).where(Product.id.in_(ids), Product.active.is_(True))
-        )
-    ).all()
-    return {r.id: ProductView.model_validate(r, from_attributes=True) for r in rows}
