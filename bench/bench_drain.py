@@ -36,12 +36,13 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Figure, Section
+from hq import manage
 from sync.agent import SyncAgent
-from sync.batches import batch_body
+from sync.agent.batches import batch_body
 from sync.protocol import MAX_PUSH_EVENTS
-from sync.server import manage
 from terminal.db.engine import open_database
 from terminal.services import sync_store
+from terminal.services.sync_store import TillSyncStore
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BATCH = MAX_PUSH_EVENTS
@@ -186,7 +187,7 @@ def _sqlite_url(d: Path) -> str:
 
 def _hq_cli(*args: str, url: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "sync.server", *args, "--database-url", url],
+        [sys.executable, "-m", "hq", *args, "--database-url", url],
         check=True,
         capture_output=True,
         text=True,
@@ -235,9 +236,9 @@ async def _drain(till: Path, port: int, token: str) -> float:
     try:
         from sync.agent import enroll
 
-        await enroll(db, server=f"http://127.0.0.1:{port}", token=token)
+        await enroll(TillSyncStore(db), server=f"http://127.0.0.1:{port}", token=token)
         pending = (await sync_store.outbox_counts(db)).pending
-        agent = SyncAgent(db, batch_events=BATCH)
+        agent = SyncAgent(TillSyncStore(db), batch_events=BATCH)
         started = time.perf_counter()
         report = await agent.sync_once()
         elapsed = time.perf_counter() - started

@@ -162,7 +162,7 @@ def _events(terminal_id: str, first_seq: int) -> list[dict[str, Any]]:
 
 
 def _serve_samples(tmp: Path, database_url: str, batches: int) -> list[float]:
-    from sync.server import manage
+    from hq import manage
 
     enrolled = manage.enroll_terminal_sync(database_url, outlet="BENCH", terminal="T01")
     tid = enrolled.terminal_id
@@ -290,7 +290,7 @@ def _statements(placeholder: str) -> dict[str, str]:
 
 def _prepare_schema(database_url: str, *, hex_ids: bool) -> list[tuple[Any, ...]]:
     """Create HQ's schema (same indexes/constraints as the figure) and the customers."""
-    from sync.server import manage
+    from hq import manage
 
     manage.run(database_url, manage.do_migrate)
     return [(c.hex if hex_ids else c, "Bench customer", 0, False, 0) for c in CUSTOMERS]

@@ -344,6 +344,9 @@ class ChangePage(BaseModel):
     next: int
     """The cursor to ask for next (the highest ``seq`` in this page, or ``since``)."""
     more: bool
+    contiguous_seq: int | None = None
+    """HQ's contiguous mark for the terminal asking (as in ``whoami``): a till with
+    nothing to push still learns from its routine pull that HQ went back."""
 
 
 # --------------------------------------------------------------------------- errors

@@ -41,15 +41,16 @@ EXIT_CODES = {
 def enroll(db_path: Path, server: str, token: str) -> None:
     """Enroll this till with HQ (stores URL, identity and token; file mode 0600)."""
     from sync.agent import enroll as enroll_till
-    from sync.errors import SyncError
+    from sync.agent.errors import SyncError
     from terminal.services.errors import TillError
     from terminal.services.setup import init_till
+    from terminal.services.sync_store import TillSyncStore
 
     async def go() -> str:
         db = open_db(db_path)
         try:
             await init_till(db)
-            who = await enroll_till(db, server=server, token=token)
+            who = await enroll_till(TillSyncStore(db), server=server, token=token)
             return who.terminal_id
         finally:
             await db.dispose()
@@ -75,7 +76,7 @@ def enroll(db_path: Path, server: str, token: str) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log each cycle (INFO).")
 def sync(db_path: Path, once: bool, log_file: Path | None, verbose: bool) -> None:
     """Run the sync agent without the UI (forever, or --once)."""
-    from sync.errors import SyncError
+    from sync.agent import StoreError, SyncError
     from terminal.services.errors import TillError
 
     if not db_path.exists():
@@ -93,15 +94,16 @@ def sync(db_path: Path, once: bool, log_file: Path | None, verbose: bool) -> Non
             asyncio.run(_forever(db_path))
     except SyncError as exc:
         fail(exc.message, EXIT_CODES.get(exc.code, 1))
-    except TillError as exc:
+    except (TillError, StoreError) as exc:
         fail(exc.message)
 
 
 async def _once(db_path: Path) -> str:
     from sync.agent import SyncAgent
+    from terminal.services.sync_store import TillSyncStore
 
     db = open_db(db_path)
-    agent = SyncAgent(db)
+    agent = SyncAgent(TillSyncStore(db))
     try:
         report = await agent.sync_once()
     finally:
@@ -120,9 +122,10 @@ async def _forever(db_path: Path) -> None:
     and an event whose answer was lost is simply sent again next time.
     """
     from sync.agent import SyncAgent
+    from terminal.services.sync_store import TillSyncStore
 
     db = open_db(db_path)
-    agent = SyncAgent(db)
+    agent = SyncAgent(TillSyncStore(db))
     task = asyncio.create_task(agent.run())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

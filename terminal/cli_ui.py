@@ -43,7 +43,7 @@ def _free_port() -> int:
 
 
 def _hq(*args: str, env: dict[str, str], timeout: float = 60) -> str:
-    argv = [sys.executable, "-m", "sync.server", *args]
+    argv = [sys.executable, "-m", "hq", *args]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -86,16 +86,18 @@ def stop_hq(proc: subprocess.Popen[bytes]) -> None:
 async def _prepare_till(db_path: Path, url: str, token: str) -> None:
     """Create the till, enroll it, and pull HQ's demo store (cashiers, catalog) once."""
     from sync.agent import SyncAgent, enroll
-    from sync.errors import SyncError
+    from sync.agent.errors import SyncError
     from terminal.db.engine import open_database
     from terminal.services.errors import TillError
     from terminal.services.setup import init_till
+    from terminal.services.sync_store import TillSyncStore
 
     db = open_database(db_path)
     try:
         await init_till(db, outlet_code="DEMO", terminal_code="T01")
-        await enroll(db, server=url, token=token)
-        agent = SyncAgent(db)
+        store = TillSyncStore(db)
+        await enroll(store, server=url, token=token)
+        agent = SyncAgent(store)
         try:
             await agent.sync_once()
         finally:
@@ -138,7 +140,7 @@ def demo(demo_dir: Path | None, port: int, keep: bool) -> None:
     till_db = root / "till.db"
     proc: subprocess.Popen[bytes] | None = None
     try:
-        argv = [sys.executable, "-m", "sync.server", "serve", "--host", "127.0.0.1"]
+        argv = [sys.executable, "-m", "hq", "serve", "--host", "127.0.0.1"]
         argv += ["--port", str(port), "--no-access-log"]
         click.echo(f"Starting HQ on {url} (files in {root}) ...", err=True)
         with hq_log.open("ab") as out:

@@ -6,22 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sync.agent.port import OutboxCounts
 from sync.protocol import SCHEMA_VERSION, WireModel
 from terminal.db.models import Counter, OutboxEvent
-
-
-class OutboxCounts(BaseModel):
-    """How many events wait for HQ, were refused by it, or were acknowledged."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    pending: int
-    rejected: int
-    sent: int
 
 
 async def count_outbox(session: AsyncSession) -> OutboxCounts:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
     String,
     Table,
@@ -32,6 +30,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sync.agent.port import (
+    MarkResult,
+    OutboxCounts,
+    Outcome,
+    PendingEvent,
+    StoreError,
+    SyncConfig,
+)
 from sync.protocol import ChangePage, WhoAmI
 from terminal.db.engine import Database
 from terminal.db.models import (
@@ -44,62 +50,12 @@ from terminal.db.models import (
     SyncState,
 )
 from terminal.services.errors import NotInitialisedError, TillError
-from terminal.services.outbox import OutboxCounts as OutboxCounts  # re-exported for the agent
 from terminal.services.outbox import count_outbox
 from terminal.services.reference import apply_changes
 from terminal.services.uow import reading, writing
 
 OUTBOX: Table = OutboxEvent.__table__  # type: ignore[assignment]
 LEDGER: Table = LoyaltyEntry.__table__  # type: ignore[assignment]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SyncConfig(_Model):
-    """Where HQ is and who this till is to it (``None`` until enrolled)."""
-
-    hq_url: str | None
-    token: str | None
-    terminal_id: str | None
-    change_cursor: int
-    acked_seq: int
-    last_push_ok_at: datetime | None
-    last_pull_ok_at: datetime | None
-    last_error: str | None
-    last_error_at: datetime | None
-
-    @property
-    def enrolled(self) -> bool:
-        return bool(self.hq_url and self.token and self.terminal_id)
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """One outbox row as it goes on the wire; ``payload`` is the stored JSON text."""
-
-    seq: int
-    event_id: str
-    type: str
-    schema_version: int
-    occurred_at: str
-    payload: str
-
-
-Outcome = tuple[int, Literal["accepted", "duplicate", "rejected"], str | None]
-"""``(seq, status, reason)`` for one event HQ answered about."""
-
-
-class MarkResult(_Model):
-    """What one batch's answer changed at the till."""
-
-    sent: int
-    rejected: int
-    reset_for_resend: int
-    """Events set back to pending because HQ's contiguous mark fell below them."""
-    hq_went_back: bool
-    """HQ's mark is below the one it reported before: it was restored from a backup."""
 
 
 class EnrollmentRefused(TillError):
@@ -219,8 +175,13 @@ async def record_push_answer(
             .where(SyncState.id == 1)
             .values(acked_seq=contiguous_seq, last_attempt_at=at)
         )
+        counts = await count_outbox(s)
     return MarkResult(
-        sent=len(sent), rejected=len(rejected), reset_for_resend=reset, hq_went_back=went_back
+        sent=len(sent),
+        rejected=len(rejected),
+        reset_for_resend=reset,
+        hq_went_back=went_back,
+        counts=counts,
     )
 
 
@@ -299,19 +260,15 @@ async def apply_change_page(db: Database, page: ChangePage, *, at: datetime) -> 
         await s.execute(update(SyncState).where(SyncState.id == 1).values(**values))
 
 
-async def record_push_ok(db: Database, *, at: datetime) -> None:
-    """Everything pending was pushed: stamp it and clear the last error."""
+async def record_sync_ok(db: Database, *, pushed: bool, pulled: bool, at: datetime) -> None:
+    """A cycle finished: stamp what it did and clear the last error (one write)."""
+    values: dict[str, object] = {"last_attempt_at": at, "last_error": None, "last_error_at": None}
+    if pushed:
+        values["last_push_ok_at"] = at
+    if pulled:
+        values["last_pull_ok_at"] = at
     async with writing(db) as s:
-        await s.execute(
-            update(SyncState)
-            .where(SyncState.id == 1)
-            .values(last_push_ok_at=at, last_attempt_at=at, last_error=None, last_error_at=None)
-        )
-
-
-async def record_attempt(db: Database, *, at: datetime) -> None:
-    async with writing(db) as s:
-        await s.execute(update(SyncState).where(SyncState.id == 1).values(last_attempt_at=at))
+        await s.execute(update(SyncState).where(SyncState.id == 1).values(**values))
 
 
 async def record_error(
@@ -427,3 +384,74 @@ def restrict_permissions(path: Path) -> None:
     for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if candidate.exists():
             os.chmod(candidate, stat.S_IRUSR | stat.S_IWUSR)
+
+
+# ------------------------------------------------------------------ the agent's port
+
+
+class TillSyncStore:
+    """The till's implementation of :class:`sync.agent.port.TillStore` over its database.
+
+    Each method is the function of the same name above (one unit of work); a till error
+    (locked, full, not initialised) is handed to the agent as a
+    :class:`~sync.agent.port.StoreError` with the same message, so the agent needs to
+    know nothing of the till's error classes. Enrollment keeps the till's own errors:
+    only the till's command line calls it.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load_sync_config(self) -> SyncConfig:
+        with _for_agent():
+            return await load_sync_config(self.db)
+
+    async def outbox_counts(self) -> OutboxCounts:
+        with _for_agent():
+            return await outbox_counts(self.db)
+
+    async def read_pending(self, *, after_seq: int, limit: int) -> list[PendingEvent]:
+        with _for_agent():
+            return await read_pending(self.db, after_seq=after_seq, limit=limit)
+
+    async def record_push_answer(
+        self, *, outcomes: Sequence[Outcome], contiguous_seq: int, at: datetime
+    ) -> MarkResult:
+        with _for_agent():
+            return await record_push_answer(
+                self.db, outcomes=outcomes, contiguous_seq=contiguous_seq, at=at
+            )
+
+    async def reconcile_hq_mark(self, *, contiguous_seq: int, at: datetime) -> MarkResult:
+        with _for_agent():
+            return await reconcile_hq_mark(self.db, contiguous_seq=contiguous_seq, at=at)
+
+    async def apply_change_page(self, page: ChangePage, *, at: datetime) -> None:
+        with _for_agent():
+            await apply_change_page(self.db, page, at=at)
+
+    async def record_sync_ok(self, *, pushed: bool, pulled: bool, at: datetime) -> None:
+        with _for_agent():
+            await record_sync_ok(self.db, pushed=pushed, pulled=pulled, at=at)
+
+    async def record_error(
+        self, *, message: str, at: datetime, attempted_seqs: Sequence[int] = ()
+    ) -> None:
+        with _for_agent():
+            await record_error(self.db, message=message, at=at, attempted_seqs=attempted_seqs)
+
+    async def prune_sent(self, *, older_than: datetime) -> int:
+        with _for_agent():
+            return await prune_sent(self.db, older_than=older_than)
+
+    async def enroll(self, *, hq_url: str, token: str, who: WhoAmI) -> None:
+        await enroll_till(self.db, hq_url=hq_url, token=token, who=who)
+        restrict_permissions(self.db.path)
+
+
+@contextmanager
+def _for_agent() -> Iterator[None]:
+    try:
+        yield
+    except TillError as exc:
+        raise StoreError(exc.message) from exc

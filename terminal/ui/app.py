@@ -141,14 +141,15 @@ class KedaiTill(App[None]):
         """Start syncing if this till is enrolled; otherwise show that it is not."""
         from sync.agent import SyncAgent, load_agent_state
         from terminal.services.errors import TillError
+        from terminal.services.sync_store import TillSyncStore
 
         try:
-            state = await load_agent_state(db)
+            state = await load_agent_state(TillSyncStore(db))
         except TillError as exc:
             log.warning("no sync state: %s", exc.message)
             return
         if state.enrolled:
-            self.agent = SyncAgent(db)
+            self.agent = SyncAgent(TillSyncStore(db))
             self._owns_agent = True
         else:
             self.post_message(SyncStateChanged(state))

@@ -26,7 +26,7 @@ from pytest_postgresql import factories
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from sync.server import manage
+from hq import manage
 from tests.hq.pg import pg_ctl_for_tests, postgres_required
 
 PG_CTL = pg_ctl_for_tests()

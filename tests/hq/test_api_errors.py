@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from sync.server import manage
+from hq import manage
 from tests.hq.conftest import TEST_MAX_BODY, Hq
 from tests.hq.events import push_body, sale
 

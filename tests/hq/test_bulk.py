@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from sync.server.bulk import SQLITE_MAX_PARAMS, BulkWriter
-from sync.server.db import open_database
-from sync.server.ingest import LINE_COLUMNS, LINES
+from hq.bulk import SQLITE_MAX_PARAMS, BulkWriter
+from hq.db import open_database
+from hq.ingest import LINE_COLUMNS, LINES
 from tests.hq.conftest import Hq
 
 
@@ -35,8 +35,8 @@ async def test_timestamps_are_stored_as_sqlalchemy_reads_them(hq: Hq) -> None:
 
     from sqlalchemy import select
 
-    from sync.server import models as m
-    from sync.server.ingest import LOYALTY, LOYALTY_COLUMNS
+    from hq import models as m
+    from hq.ingest import LOYALTY, LOYALTY_COLUMNS
 
     entry, customer = uuid.uuid4(), uuid.uuid4()
     at = datetime(2025, 3, 4, 13, 5, 6, 789012, tzinfo=timezone(timedelta(hours=8)))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from hq import manage
 from sync import demo_data
 from sync import protocol as p
-from sync.server import manage
 from tests.hq.conftest import TEST_PAGE_MAX, Hq
 
 

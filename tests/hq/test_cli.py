@@ -17,7 +17,7 @@ import pytest
 from tests.hq.conftest import start_hq, stop_hq
 from tests.hq.events import push_body, sale
 
-KEDAI_HQ = [sys.executable, "-m", "sync.server"]
+KEDAI_HQ = [sys.executable, "-m", "hq"]
 
 
 def _run(*args: str, db: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

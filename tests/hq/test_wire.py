@@ -8,8 +8,8 @@ import uuid
 import pytest
 from fastapi.exceptions import RequestValidationError
 
+from hq import wire
 from sync import protocol as p
-from sync.server import wire
 from tests.hq.events import envelope, push_body, sale
 
 

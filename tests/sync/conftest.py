@@ -33,6 +33,7 @@ from terminal.services.checkout import finalize_sale
 from terminal.services.schemas import CartItemIn, CheckoutRequest, TenderIn
 from terminal.services.setup import init_till, seed_demo
 from terminal.services.simulate import random_request
+from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading
 
 TOKEN = "good-token"
@@ -165,6 +166,7 @@ class FakeHq:
                 "changes": [c.model_dump(mode="json") for c in page],
                 "next": page[-1].seq if page else since,
                 "more": len(after) > limit,
+                "contiguous_seq": self.contiguous,
             }
             return httpx.Response(200, json=body)
         return _error(404, "not_found", request.url.path)
@@ -236,7 +238,7 @@ def product_change(seq: int, product: ProductRecord, price: int) -> ProductChang
 
 @pytest.fixture
 async def agent(till: Database, fake_hq: FakeHq) -> AsyncIterator[SyncAgent]:
-    a = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    a = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
     try:
         yield a
     finally:

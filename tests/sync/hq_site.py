@@ -21,11 +21,11 @@ from pathlib import Path
 
 import httpx
 
-from sync.server import manage
+from hq import manage
 from tests.hq.conftest import SECRET, Hq, free_port, stop_hq
 
 TILL = [sys.executable, "-c", "from terminal.cli import main; main()"]
-HQ_CLI = [sys.executable, "-m", "sync.server"]
+HQ_CLI = [sys.executable, "-m", "hq"]
 
 
 def run(

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from sync.agent import SyncAgent
-from sync.errors import SyncProtocolError, SyncTransportError
+from sync.agent.errors import SyncProtocolError, SyncTransportError
 from terminal.db.engine import Database, open_database
 from terminal.db.models import Customer, LoyaltyEntry, OutboxEvent, Product
+from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading, writing
 from tests.sync.conftest import make_sales, redeem_sale
 from tests.sync.faultproxy import FaultProxy
@@ -52,7 +53,7 @@ async def till(site: Site) -> AsyncIterator[Database]:
 
 
 async def sync_in_process(db: Database, **kw: object) -> None:
-    agent = SyncAgent(db, **kw)  # type: ignore[arg-type]
+    agent = SyncAgent(TillSyncStore(db), **kw)  # type: ignore[arg-type]
     try:
         await agent.sync_once()
     finally:

@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 
 from sync import demo_data
 from sync.agent import AgentState, SyncAgent, load_agent_state
-from sync.errors import NotEnrolledError
+from sync.agent.errors import NotEnrolledError
 from sync.protocol import CustomerChange, CustomerCreated
 from terminal.db.engine import Database
 from terminal.db.models import Customer, LoyaltyEntry, OutboxEvent, Product, SyncState
 from terminal.services.outbox import append_event
+from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading, writing
 from tests.sync.conftest import FakeHq, make_sales, product_change, redeem_sale
 
@@ -88,7 +89,7 @@ async def test_prune_deletes_only_old_unreferenced_sent_events(
         payload = CustomerCreated(customer_id=uuid.uuid4(), name="Ah Kow", phone=None)
         await append_event(s, "customer.created", payload, datetime.now(UTC))
     now = [datetime.now(UTC)]
-    agent = SyncAgent(till, transport=fake_hq.transport(), clock=lambda: now[0])
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), clock=lambda: now[0])
     assert (await agent.sync_once()).pruned == 0  # too young
 
     agent._last_prune = None
@@ -103,7 +104,7 @@ async def test_prune_deletes_only_old_unreferenced_sent_events(
 
 
 async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: FakeHq) -> None:
-    agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
     seen: list[AgentState] = []
     unsubscribe = agent.subscribe(seen.append)
     task = asyncio.create_task(agent.run())
@@ -131,7 +132,7 @@ async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: 
 async def test_run_retries_transient_failures_with_stamina(till: Database, fake_hq: FakeHq) -> None:
     await make_sales(till, 2)
     fake_hq.faults = ["500", "timeout"]
-    agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
     with stamina.set_testing(True, attempts=3):  # no real sleeping, at most 3 tries
         task = asyncio.create_task(agent.run())
         try:
@@ -146,7 +147,7 @@ async def test_run_retries_transient_failures_with_stamina(till: Database, fake_
 
 async def test_run_does_not_hammer_hq_after_a_refusal(till: Database, fake_hq: FakeHq) -> None:
     fake_hq.token = "revoked"
-    agent = SyncAgent(till, transport=fake_hq.transport(), tick_seconds=3600)
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
     with stamina.set_testing(True, attempts=5):
         task = asyncio.create_task(agent.run())
         await _until(lambda: agent.state.last_error is not None)
@@ -160,15 +161,15 @@ async def test_run_does_not_hammer_hq_after_a_refusal(till: Database, fake_hq: F
 
 async def test_load_agent_state_reads_the_database(till: Database, fake_hq: FakeHq) -> None:
     await make_sales(till, 4)
-    state = await load_agent_state(till)
+    state = await load_agent_state(TillSyncStore(till))
     assert (state.online, state.enrolled, state.pending, state.sent_total) == (None, True, 4, 0)
 
     fake_hq.faults = ["500"]
-    agent = SyncAgent(till, transport=fake_hq.transport())
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport())
     with pytest.raises(Exception, match="500"):
         await agent.sync_once()
     await agent.aclose()
-    state = await load_agent_state(till)
+    state = await load_agent_state(TillSyncStore(till))
     assert state.last_error is not None and "500" in state.last_error
     assert state.last_error_at is not None and state.pending == 4
 
@@ -176,7 +177,7 @@ async def test_load_agent_state_reads_the_database(till: Database, fake_hq: Fake
 async def test_not_enrolled_till_raises_without_network(till_db: Database) -> None:
     calls: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda r: calls.append(r) or httpx.Response(500))
-    agent = SyncAgent(till_db, transport=transport)
+    agent = SyncAgent(TillSyncStore(till_db), transport=transport)
     with pytest.raises(NotEnrolledError):
         await agent.sync_once()
     await agent.aclose()

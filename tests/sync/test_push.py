@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select, text, update
 
 from sync.agent import SyncAgent
-from sync.errors import SyncProtocolError, SyncRefusedError, SyncTransportError
+from sync.agent.errors import SyncProtocolError, SyncRefusedError, SyncTransportError
 from terminal.db.engine import Database
 from terminal.db.models import OutboxEvent, SyncState
+from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading, writing
 from tests.sync.conftest import FakeHq, make_sales
 
@@ -28,7 +29,7 @@ async def test_batches_are_bounded_by_count_in_seq_order_and_gzipped(
     till: Database, fake_hq: FakeHq
 ) -> None:
     await make_sales(till, 45)
-    agent = SyncAgent(till, transport=fake_hq.transport(), batch_events=20)
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), batch_events=20)
     report = await agent.sync_once()
     await agent.aclose()
 
@@ -48,7 +49,9 @@ async def test_batches_are_bounded_by_bytes(till: Database, fake_hq: FakeHq) -> 
             sizes.append(len(gzip.decompress(request.content)))
         return await fake_hq.handle(request)
 
-    agent = SyncAgent(till, transport=httpx.MockTransport(handler), batch_bytes=6_000)
+    agent = SyncAgent(
+        TillSyncStore(till), transport=httpx.MockTransport(handler), batch_bytes=6_000
+    )
     await agent.sync_once()
     await agent.aclose()
 
@@ -139,7 +142,7 @@ async def test_refused_token_is_a_refusal_not_a_transport_error(
     till: Database, fake_hq: FakeHq
 ) -> None:
     fake_hq.token = "another"
-    agent = SyncAgent(till, transport=fake_hq.transport())
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport())
     with pytest.raises(SyncRefusedError, match="401"):
         await agent.sync_once()
     await agent.aclose()
@@ -149,7 +152,7 @@ async def test_refused_token_is_a_refusal_not_a_transport_error(
 
 async def test_token_of_another_terminal_is_refused(till: Database, fake_hq: FakeHq) -> None:
     fake_hq.terminal_id = "DEMO-T99"
-    agent = SyncAgent(till, transport=fake_hq.transport())
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport())
     with pytest.raises(SyncRefusedError, match="DEMO-T99"):
         await agent.sync_once()
     await agent.aclose()
@@ -159,7 +162,7 @@ async def test_token_of_another_terminal_is_refused(till: Database, fake_hq: Fak
 async def test_garbage_answer_is_a_protocol_error(till: Database) -> None:
     await make_sales(till, 1)
     transport = httpx.MockTransport(lambda r: httpx.Response(200, text="<html>proxy</html>"))
-    agent = SyncAgent(till, transport=transport)
+    agent = SyncAgent(TillSyncStore(till), transport=transport)
     with pytest.raises(SyncProtocolError, match="not a valid WhoAmI"):
         await agent.sync_once()
     await agent.aclose()
@@ -203,7 +206,7 @@ async def test_push_holds_no_write_lock_while_waiting_for_hq(
         waits.append(time.perf_counter() - started)
 
     fake_hq.on_push = sell_during_push
-    agent = SyncAgent(till, transport=fake_hq.transport())
+    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport())
     await asyncio.wait_for(agent.sync_once(), timeout=10)
     await agent.aclose()
     assert len(waits) == 1 and waits[0] < 1.0
@@ -222,7 +225,7 @@ async def test_envelope_is_what_hq_expects(agent: SyncAgent, till: Database) -> 
             seen.append(json.loads(gzip.decompress(request.content)))
         return await FakeHq().handle(request)
 
-    a = SyncAgent(till, transport=httpx.MockTransport(capture))
+    a = SyncAgent(TillSyncStore(till), transport=httpx.MockTransport(capture))
     await a.sync_once()
     await a.aclose()
     from sync.protocol import PushRequest, parse_payload
@@ -248,7 +251,7 @@ async def test_a_second_sync_waits_for_the_running_cycle(till: Database, fake_hq
             in_flight -= 1
         return await fake_hq.handle(request)
 
-    agent = SyncAgent(till, transport=httpx.MockTransport(slow), batch_events=10)
+    agent = SyncAgent(TillSyncStore(till), transport=httpx.MockTransport(slow), batch_events=10)
     first, second = await asyncio.gather(agent.sync_once(), agent.sync_once())
     await agent.aclose()
 

@@ -103,7 +103,7 @@ class SyncScreen(ModalScreen[None]):
             await self.till.agent.sync_once()
         except TillError as exc:
             self.notify(exc.message, severity="error")
-        except Exception as exc:  # the agent's own errors (sync.errors) end here, shown
+        except Exception as exc:  # the agent's own errors (sync.agent.errors) end here, shown
             self.notify(f"Sync failed: {exc}", severity="error")
         self._load()
 

@@ -1,6 +1,6 @@
 """Store administration as plain async functions (the CLI and tests call these).
 
-Each opens one unit of work on a :class:`~sync.server.db.Database`; the ``*_sync``
+Each opens one unit of work on a :class:`~hq.db.Database`; the ``*_sync``
 helpers wrap them with ``asyncio.run`` for callers without an event loop.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sync.server import admins, catalog, enroll, migrate, reports, seed
-from sync.server.db import Database, open_database
+from hq import admins, catalog, enroll, migrate, reports, seed
+from hq.db import Database, open_database
 
 T = TypeVar("T")
 
@@ -101,6 +101,6 @@ def serve_argv(
     For a parent process (``kedai-till demo``, tests, benchmarks) that runs HQ as a real
     child process and polls ``GET /healthz`` until it answers.
     """
-    argv = [sys.executable, "-m", "sync.server", "serve", "--host", host, "--port", str(port)]
+    argv = [sys.executable, "-m", "hq", "serve", "--host", host, "--port", str(port)]
     argv += ["--workers", str(workers), "--database-url", database_url]
     return argv + ([] if access_log else ["--no-access-log"])

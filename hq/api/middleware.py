@@ -14,7 +14,7 @@ import zlib
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sync.server.api.errors import send_error
+from hq.api.errors import send_error
 
 
 class _TooLarge(Exception):

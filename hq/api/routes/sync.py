@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from hq.api.deps import CurrentTerminal, DatabaseDep, SettingsDep, unauthorized
+from hq.api.errors import ApiError
+from hq.changes import read_changes
+from hq.ingest import TerminalNotAllowed, ingest_batch
+from hq.wire import push_request_schema, read_push
 from sync import protocol as p
-from sync.server.api.deps import CurrentTerminal, DatabaseDep, SettingsDep, unauthorized
-from sync.server.api.errors import ApiError
-from sync.server.changes import read_changes
-from sync.server.ingest import TerminalNotAllowed, ingest_batch
-from sync.server.wire import push_request_schema, read_push
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
 
@@ -33,7 +33,7 @@ async def push(request: Request, terminal: CurrentTerminal, db: DatabaseDep) -> 
     """Apply a batch of the terminal's events exactly once; answer per event.
 
     The body is a :class:`~sync.protocol.PushRequest`, read from its bytes by
-    :func:`~sync.server.wire.read_push` rather than by FastAPI (see there why).
+    :func:`~hq.wire.read_push` rather than by FastAPI (see there why).
     Every event must be the authenticated terminal's own: one foreign event refuses the
     whole batch (403), since it means a misconfigured or compromised till.
     """
@@ -70,6 +70,7 @@ async def changes(
         page = await read_changes(
             session=session, since=since, limit=min(limit, settings.changes_page_max)
         )
+    page = page.model_copy(update={"contiguous_seq": terminal.contiguous_seq})
     return Response(page.model_dump_json(), media_type="application/json")
 
 

@@ -20,7 +20,7 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
 5. Advance the terminal's contiguous mark over the seqs it now holds.
 
 The hot rows (events, sales, lines, payments, ledger) are written as driver-ready tuples
-by :class:`~sync.server.bulk.BulkWriter`; the rare ones through SQLAlchemy Core.
+by :class:`~hq.bulk.BulkWriter`; the rare ones through SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from uuid import UUID
 from sqlalchemy import BigInteger, Table, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import models as m
+from hq.bulk import BulkWriter
+from hq.sqlutil import allocate_change_seqs, insert
+from hq.wire import Received, Refused
 from sync import protocol as p
-from sync.server import models as m
-from sync.server.bulk import BulkWriter
-from sync.server.sqlutil import allocate_change_seqs, insert
-from sync.server.wire import Received, Refused
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 if TYPE_CHECKING:
     from alembic.config import Config
 
-    from sync.server.db import Database
+    from hq.db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

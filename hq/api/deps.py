@@ -17,11 +17,11 @@ from fastapi.security import (
     HTTPBearer,
 )
 
-from sync.server.admins import admin_password_hash, check_admin_password
-from sync.server.api.errors import ApiError
-from sync.server.config import Settings
-from sync.server.db import Database
-from sync.server.enroll import TerminalIdentity, authenticate
+from hq.admins import admin_password_hash, check_admin_password
+from hq.api.errors import ApiError
+from hq.config import Settings
+from hq.db import Database
+from hq.enroll import TerminalIdentity, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="The terminal's enrollment token")
 _basic = HTTPBasic(auto_error=False, description="An HQ admin (kedai-hq create-admin)")

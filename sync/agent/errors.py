@@ -12,7 +12,7 @@ Hierarchy::
     └── NotEnrolledError        this till has no HQ URL or token yet: `kedai-till enroll`
 
 httpx exceptions are translated to :class:`SyncTransportError` in exactly one place
-(``sync.hq_client.HqClient.send``), so no other module needs to know httpx's hierarchy.
+(``sync.agent.hq_client.HqClient.send``), so no other module needs to know httpx's hierarchy.
 Every message is one line, written for a person reading ``kedai-till sync --once``'s
 stderr or the till's status bar.
 """

@@ -2,7 +2,7 @@
 
 Every transport failure becomes :class:`SyncTransportError`, a 401/403 a
 :class:`SyncRefusedError`, any other unexpected answer a :class:`SyncProtocolError`
-(see :mod:`sync.errors`); answers are parsed into the wire models of
+(see :mod:`sync.agent.errors`); answers are parsed into the wire models of
 :mod:`sync.protocol`.
 """
 
@@ -14,7 +14,7 @@ import httpx
 import pydantic
 from pydantic import BaseModel
 
-from sync.errors import SyncProtocolError, SyncRefusedError, SyncTransportError
+from sync.agent.errors import SyncProtocolError, SyncRefusedError, SyncTransportError
 from sync.protocol import ChangePage, PushResponse, WhoAmI
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)

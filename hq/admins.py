@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sync.server import models as m
+from hq import models as m
 
 _hasher = PasswordHasher()
 

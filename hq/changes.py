@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import models as m
 from sync import protocol as p
-from sync.server import models as m
 
 
 async def read_changes(*, session: AsyncSession, since: int, limit: int) -> p.ChangePage:

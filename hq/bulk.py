@@ -1,7 +1,7 @@
 """Driver-level bulk inserts for ingest's hot path.
 
 SQLAlchemy Core's executemany does work per row in Python: a parameter dict, then each
-column's type processing (UUID to hex on SQLite, :class:`~sync.server.models.UtcDateTime`,
+column's type processing (UUID to hex on SQLite, :class:`~hq.models.UtcDateTime`,
 JSON). For a push of 200 sales, ~1,100 rows over five tables, that cost about twice what
 SQLite itself spent writing them. Here the caller builds each row as a tuple already in
 the driver's form for the dialect (:meth:`BulkWriter.uuid`, :meth:`BulkWriter.timestamp`),

@@ -3,17 +3,25 @@
 It runs as an asyncio task inside the till UI and on its own as ``kedai-till sync``.
 Nothing a cashier does waits for it (invariant 9): the agent reads the outbox in a short
 read unit of work, talks to HQ with no transaction open, then writes HQ's answer in a
-short write unit of work (:mod:`terminal.services.sync_store`). One cycle is:
+short write unit of work, all through the :class:`~sync.agent.port.TillStore` port the
+till implements. One cycle is:
 
-1. ``whoami``: is HQ there, is the token still ours, and where is HQ's contiguous mark?
-   A mark below what HQ told us before means HQ was restored from a backup: the events
-   above it go back to pending and are sent again (invariant 6).
+1. ``whoami``, only on the first cycle and after a failure or a restore suspicion: is
+   HQ there, is the token still ours, and where is HQ's contiguous mark? A mark below
+   what HQ told us before means HQ was restored from a backup: the events above it go
+   back to pending and are sent again (invariant 6). Every push answer carries the same
+   mark, so a steady online till learns of a restore from its next push without asking.
 2. Push every pending event in ``terminal_seq`` order, in batches bounded by count and
    bytes, gzipped. Events are marked only from HQ's per-event results: accepted and
    duplicate become sent, rejected keeps HQ's reason and never blocks later events.
    A lost answer leaves the batch pending, and the resend is answered ``duplicate``.
 3. Pull HQ's change feed page by page from the stored cursor; each page and its cursor
-   are applied in one local transaction (invariant 8).
+   are applied in one local transaction (invariant 8); an empty page writes nothing.
+4. One bookkeeping write stamps the cycle's success.
+
+Measured per online sale (one event pending, nothing to pull): 2 HTTP requests and
+2 write transactions (push answer, cycle stamp), against 3 requests and 4 writes when
+every cycle began with ``whoami`` and wrote its bookkeeping separately.
 
 Between cycles the agent waits for a nudge (one per committed sale) or the periodic
 tick; on failure it backs off exponentially with jitter (``stamina``), with bounded
@@ -33,19 +41,25 @@ import httpx
 import stamina
 from pydantic import BaseModel, ConfigDict
 
-from sync.batches import batch_body
-from sync.errors import (
+from sync.agent.batches import batch_body
+from sync.agent.errors import (
     NotEnrolledError,
     SyncError,
     SyncProtocolError,
     SyncRefusedError,
     SyncTransportError,
 )
-from sync.hq_client import DEFAULT_TIMEOUT, HqClient
+from sync.agent.hq_client import DEFAULT_TIMEOUT, HqClient
+from sync.agent.port import (
+    MarkResult,
+    OutboxCounts,
+    Outcome,
+    PendingEvent,
+    StoreError,
+    SyncConfig,
+    TillStore,
+)
 from sync.protocol import MAX_PUSH_EVENTS, WhoAmI
-from terminal.db.engine import Database
-from terminal.services import sync_store as store
-from terminal.services.errors import TillError
 
 __all__ = [
     "AgentState",
@@ -102,14 +116,14 @@ class SyncReport(BaseModel):
     contiguous_seq: int = 0
 
 
-async def load_agent_state(db: Database) -> AgentState:
-    """The agent's state as far as the database knows it (for a UI with no agent)."""
-    cfg = await store.load_sync_config(db)
-    counts = await store.outbox_counts(db)
+async def load_agent_state(store: TillStore) -> AgentState:
+    """The agent's state as far as the store knows it (for a UI with no agent)."""
+    cfg = await store.load_sync_config()
+    counts = await store.outbox_counts()
     return _state_from(cfg, counts, AgentState())
 
 
-def _state_from(cfg: store.SyncConfig, counts: store.OutboxCounts, old: AgentState) -> AgentState:
+def _state_from(cfg: SyncConfig, counts: OutboxCounts, old: AgentState) -> AgentState:
     return old.model_copy(
         update={
             "enrolled": cfg.enrolled,
@@ -130,14 +144,15 @@ def _state_from(cfg: store.SyncConfig, counts: store.OutboxCounts, old: AgentSta
 class SyncAgent:
     """Moves events up and changes down; see the module docstring for one cycle.
 
-    ``client`` (or ``transport``) is injectable for tests; without one the agent makes
-    its own long-lived client with :data:`DEFAULT_TIMEOUT` and closes it in
-    :meth:`aclose`. ``clock`` is the agent's only source of "now".
+    ``store`` is the till's side (:class:`~sync.agent.port.TillStore`). ``client`` (or
+    ``transport``) is injectable for tests; without one the agent makes its own
+    long-lived client with :data:`DEFAULT_TIMEOUT` and closes it in :meth:`aclose`.
+    ``clock`` is the agent's only source of "now".
     """
 
     def __init__(
         self,
-        db: Database,
+        store: TillStore,
         *,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -153,7 +168,7 @@ class SyncAgent:
     ) -> None:
         if not 1 <= batch_events <= MAX_PUSH_EVENTS:
             raise ValueError(f"batch_events must be 1..{MAX_PUSH_EVENTS}")
-        self._db = db
+        self._store = store
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
             transport=transport,
@@ -178,6 +193,8 @@ class SyncAgent:
         self._state = AgentState()
         self._subscribers: list[Callable[[AgentState], None]] = []
         self._last_prune: datetime | None = None
+        self._identity_checked = False
+        """``whoami`` is asked on the first cycle and again after any failure."""
 
     # ------------------------------------------------------------------ public API
 
@@ -198,6 +215,14 @@ class SyncAgent:
     def nudge(self) -> None:
         """Wake the loop now (call after each committed sale). Never blocks."""
         self._nudged.set()
+
+    async def local_change(self) -> None:
+        """A sale (or any event) was committed locally: publish the new pending count
+        at once (a local fact, one short read) and wake the loop."""
+        self.nudge()
+        with contextlib.suppress(StoreError):
+            counts = await self._store.outbox_counts()
+            self._publish(pending=counts.pending, rejected=counts.rejected, sent_total=counts.sent)
 
     async def run(self) -> None:
         """Sync until cancelled: a cycle, then wait for a nudge or the tick.
@@ -222,7 +247,7 @@ class SyncAgent:
                         await self.sync_once()
             except SyncError as exc:
                 log.info("sync paused: %s", exc.message)
-            except TillError as exc:
+            except StoreError as exc:
                 log.warning("sync cycle stopped by the local store: %s", exc.message)
                 self._publish(last_error=exc.message, last_error_at=self._clock())
             except Exception:  # the loop outlives any one bad cycle; it is logged in full
@@ -233,25 +258,26 @@ class SyncAgent:
     async def sync_once(self) -> SyncReport:
         """Push everything pending, then pull every page; raise a SyncError on failure.
 
-        The failure is also stored in ``sync_state`` (``last_error``) and published.
-        A call while another cycle runs waits for it, then runs its own.
+        The failure is also stored (``last_error``) and published. A call while
+        another cycle runs waits for it, then runs its own.
         """
         async with self._cycle_lock:
             return await self._sync_once()
 
     async def _sync_once(self) -> SyncReport:
-        cfg = await store.load_sync_config(self._db)
-        await self._refresh_from(cfg)
+        cfg = await self._store.load_sync_config()
+        self._publish(enrolled=cfg.enrolled, hq_url=cfg.hq_url)
         if not cfg.enrolled:
             raise NotEnrolledError("this till is not enrolled: run `kedai-till enroll`")
         assert cfg.hq_url and cfg.token and cfg.terminal_id
         attempted: list[int] = []
         try:
-            report = await self._cycle(cfg.hq_url, cfg.token, cfg.terminal_id, attempted)
+            report = await self._cycle(cfg, attempted)
         except SyncError as exc:
+            self._identity_checked = False
             at = self._clock()
             log.warning("sync failed: %s", exc.message)
-            await store.record_error(self._db, message=exc.message, at=at, attempted_seqs=attempted)
+            await self._store.record_error(message=exc.message, at=at, attempted_seqs=attempted)
             self._publish(
                 online=not isinstance(exc, SyncTransportError),
                 last_error=exc.message,
@@ -261,8 +287,10 @@ class SyncAgent:
         return report
 
     async def refresh(self) -> AgentState:
-        """Reload counts and settings from the database and publish them."""
-        await self._refresh_from(await store.load_sync_config(self._db))
+        """Reload counts and settings from the store and publish them."""
+        cfg = await self._store.load_sync_config()
+        counts = await self._store.outbox_counts()
+        self._set(_state_from(cfg, counts, self._state))
         return self._state
 
     async def aclose(self) -> None:
@@ -271,17 +299,61 @@ class SyncAgent:
 
     # ------------------------------------------------------------------- a cycle
 
-    async def _cycle(
-        self, base: str, token: str, terminal_id: str, attempted: list[int]
-    ) -> SyncReport:
+    async def _cycle(self, cfg: SyncConfig, attempted: list[int]) -> SyncReport:
+        assert cfg.hq_url and cfg.token and cfg.terminal_id
+        base, token = cfg.hq_url, cfg.token
+        resent, restored, mark = 0, False, cfg.acked_seq
+        if not self._identity_checked:
+            check, mark = await self._check_identity(base, token, cfg.terminal_id)
+            resent, restored = check.reset_for_resend, check.hq_went_back
+        report = await self._push_all(base, token, cfg.terminal_id, attempted)
+        report = report.model_copy(
+            update={
+                "resent": report.resent + resent,
+                "hq_restored": report.hq_restored or restored,
+                "contiguous_seq": report.contiguous_seq if report.batches else mark,
+            }
+        )
+        changes, pages, hq_mark = await self._pull_all(base, token, cfg.change_cursor)
+        known = report.contiguous_seq
+        if hq_mark is not None and hq_mark != known:
+            # HQ's mark moved without a push of ours: restored from a backup, or another
+            # copy of this till pushed. Reconcile, and re-send what HQ is missing now.
+            check = await self._store.reconcile_hq_mark(contiguous_seq=hq_mark, at=self._clock())
+            if check.reset_for_resend:
+                log.warning(
+                    "HQ holds events only up to %d: re-sending %d", hq_mark, check.reset_for_resend
+                )
+                again = await self._push_all(base, token, cfg.terminal_id, attempted)
+                report = report.model_copy(
+                    update={
+                        "pushed": report.pushed + again.pushed,
+                        "rejected": report.rejected + again.rejected,
+                        "batches": report.batches + again.batches,
+                        "resent": report.resent + check.reset_for_resend + again.resent,
+                        "hq_restored": True if check.hq_went_back else report.hq_restored,
+                        "contiguous_seq": again.contiguous_seq or hq_mark,
+                    }
+                )
+            else:
+                report = report.model_copy(update={"contiguous_seq": hq_mark})
+        now = self._clock()
+        await self._store.record_sync_ok(pushed=True, pulled=True, at=now)
+        pruned = await self._maybe_prune()
+        self._publish(online=True, last_success_at=now, last_error=None, last_error_at=None)
+        return report.model_copy(update={"changes": changes, "pages": pages, "pruned": pruned})
+
+    async def _check_identity(
+        self, base: str, token: str, terminal_id: str
+    ) -> tuple[MarkResult, int]:
         who = await self._http.whoami(base, token)
         self._publish(online=True)
         if who.terminal_id != terminal_id:
             raise SyncRefusedError(
                 f"the token belongs to terminal {who.terminal_id}, not {terminal_id}"
             )
-        check = await store.reconcile_hq_mark(
-            self._db, contiguous_seq=who.contiguous_seq, at=self._clock()
+        check = await self._store.reconcile_hq_mark(
+            contiguous_seq=who.contiguous_seq, at=self._clock()
         )
         if check.reset_for_resend:
             log.warning(
@@ -290,37 +362,24 @@ class SyncAgent:
                 " (restored from a backup)" if check.hq_went_back else "",
                 check.reset_for_resend,
             )
-        report = await self._push_all(base, token, terminal_id, attempted)
-        report = report.model_copy(
-            update={
-                "resent": report.resent + check.reset_for_resend,
-                "hq_restored": report.hq_restored or check.hq_went_back,
-            }
-        )
-        if not report.batches:
-            report = report.model_copy(update={"contiguous_seq": who.contiguous_seq})
-        await store.record_push_ok(self._db, at=self._clock())
-        changes, pages = await self._pull_all(base, token)
-        pruned = await self._maybe_prune()
-        now = self._clock()
-        await self.refresh()
-        self._publish(last_success_at=now, last_error=None, last_error_at=None)
-        return report.model_copy(update={"changes": changes, "pages": pages, "pruned": pruned})
+        self._identity_checked = True
+        return check, who.contiguous_seq
 
     async def _push_all(
         self, base: str, token: str, terminal_id: str, attempted: list[int]
     ) -> SyncReport:
-        counts = await store.outbox_counts(self._db)
-        self._publish(
-            backlog_total=counts.pending,
-            pending=counts.pending,
-            rejected=counts.rejected,
-            sent_total=counts.sent,
-        )
         pushed = rejected = batches = resent = unanswered = 0
         restored = restarted = False
         mark = 0
         ready = await self._prepare(0, terminal_id)
+        if ready is not None:
+            counts = await self._store.outbox_counts()
+            self._publish(
+                backlog_total=counts.pending,
+                pending=counts.pending,
+                rejected=counts.rejected,
+                sent_total=counts.sent,
+            )
         while ready is not None:
             batch, gz = ready
             attempted[:] = [e.seq for e in batch]
@@ -334,8 +393,9 @@ class SyncAgent:
                 with contextlib.suppress(BaseException):
                     await prefetch
                 raise
+            self._publish(online=True)
             by_id = {e.event_id: e.seq for e in batch}
-            outcomes: list[store.Outcome] = [
+            outcomes: list[Outcome] = [
                 (by_id[str(r.event_id)], r.status, r.reason)
                 for r in answer.results
                 if str(r.event_id) in by_id
@@ -345,8 +405,8 @@ class SyncAgent:
                     f"HQ answered about none of the {len(batch)} events sent (seq "
                     f"{batch[0].seq}..{batch[-1].seq})"
                 )
-            marked = await store.record_push_answer(
-                self._db, outcomes=outcomes, contiguous_seq=answer.contiguous_seq, at=self._clock()
+            marked = await self._store.record_push_answer(
+                outcomes=outcomes, contiguous_seq=answer.contiguous_seq, at=self._clock()
             )
             attempted.clear()
             batches += 1
@@ -357,12 +417,12 @@ class SyncAgent:
             for seq, status, reason in outcomes:
                 if status == "rejected":
                     log.warning("HQ rejected event %d: %s", seq, reason)
-            self._publish(
-                pending=max(0, self._state.pending - marked.sent - marked.rejected)
-                + marked.reset_for_resend,
-                rejected=self._state.rejected + marked.rejected,
-                sent_total=self._state.sent_total + marked.sent,
-            )
+            if marked.counts is not None:
+                self._publish(
+                    pending=marked.counts.pending,
+                    rejected=marked.counts.rejected,
+                    sent_total=marked.counts.sent,
+                )
             if marked.reset_for_resend:
                 resent += marked.reset_for_resend
                 restored = restored or marked.hq_went_back
@@ -388,27 +448,31 @@ class SyncAgent:
 
     async def _prepare(
         self, after: int, terminal_id: str
-    ) -> tuple[list[store.PendingEvent], bytes] | None:
+    ) -> tuple[list[PendingEvent], bytes] | None:
         """The next batch after ``after`` and its gzip body, or None when none is pending."""
-        rows = await store.read_pending(self._db, after_seq=after, limit=self._batch_events)
+        rows = await self._store.read_pending(after_seq=after, limit=self._batch_events)
         if not rows:
             return None
         batch, body = batch_body(rows, terminal_id, self._batch_bytes)
         return batch, gzip.compress(body, compresslevel=self._gzip_level)
 
-    async def _pull_all(self, base: str, token: str) -> tuple[int, int]:
-        cursor = (await store.load_sync_config(self._db)).change_cursor
+    async def _pull_all(self, base: str, token: str, cursor: int) -> tuple[int, int, int | None]:
+        """Pull every page; returns (changes, pages, HQ's mark for us from the first page)."""
         changes = pages = 0
+        hq_mark: int | None = None
         while True:
             page = await self._http.changes(base, token, cursor, self._pull_limit)
             if page.more and page.next <= cursor:
                 raise SyncProtocolError(f"HQ's change feed did not advance past {cursor}")
-            await store.apply_change_page(self._db, page, at=self._clock())
+            if page.changes or page.next != cursor:
+                await self._store.apply_change_page(page, at=self._clock())
+            if pages == 0:
+                hq_mark = page.contiguous_seq
             changes += len(page.changes)
             pages += 1
             cursor = page.next
             if not page.more:
-                return changes, pages
+                return changes, pages, hq_mark
 
     async def _maybe_prune(self) -> int:
         """Prune at most hourly: the query scans the outbox, and nothing is urgent."""
@@ -416,17 +480,12 @@ class SyncAgent:
         if self._last_prune and now - self._last_prune < timedelta(hours=1):
             return 0
         self._last_prune = now
-        pruned = await store.prune_sent(self._db, older_than=now - self._retention)
+        pruned = await self._store.prune_sent(older_than=now - self._retention)
         if pruned:
             log.info("pruned %d sent events older than %s", pruned, self._retention)
         return pruned
 
     # --------------------------------------------------------------------- state
-
-    async def _refresh_from(self, cfg: store.SyncConfig) -> None:
-        counts = await store.outbox_counts(self._db)
-        new = _state_from(cfg, counts, self._state)
-        self._set(new)
 
     def _publish(self, **changes: object) -> None:
         self._set(self._state.model_copy(update=changes))
@@ -451,7 +510,7 @@ def _is_transient(exc: Exception) -> bool:
 
 
 async def enroll(
-    db: Database,
+    store: TillStore,
     *,
     server: str,
     token: str,
@@ -461,8 +520,8 @@ async def enroll(
     """Ask HQ who this token is, then store URL, token and identity at the till.
 
     Raises :class:`SyncRefusedError` for a bad token, :class:`SyncTransportError` if HQ
-    cannot be reached, ``EnrollmentRefused`` if this till's sales belong to another
-    identity. The database file (and WAL/SHM) is then made owner-only: it holds the token.
+    cannot be reached, and whatever the store raises if it refuses the identity (the
+    till's sales belong to another terminal).
     """
     base = server.rstrip("/")
     own = client is None
@@ -472,6 +531,5 @@ async def enroll(
     finally:
         if own:
             await http_client.aclose()
-    await store.enroll_till(db, hq_url=base, token=token, who=who)
-    store.restrict_permissions(db.path)
+    await store.enroll(hq_url=base, token=token, who=who)
     return who

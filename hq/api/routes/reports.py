@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from hq import reports
+from hq.api.deps import CurrentAdmin, DatabaseDep
 from sync import protocol as p
-from sync.server import reports
-from sync.server.api.deps import CurrentAdmin, DatabaseDep
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

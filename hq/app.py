@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from sync.server.api import errors
-from sync.server.api.main import api_router
-from sync.server.api.middleware import RequestBodyMiddleware
-from sync.server.config import Settings
-from sync.server.db import open_database
+from hq.api import errors
+from hq.api.main import api_router
+from hq.api.middleware import RequestBodyMiddleware
+from hq.config import Settings
+from hq.db import open_database
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import models as m
+from hq.ingest import LOYALTY, apply_customer_changes
+from hq.sqlutil import allocate_change_seqs, insert
 from sync import protocol as p
 from sync.demo_data import product_uuid
-from sync.server import models as m
-from sync.server.ingest import LOYALTY, apply_customer_changes
-from sync.server.sqlutil import allocate_change_seqs, insert
 
 SETTINGS_ROW_ID = 1
 

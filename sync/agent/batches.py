@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from terminal.services.sync_store import PendingEvent
+from sync.agent.port import PendingEvent
 
 
 def envelope_json(event: PendingEvent, terminal_id: str) -> bytes:

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sync.server import models as m
+from hq import models as m
 
 
 class TerminalSummary(BaseModel):

@@ -1,6 +1,6 @@
 """Alembic environment for HQ (SQLite and PostgreSQL).
 
-Migrations run on a connection handed in by :func:`sync.server.migrate.upgrade` through
+Migrations run on a connection handed in by :func:`hq.migrate.upgrade` through
 ``config.attributes["connection"]``; SQLite needs batch mode to alter tables.
 """
 
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from alembic import context
 
-from sync.server.models import Base
+from hq.models import Base
 
 config = context.config
 
 connection = config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run HQ migrations through sync.server.migrate.upgrade()")
+    raise RuntimeError("run HQ migrations through hq.migrate.upgrade()")
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import catalog
+from hq import models as m
+from hq.sqlutil import insert
 from sync import demo_data
-from sync.server import catalog
-from sync.server import models as m
-from sync.server.sqlutil import insert
 
 
 @dataclass(frozen=True, slots=True)

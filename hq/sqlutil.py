@@ -13,7 +13,7 @@ from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sync.server.models import Counter
+from hq.models import Counter
 
 CHANGE_SEQ = "change_seq"
 

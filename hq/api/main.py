@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from sync.server.api.routes import health, reports, sync
+from hq.api.routes import health, reports, sync
 
 api_router = APIRouter()
 api_router.include_router(health.router)

@@ -15,11 +15,11 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
-from sync.server import manage
-from sync.server.admins import AdminError
-from sync.server.catalog import CatalogError
-from sync.server.config import InsecureSettingsError, Settings
-from sync.server.enroll import EnrollmentError
+from hq import manage
+from hq.admins import AdminError
+from hq.catalog import CatalogError
+from hq.config import InsecureSettingsError, Settings
+from hq.enroll import EnrollmentError
 
 _DB_HELP = "SQLAlchemy URL of the store (env KEDAI_HQ_DATABASE_URL; default ./kedai-hq.db)"
 
@@ -49,7 +49,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
     """Migrate the store, then serve the API with uvicorn (SIGTERM stops it cleanly)."""
     import uvicorn
 
-    from sync.server.app import create_app
+    from hq.app import create_app
 
     settings = Settings(database_url=database_url) if database_url else Settings()
     try:
@@ -78,7 +78,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
     if workers == 1:
         uvicorn.run(create_app(settings), **common)
     else:
-        uvicorn.run("sync.server.app:app_from_env", factory=True, workers=workers, **common)
+        uvicorn.run("hq.app:app_from_env", factory=True, workers=workers, **common)
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sync.server import models as m
-from sync.server.sqlutil import insert
+from hq import models as m
+from hq.sqlutil import insert
 
 TOKEN_BYTES = 32
 _CODE = re.compile(r"^[A-Z0-9]{1,16}$")

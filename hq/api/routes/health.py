@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync.server.api.deps import DatabaseDep
-from sync.server.api.errors import ApiError
+from hq.api.deps import DatabaseDep
+from hq.api.errors import ApiError
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)

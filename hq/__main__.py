@@ -1,0 +1,5 @@
+"""``python -m hq`` is ``kedai-hq``."""
+
+from hq.cli import main
+
+main()
