@@ -120,13 +120,58 @@ def stock(conn: sqlite3.Connection) -> dict[str, int]:
 
 # ------------------------------------------------------------------ events to write
 
-text = st.text(max_size=40)
+
+def small_sale(conn: sqlite3.Connection, receipt_no: str) -> SaleCompleted:
+    """A small valid sale (one of the demo store's products, paid by card)."""
+    product, sku, name, price = conn.execute(
+        "SELECT id, sku, name, price_cents FROM products ORDER BY sku LIMIT 1"
+    ).fetchone()
+    (cashier,) = conn.execute("SELECT id FROM cashiers LIMIT 1").fetchone()
+    return SaleCompleted.model_validate(
+        {
+            "sale_id": uuid.uuid4(),
+            "receipt_no": receipt_no,
+            "cashier_id": uuid.UUID(hex=cashier),
+            "customer_id": None,
+            "lines": [
+                {
+                    "line_no": 1,
+                    "product_id": uuid.UUID(hex=product),
+                    "sku": sku,
+                    "name": name,
+                    "qty": 1,
+                    "unit_price_cents": price,
+                    "discount_cents": 0,
+                    "total_cents": price,
+                    "tax_code": "SR",
+                }
+            ],
+            "payments": [
+                {
+                    "payment_id": uuid.uuid4(),
+                    "tender": "card",
+                    "amount_cents": price,
+                    "tendered_cents": price,
+                }
+            ],
+            "subtotal_cents": price,
+            "discount_cents": 0,
+            "total_cents": price,
+            "tax_cents": 0,
+            "gst_rate_bp": 900,
+            "rounding_cents": 0,
+            "change_cents": 0,
+        },
+        strict=False,
+    )
+
+
 cents = st.integers(-WIRE_MAX_CENTS, WIRE_MAX_CENTS)
 non_neg_cents = st.integers(0, WIRE_MAX_CENTS)
 
 
 @st.composite
-def _lines(draw: st.DrawFn) -> list[SaleLine]:
+def _lines(draw: st.DrawFn, text: st.SearchStrategy[str]) -> list[SaleLine]:
     numbers = sorted(draw(st.sets(st.integers(1, 10_000), min_size=1, max_size=8)))
     return [
         SaleLine(
@@ -144,14 +189,16 @@ def _lines(draw: st.DrawFn) -> list[SaleLine]:
     ]
 
 
-payments = st.builds(
-    Payment,
-    payment_id=st.uuids(),
-    tender=st.sampled_from(["cash", "nets", "card", "paynow", "cdc", "voucher", "points"]),
-    amount_cents=non_neg_cents,
-    tendered_cents=non_neg_cents,
-    reference=st.none() | text,
-)
+def _payments(text: st.SearchStrategy[str]) -> st.SearchStrategy[Payment]:
+    return st.builds(
+        Payment,
+        payment_id=st.uuids(),
+        tender=st.sampled_from(["cash", "nets", "card", "paynow", "cdc", "voucher", "points"]),
+        amount_cents=non_neg_cents,
+        tendered_cents=non_neg_cents,
+        reference=st.none() | text,
+    )
+
 
 deltas = st.builds(
     LoyaltyDelta,
@@ -162,8 +209,16 @@ deltas = st.builds(
 )
 
 
-def sale_events(receipt_no: str, shift_ids: list[uuid.UUID]) -> st.SearchStrategy[SaleCompleted]:
-    """Any ``SaleCompleted`` with this receipt number that the demo store's keys allow."""
+def sale_events(
+    receipt_no: str, shift_ids: list[uuid.UUID], *, nul: bool = True
+) -> st.SearchStrategy[SaleCompleted]:
+    """Any ``SaleCompleted`` with this receipt number that the demo store's keys allow
+    (its text with or without NUL characters)."""
+    text = (
+        st.text(max_size=40)
+        if nul
+        else st.text(st.characters(exclude_characters="\x00"), max_size=40)
+    )
     return st.builds(
         SaleCompleted,
         sale_id=st.uuids(),
@@ -171,8 +226,10 @@ def sale_events(receipt_no: str, shift_ids: list[uuid.UUID]) -> st.SearchStrateg
         cashier_id=st.sampled_from(CASHIER_IDS),
         customer_id=st.none() | st.sampled_from(CUSTOMER_IDS),
         shift_id=st.none() | st.sampled_from(shift_ids) if shift_ids else st.none(),
-        lines=_lines(),
-        payments=st.lists(payments, min_size=1, max_size=4, unique_by=lambda p: p.payment_id),
+        lines=_lines(text),
+        payments=st.lists(
+            _payments(text), min_size=1, max_size=4, unique_by=lambda p: p.payment_id
+        ),
         loyalty=st.lists(deltas, max_size=3, unique_by=lambda d: d.entry_id),
         subtotal_cents=cents,
         discount_cents=cents,

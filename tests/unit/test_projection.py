@@ -16,7 +16,7 @@ from terminal.db.models import db_time
 from terminal.db.projection import write_sale
 from terminal.services import checkout, errors
 from terminal.services.checkout import finalize_sale
-from tests.unit.sale_rows import dump, read_sale, sale_events, stock
+from tests.unit.sale_rows import dump, read_sale, sale_events, small_sale, stock
 from tests.unit.test_checkout import CUSTOMER, request
 
 AT = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -83,51 +83,6 @@ async def test_any_sale_round_trips_through_its_rows(till_db):
         round_trip()
 
 
-def _sale(conn: sqlite3.Connection, receipt_no: str) -> SaleCompleted:
-    """A small valid sale (the demo store's first product, cash)."""
-    product, sku, name, price = conn.execute(
-        "SELECT id, sku, name, price_cents FROM products ORDER BY sku LIMIT 1"
-    ).fetchone()
-    (cashier,) = conn.execute("SELECT id FROM cashiers LIMIT 1").fetchone()
-    return SaleCompleted.model_validate(
-        {
-            "sale_id": uuid.uuid4(),
-            "receipt_no": receipt_no,
-            "cashier_id": uuid.UUID(hex=cashier),
-            "customer_id": None,
-            "lines": [
-                {
-                    "line_no": 1,
-                    "product_id": uuid.UUID(hex=product),
-                    "sku": sku,
-                    "name": name,
-                    "qty": 1,
-                    "unit_price_cents": price,
-                    "discount_cents": 0,
-                    "total_cents": price,
-                    "tax_code": "SR",
-                }
-            ],
-            "payments": [
-                {
-                    "payment_id": uuid.uuid4(),
-                    "tender": "card",
-                    "amount_cents": price,
-                    "tendered_cents": price,
-                }
-            ],
-            "subtotal_cents": price,
-            "discount_cents": 0,
-            "total_cents": price,
-            "tax_cents": 0,
-            "gst_rate_bp": 900,
-            "rounding_cents": 0,
-            "change_cents": 0,
-        },
-        strict=False,
-    )
-
-
 REFUSED = [
     ("number of another sequence", "DEMO-T01-000002", 1, "receipt_no must be"),
     ("another outlet's number", "ELSE-T01-000001", 1, "receipt_no must be"),
@@ -147,11 +102,13 @@ async def test_database_refuses_a_receipt_number_its_sequence_did_not_allocate(
         before = dump(conn)
         conn.execute("BEGIN IMMEDIATE")
         with pytest.raises(sqlite3.IntegrityError, match=message):
-            write_sale(conn, _sale(conn, receipt_no), event_seq=1, receipt_seq=receipt_seq, at=AT)
+            write_sale(
+                conn, small_sale(conn, receipt_no), event_seq=1, receipt_seq=receipt_seq, at=AT
+            )
         conn.execute("ROLLBACK")
         assert dump(conn) == before
         conn.execute("BEGIN IMMEDIATE")  # the right number still goes through
-        write_sale(conn, _sale(conn, FIRST), event_seq=1, receipt_seq=1, at=AT)
+        write_sale(conn, small_sale(conn, FIRST), event_seq=1, receipt_seq=1, at=AT)
         conn.execute("COMMIT")
         assert conn.execute("SELECT receipt_no, receipt_seq FROM sales").fetchall() == [(FIRST, 1)]
 
