@@ -3,8 +3,8 @@
 :func:`write_sale` stores a :class:`~sync.protocol.SaleCompleted` in the outbox exactly as
 HQ will be sent it, and writes the sale, its lines, payments, loyalty ledger entries and
 the stock decrement from that same object, so the till's local facts equal what HQ
-receives. A new sale field is added here and in the models, nowhere else, and a payload
-that does not fit the tables fails with a Python frame.
+receives. A new sale field is a column (model and migration) plus a line here, and a
+payload that does not fit the tables fails with a Python frame.
 
 It is a plain function on a ``sqlite3`` connection, run inside the caller's transaction:
 the checkout hands it to the aiosqlite thread in one hand-off (:func:`record_sale`), so
