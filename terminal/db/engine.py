@@ -11,10 +11,10 @@ never block the checkout.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -26,7 +26,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import aiosqlite
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5_000
 _BEGIN_OPTION = "kedai_begin"
@@ -103,3 +107,17 @@ async def driver_connection(session: AsyncSession) -> aiosqlite.Connection:
     conn = await session.connection()
     raw = await conn.get_raw_connection()
     return cast("aiosqlite.Connection", raw.driver_connection)
+
+
+async def in_driver_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``fn(sqlite3_connection)`` on the aiosqlite thread: several statements, one hand-off.
+
+    aiosqlite owns its ``sqlite3`` connection on one thread and queues each call to it;
+    every public method (``execute``, ``executemany``, ``commit``...) is one such trip
+    through ``Connection._execute``. A unit of work that writes several tables queues one
+    plain function through that same primitive instead of one trip per statement, and
+    stays inside the transaction already open on the connection. ``fn`` runs on the
+    driver's thread, so it must only touch the connection it is given.
+    """
+    queue = cast("Callable[..., Awaitable[T]]", conn._execute)
+    return await queue(fn, conn._conn)

@@ -157,7 +157,8 @@ class Sale(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     receipt_no: Mapped[str] = mapped_column(String(48), unique=True)
     receipt_seq: Mapped[int] = mapped_column(Integer, unique=True)
-    """The NNNNNN of the receipt number; a trigger keeps it gapless."""
+    """The NNNNNN of the receipt number; a trigger keeps it gapless and checks that
+    ``receipt_no`` prints it (migration 0002)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     cashier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cashiers.id"))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
@@ -231,9 +232,11 @@ class Stock(Base):
 class Counter(Base):
     """Gapless counters: ``receipt`` and ``event`` hold the last number used.
 
-    Triggers (migration 0001) refuse an outbox ``seq`` or a sale ``receipt_seq`` that is
-    not exactly the counter plus one, and move the counter on insert: the database itself
-    keeps both sequences gapless, and the checkout needs no separate counter UPDATE.
+    Triggers (migrations 0001, 0002) refuse an outbox ``seq`` or a sale ``receipt_seq``
+    that is not exactly the counter plus one (and a ``receipt_no`` that does not print
+    that ``receipt_seq``), and move the counter on insert: the database itself keeps both
+    sequences gapless, and the checkout needs no separate counter UPDATE. No trigger
+    writes a sale's rows: :mod:`terminal.db.projection` does, from the event.
     """
 
     __tablename__ = "counters"

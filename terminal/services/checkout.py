@@ -4,12 +4,14 @@ One ``BEGIN IMMEDIATE`` unit of work writes the sale, its lines, payments, loyal
 deltas, the stock decrement, the next receipt number and the outbox event, or nothing.
 Its speed is set by hand-offs to the aiosqlite thread, so it makes as few as it can:
 one statement reads the store settings with both counters, one reads every
-product/cashier/customer/shift the request names, and one INSERT stores the outbox
-event, whose triggers (migration 0001) project it into the sale tables, the ledger and
-stock and move the gapless counters, in that same statement. The three statements go
-straight to the driver (one hand-off each, instead of three or four through
-SQLAlchemy's adapter) inside the session's transaction. The local facts are, by
-construction, exactly what HQ is sent. Everything in between is pure domain arithmetic.
+product/cashier/customer/shift the request names, and one trip runs
+:func:`terminal.db.projection.write_sale`, which stores the outbox event and writes the
+sale tables, the ledger and stock from that same ``SaleCompleted`` object (six batched
+statements on the driver's thread; the counter triggers of migrations 0001/0002 move the
+gapless counters and check the receipt number). All of it goes straight to the driver
+(one hand-off each, instead of three or four per statement through SQLAlchemy's adapter)
+inside the session's transaction. The local facts are, by construction, exactly what HQ
+is sent. Everything in between is pure domain arithmetic.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sync.protocol import SCHEMA_VERSION, LoyaltyDelta, Payment, SaleCompleted, SaleLine
+from sync.protocol import LoyaltyDelta, Payment, SaleCompleted, SaleLine
 from terminal.db.engine import Database, driver_connection
-from terminal.db.models import db_time, db_uuid
+from terminal.db.models import db_uuid
+from terminal.db.projection import record_sale
 from terminal.domain.cart import MAX_QTY, CartError, CartLine, Totals, price_cart
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
 from terminal.domain.loyalty import (
@@ -98,7 +101,13 @@ async def finalize_sale(
         ctx = await load_store_context(conn)
         refs = await _load_refs(conn, request)
         sale = _build_sale(request, ctx, refs, at)
-        await conn.execute_fetchall(_OUTBOX_SQL, sale.outbox)
+        await record_sale(
+            conn,
+            sale.event,
+            event_seq=ctx.last_event + 1,
+            receipt_seq=ctx.last_receipt + 1,
+            at=at,
+        )
     return sale.receipt
 
 
@@ -145,11 +154,6 @@ UNION ALL
 SELECT 's', id, NULL, NULL, 0, NULL, 0, closed_at IS NULL FROM shifts WHERE id = ?4
 """
 
-_OUTBOX_SQL = """
-INSERT INTO outbox (seq, event_id, type, schema_version, occurred_at, payload, status, attempts)
-VALUES (?, ?, ?, ?, ?, ?, 'pending', 0)
-"""
-
 
 async def load_store_context(conn: aiosqlite.Connection) -> StoreContext:
     rows = list(await conn.execute_fetchall(_STORE_SQL))
@@ -193,8 +197,8 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest) -> Re
 
 @dataclass(frozen=True, slots=True)
 class _SaleRows:
-    outbox: tuple[int, str, str, int, str, str]
-    """Parameters of ``_OUTBOX_SQL``."""
+    event: SaleCompleted
+    """What the outbox carries and the sale tables are written from."""
     receipt: Receipt
 
 
@@ -270,7 +274,6 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
         raise PaymentError(str(exc)) from exc
 
     sale_id = uuid.uuid4()
-    event_seq = ctx.last_event + 1
     receipt_no = format_receipt_no(ctx.outlet_code, ctx.terminal_code, ctx.last_receipt + 1)
     wire_lines = [
         SaleLine(
@@ -367,14 +370,4 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
             refs.customer_balance + earned - redeemed if request.customer_id is not None else None
         ),
     )
-    return _SaleRows(
-        outbox=(
-            event_seq,
-            db_uuid(uuid.uuid4()),
-            "sale.completed",
-            SCHEMA_VERSION,
-            db_time(at),
-            event.model_dump_json(),
-        ),
-        receipt=receipt,
-    )
+    return _SaleRows(event=event, receipt=receipt)
