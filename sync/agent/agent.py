@@ -312,9 +312,10 @@ class SyncAgent:
         pulled_at = self._clock()
         mark = page_mark if page_mark is not None else who_mark
         resent, restored = 0, False
-        if mark is not None and mark != cfg.acked_seq:
-            # HQ's mark moved without a push of ours: restored from a backup, an answer
-            # lost after HQ applied it, or another copy of this till pushed.
+        if mark is not None and (mark != cfg.acked_seq or who_mark is not None):
+            # HQ's mark moved without a push of ours (restored from a backup, an answer
+            # lost after HQ applied it, another copy of this till pushed), or this is a
+            # first cycle or one after a failure, when the till checks it in any case.
             check = await self._store.reconcile_hq_mark(contiguous_seq=mark, at=pulled_at)
             resent, restored = check.reset_for_resend, check.hq_went_back
             if resent:
@@ -337,7 +338,11 @@ class SyncAgent:
             update={
                 "resent": pushed.resent + resent,
                 "hq_restored": restored,
-                "contiguous_seq": pushed.contiguous_seq if pushed.batches else (mark or 0),
+                "contiguous_seq": (
+                    pushed.contiguous_seq
+                    if pushed.batches
+                    else (mark if mark is not None else cfg.acked_seq)
+                ),
                 "changes": changes,
                 "pages": pages,
                 "pruned": pruned,
