@@ -3,8 +3,9 @@
 HQ is ``hq.app.create_app`` over its own SQLite file, reached through
 ``httpx.ASGITransport`` wrapped in :class:`FaultTransport`, which records what the agent
 sends and breaks push requests on demand. A migrated, seeded HQ file with this till's
-terminal enrolled is built once per session and copied for each test, so every test
-starts from a fresh HQ in a file copy's time. What HQ did is read from its own store.
+terminal enrolled, and a migrated till file with the demo store, are built once per
+session and copied for each test, so every test starts from a fresh HQ and a fresh till
+in a file copy's time. What HQ did is read from its own store.
 """
 
 from __future__ import annotations
@@ -257,12 +258,30 @@ async def hq(tmp_path: Path, hq_template: HqTemplate) -> AsyncIterator[LocalHq]:
 # ---------------------------------------------------------------------------- till
 
 
+async def _build_till(path: Path) -> None:
+    db = open_database(path)
+    try:
+        await init_till(db)
+        await seed_demo(db)
+    finally:
+        await db.dispose()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.fixture(scope="session")
+def till_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated till file with the demo store, made once and copied for each test."""
+    path = tmp_path_factory.mktemp("till-template") / "till.db"
+    asyncio.run(_build_till(path))
+    return path
+
+
 @pytest.fixture
-async def till(tmp_path: Path, hq: LocalHq) -> AsyncIterator[Database]:
+async def till(tmp_path: Path, hq: LocalHq, till_template: Path) -> AsyncIterator[Database]:
     """A till with the demo store, enrolled with HQ as DEMO-T01 (a real ``whoami``)."""
+    shutil.copyfile(till_template, tmp_path / "till.db")
     db = open_database(tmp_path / "till.db")
-    await init_till(db)
-    await seed_demo(db)
     await enroll(TillSyncStore(db), server=URL, token=hq.tokens[TERMINAL], transport=hq.transport)
     hq.transport.requests.clear()
     try:
