@@ -143,7 +143,8 @@ class TillStore(Protocol):
         ...
 
     async def record_sync_ok(self, *, pushed: bool, pulled: bool, at: datetime) -> None:
-        """The cycle finished: stamp the push and/or pull time and clear the last error."""
+        """A cycle with nothing to push finished: stamp the push and/or pull time and
+        clear the last error (a cycle that pushed did this in its last push answer)."""
         ...
 
     async def record_error(
