@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from bench.harness import Figure, Section
+from tests.events import grocery_sales
 
 BATCH = 200
 CUSTOMERS = [uuid.uuid4() for _ in range(40)]
@@ -90,72 +91,7 @@ def run(quick: bool) -> Section:
 
 
 def _events(terminal_id: str, first_seq: int) -> list[dict[str, Any]]:
-    now = datetime.now(UTC).isoformat()
-    out = []
-    for seq in range(first_seq, first_seq + BATCH):
-        customer = CUSTOMERS[seq % len(CUSTOMERS)] if seq % 2 else None
-        lines = [
-            {
-                "line_no": i + 1,
-                "product_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"p{(seq + i) % 60}")),
-                "sku": f"SKU-{(seq + i) % 60:03d}",
-                "name": f"Grocery item {(seq + i) % 60}",
-                "qty": 1 + i,
-                "unit_price_cents": 330 + 10 * i,
-                "discount_cents": 0,
-                "total_cents": (1 + i) * (330 + 10 * i),
-                "tax_code": "SR",
-            }
-            for i in range(3)
-        ]
-        total = sum(ln["total_cents"] for ln in lines)
-        loyalty = (
-            [
-                {
-                    "entry_id": str(uuid.uuid4()),
-                    "customer_id": str(customer),
-                    "points": total // 100,
-                    "reason": "earn",
-                }
-            ]
-            if customer
-            else []
-        )
-        payload = {
-            "sale_id": str(uuid.uuid4()),
-            "receipt_no": f"{terminal_id}-{seq:06d}",
-            "cashier_id": str(CUSTOMERS[0]),
-            "customer_id": str(customer) if customer else None,
-            "lines": lines,
-            "payments": [
-                {
-                    "payment_id": str(uuid.uuid4()),
-                    "tender": "nets",
-                    "amount_cents": total,
-                    "tendered_cents": total,
-                }
-            ],
-            "loyalty": loyalty,
-            "subtotal_cents": total,
-            "discount_cents": 0,
-            "total_cents": total,
-            "tax_cents": total * 9 // 109,
-            "gst_rate_bp": 900,
-            "rounding_cents": 0,
-            "change_cents": 0,
-        }
-        out.append(
-            {
-                "event_id": str(uuid.uuid4()),
-                "terminal_id": terminal_id,
-                "terminal_seq": seq,
-                "occurred_at": now,
-                "schema_version": 1,
-                "type": "sale.completed",
-                "payload": payload,
-            }
-        )
-    return out
+    return grocery_sales(terminal_id, first_seq, BATCH, CUSTOMERS)
 
 
 # ---------------------------------------------------------------------------- serve

@@ -6,22 +6,26 @@ read unit of work, talks to HQ with no transaction open, then writes HQ's answer
 short write unit of work, all through the :class:`~sync.agent.port.TillStore` port the
 till implements. One cycle is:
 
-1. ``whoami``, only on the first cycle and after a failure or a restore suspicion: is
-   HQ there, is the token still ours, and where is HQ's contiguous mark? A mark below
-   what HQ told us before means HQ was restored from a backup: the events above it go
-   back to pending and are sent again (invariant 6). Every push answer carries the same
-   mark, so a steady online till learns of a restore from its next push without asking.
-2. Push every pending event in ``terminal_seq`` order, in batches bounded by count and
+1. ``whoami``, only on the first cycle and after a failure or a restore: is HQ there and
+   is the token still ours?
+2. Pull HQ's change feed page by page from the stored cursor; each page and its cursor
+   are applied in one local transaction (invariant 8); an empty page writes nothing.
+   Every page carries HQ's contiguous mark for this till. A mark other than the one HQ
+   gave last (``acked_seq``) is reconciled before pushing: below it means HQ was
+   restored from a backup, and the events above it go back to pending and are sent
+   again (invariant 6).
+3. Push every pending event in ``terminal_seq`` order, in batches bounded by count and
    bytes, gzipped. Events are marked only from HQ's per-event results: accepted and
    duplicate become sent, rejected keeps HQ's reason and never blocks later events.
    A lost answer leaves the batch pending, and the resend is answered ``duplicate``.
-3. Pull HQ's change feed page by page from the stored cursor; each page and its cursor
-   are applied in one local transaction (invariant 8); an empty page writes nothing.
-4. One bookkeeping write stamps the cycle's success.
+   Each answer carries the mark too, so a restore is also noticed mid-drain.
+4. The cycle's bookkeeping (last good push and pull, last error cleared) rides on the
+   last push answer's write; only a cycle with nothing to push writes it on its own.
 
-Measured per online sale (one event pending, nothing to pull): 2 HTTP requests and
-2 write transactions (push answer, cycle stamp), against 3 requests and 4 writes when
-every cycle began with ``whoami`` and wrote its bookkeeping separately.
+Measured per online sale (one sale committed, then one cycle with nothing to pull,
+``tests/sync/test_chatter.py``): 2 HTTP requests, 1 write and 2 read transactions,
+against 3 requests, 4 writes and 9 reads when every cycle began with ``whoami`` and
+wrote its bookkeeping separately.
 
 Between cycles the agent waits for a nudge (one per committed sale) or the periodic
 tick; on failure it backs off exponentially with jitter (``stamina``), with bounded
@@ -51,7 +55,6 @@ from sync.agent.errors import (
 )
 from sync.agent.hq_client import DEFAULT_TIMEOUT, HqClient
 from sync.agent.port import (
-    MarkResult,
     OutboxCounts,
     Outcome,
     PendingEvent,
@@ -301,97 +304,86 @@ class SyncAgent:
 
     async def _cycle(self, cfg: SyncConfig, attempted: list[int]) -> SyncReport:
         assert cfg.hq_url and cfg.token and cfg.terminal_id
-        base, token = cfg.hq_url, cfg.token
-        resent, restored, mark = 0, False, cfg.acked_seq
+        base, token, terminal_id = cfg.hq_url, cfg.token, cfg.terminal_id
+        who_mark: int | None = None
         if not self._identity_checked:
-            check, mark = await self._check_identity(base, token, cfg.terminal_id)
+            who_mark = await self._check_identity(base, token, terminal_id)
+        changes, pages, page_mark = await self._pull_all(base, token, cfg.change_cursor)
+        pulled_at = self._clock()
+        mark = page_mark if page_mark is not None else who_mark
+        resent, restored = 0, False
+        if mark is not None and (mark != cfg.acked_seq or who_mark is not None):
+            # HQ's mark moved without a push of ours (restored from a backup, an answer
+            # lost after HQ applied it, another copy of this till pushed), or this is a
+            # first cycle or one after a failure, when the till checks it in any case.
+            check = await self._store.reconcile_hq_mark(contiguous_seq=mark, at=pulled_at)
             resent, restored = check.reset_for_resend, check.hq_went_back
-        report = await self._push_all(base, token, cfg.terminal_id, attempted)
-        report = report.model_copy(
-            update={
-                "resent": report.resent + resent,
-                "hq_restored": report.hq_restored or restored,
-                "contiguous_seq": report.contiguous_seq if report.batches else mark,
-            }
-        )
-        changes, pages, hq_mark = await self._pull_all(base, token, cfg.change_cursor)
-        known = report.contiguous_seq
-        if hq_mark is not None and hq_mark != known:
-            # HQ's mark moved without a push of ours: restored from a backup, or another
-            # copy of this till pushed. Reconcile, and re-send what HQ is missing now.
-            check = await self._store.reconcile_hq_mark(contiguous_seq=hq_mark, at=self._clock())
-            if check.reset_for_resend:
+            if resent:
                 log.warning(
-                    "HQ holds events only up to %d: re-sending %d", hq_mark, check.reset_for_resend
+                    "HQ holds events only up to %d%s: re-sending %d events",
+                    mark,
+                    " (restored from a backup)" if restored else "",
+                    resent,
                 )
-                again = await self._push_all(base, token, cfg.terminal_id, attempted)
-                report = report.model_copy(
-                    update={
-                        "pushed": report.pushed + again.pushed,
-                        "rejected": report.rejected + again.rejected,
-                        "batches": report.batches + again.batches,
-                        "resent": report.resent + check.reset_for_resend + again.resent,
-                        "hq_restored": True if check.hq_went_back else report.hq_restored,
-                        "contiguous_seq": again.contiguous_seq or hq_mark,
-                    }
-                )
-            else:
-                report = report.model_copy(update={"contiguous_seq": hq_mark})
+        pushed = await self._push_all(base, token, terminal_id, attempted, pulled_at)
+        restored = restored or pushed.hq_restored
+        if restored:
+            self._identity_checked = False  # a restored HQ may not know our token
         now = self._clock()
-        await self._store.record_sync_ok(pushed=True, pulled=True, at=now)
+        if not pushed.batches:
+            await self._store.record_sync_ok(pushed=True, pulled=True, at=now)
         pruned = await self._maybe_prune()
         self._publish(online=True, last_success_at=now, last_error=None, last_error_at=None)
-        return report.model_copy(update={"changes": changes, "pages": pages, "pruned": pruned})
+        return pushed.model_copy(
+            update={
+                "resent": pushed.resent + resent,
+                "hq_restored": restored,
+                "contiguous_seq": (
+                    pushed.contiguous_seq
+                    if pushed.batches
+                    else (mark if mark is not None else cfg.acked_seq)
+                ),
+                "changes": changes,
+                "pages": pages,
+                "pruned": pruned,
+            }
+        )
 
-    async def _check_identity(
-        self, base: str, token: str, terminal_id: str
-    ) -> tuple[MarkResult, int]:
+    async def _check_identity(self, base: str, token: str, terminal_id: str) -> int:
+        """Ask ``whoami``; refuse a token of another terminal; return HQ's mark."""
         who = await self._http.whoami(base, token)
         self._publish(online=True)
         if who.terminal_id != terminal_id:
             raise SyncRefusedError(
                 f"the token belongs to terminal {who.terminal_id}, not {terminal_id}"
             )
-        check = await self._store.reconcile_hq_mark(
-            contiguous_seq=who.contiguous_seq, at=self._clock()
-        )
-        if check.reset_for_resend:
-            log.warning(
-                "HQ holds events only up to %d%s: re-sending %d events",
-                who.contiguous_seq,
-                " (restored from a backup)" if check.hq_went_back else "",
-                check.reset_for_resend,
-            )
         self._identity_checked = True
-        return check, who.contiguous_seq
+        return who.contiguous_seq
 
     async def _push_all(
-        self, base: str, token: str, terminal_id: str, attempted: list[int]
+        self,
+        base: str,
+        token: str,
+        terminal_id: str,
+        attempted: list[int],
+        pulled_at: datetime,
     ) -> SyncReport:
         pushed = rejected = batches = resent = unanswered = 0
         restored = restarted = False
         mark = 0
         ready = await self._prepare(0, terminal_id)
-        if ready is not None:
-            counts = await self._store.outbox_counts()
-            self._publish(
-                backlog_total=counts.pending,
-                pending=counts.pending,
-                rejected=counts.rejected,
-                sent_total=counts.sent,
-            )
         while ready is not None:
-            batch, gz = ready
+            batch, gz, more = ready
             attempted[:] = [e.seq for e in batch]
             # Read and gzip the next batch while HQ works on this one (read-only, so safe
             # to throw away if this answer says HQ went back and we must start over).
-            prefetch = asyncio.create_task(self._prepare(batch[-1].seq, terminal_id))
+            prefetch = (
+                asyncio.create_task(self._prepare(batch[-1].seq, terminal_id)) if more else None
+            )
             try:
                 answer = await self._http.push(base, token, gz)
             except BaseException:
-                prefetch.cancel()
-                with contextlib.suppress(BaseException):
-                    await prefetch
+                await _cancel(prefetch)
                 raise
             self._publish(online=True)
             by_id = {e.event_id: e.seq for e in batch}
@@ -401,12 +393,16 @@ class SyncAgent:
                 if str(r.event_id) in by_id
             ]
             if not outcomes:
+                await _cancel(prefetch)
                 raise SyncProtocolError(
                     f"HQ answered about none of the {len(batch)} events sent (seq "
                     f"{batch[0].seq}..{batch[-1].seq})"
                 )
             marked = await self._store.record_push_answer(
-                outcomes=outcomes, contiguous_seq=answer.contiguous_seq, at=self._clock()
+                outcomes=outcomes,
+                contiguous_seq=answer.contiguous_seq,
+                at=self._clock(),
+                pulled_at=pulled_at,
             )
             attempted.clear()
             batches += 1
@@ -418,6 +414,8 @@ class SyncAgent:
                 if status == "rejected":
                     log.warning("HQ rejected event %d: %s", seq, reason)
             if marked.counts is not None:
+                if batches == 1:
+                    self._publish(backlog_total=marked.counts.pending + len(outcomes))
                 self._publish(
                     pending=marked.counts.pending,
                     rejected=marked.counts.rejected,
@@ -428,13 +426,13 @@ class SyncAgent:
                 restored = restored or marked.hq_went_back
                 if not restarted:  # once per drain: a broken HQ cannot make us spin
                     restarted = True
-                    prefetch.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await prefetch
+                    await _cancel(prefetch)
                     ready = await self._prepare(mark, terminal_id)
                     continue
-            # The prefetch may have run before a sale committed during this round trip.
-            ready = await prefetch or await self._prepare(batch[-1].seq, terminal_id)
+            ready = await prefetch if prefetch is not None else None
+            if ready is None and (marked.counts is None or marked.counts.pending):
+                # A sale may have committed during this round trip, after the prefetch.
+                ready = await self._prepare(batch[-1].seq, terminal_id)
         if unanswered:
             raise SyncProtocolError(f"HQ did not answer for {unanswered} events; they stay pending")
         return SyncReport(
@@ -448,13 +446,15 @@ class SyncAgent:
 
     async def _prepare(
         self, after: int, terminal_id: str
-    ) -> tuple[list[PendingEvent], bytes] | None:
-        """The next batch after ``after`` and its gzip body, or None when none is pending."""
+    ) -> tuple[list[PendingEvent], bytes, bool] | None:
+        """The next batch after ``after``, its gzip body, and whether more may follow
+        (the read was cut by the count or the batch by bytes); None when none is pending."""
         rows = await self._store.read_pending(after_seq=after, limit=self._batch_events)
         if not rows:
             return None
         batch, body = batch_body(rows, terminal_id, self._batch_bytes)
-        return batch, gzip.compress(body, compresslevel=self._gzip_level)
+        more = len(rows) == self._batch_events or len(batch) < len(rows)
+        return batch, gzip.compress(body, compresslevel=self._gzip_level), more
 
     async def _pull_all(self, base: str, token: str, cursor: int) -> tuple[int, int, int | None]:
         """Pull every page; returns (changes, pages, HQ's mark for us from the first page)."""
@@ -499,6 +499,14 @@ class SyncAgent:
                 callback(new)
             except Exception:  # a broken listener must not stop sync
                 log.exception("sync state subscriber failed")
+
+
+async def _cancel(task: asyncio.Task[object] | None) -> None:
+    """Cancel a prefetch nobody will use, and wait for it to end."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
 
 
 def _is_transient(exc: Exception) -> bool:

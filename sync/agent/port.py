@@ -119,13 +119,23 @@ class TillStore(Protocol):
         ...
 
     async def record_push_answer(
-        self, *, outcomes: Sequence[Outcome], contiguous_seq: int, at: datetime
+        self,
+        *,
+        outcomes: Sequence[Outcome],
+        contiguous_seq: int,
+        at: datetime,
+        pulled_at: datetime | None = None,
     ) -> MarkResult:
-        """Mark the events HQ answered about and compare HQ's contiguous mark."""
+        """Mark the events HQ answered about and compare HQ's contiguous mark.
+
+        The same unit of work is the cycle's bookkeeping: ``at`` becomes the last good
+        push, ``pulled_at`` (when given) the last good pull, and the last error is
+        cleared, so an online sale costs the till one write transaction.
+        """
         ...
 
     async def reconcile_hq_mark(self, *, contiguous_seq: int, at: datetime) -> MarkResult:
-        """Compare HQ's mark (from ``whoami``) with what the till holds as sent."""
+        """Compare HQ's mark (from a change page) with what the till holds as sent."""
         ...
 
     async def apply_change_page(self, page: ChangePage, *, at: datetime) -> None:
@@ -133,7 +143,8 @@ class TillStore(Protocol):
         ...
 
     async def record_sync_ok(self, *, pushed: bool, pulled: bool, at: datetime) -> None:
-        """The cycle finished: stamp the push and/or pull time and clear the last error."""
+        """A cycle with nothing to push finished: stamp the push and/or pull time and
+        clear the last error (a cycle that pushed did this in its last push answer)."""
         ...
 
     async def record_error(

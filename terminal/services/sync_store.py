@@ -128,7 +128,12 @@ async def read_pending(db: Database, *, after_seq: int, limit: int) -> list[Pend
 
 
 async def record_push_answer(
-    db: Database, *, outcomes: Sequence[Outcome], contiguous_seq: int, at: datetime
+    db: Database,
+    *,
+    outcomes: Sequence[Outcome],
+    contiguous_seq: int,
+    at: datetime,
+    pulled_at: datetime | None = None,
 ) -> MarkResult:
     """Apply HQ's per-event answer to one batch, in one write unit of work.
 
@@ -137,8 +142,10 @@ async def record_push_answer(
     goes again. In the same transaction the loyalty entries of the sent events are
     marked counted at HQ and their points added to ``customers.hq_balance``, so the
     balance the till shows (HQ balance + uncounted deltas) does not jump; the next pull
-    overwrites ``hq_balance`` with HQ's own figure. Finally HQ's contiguous mark is
-    stored and compared (see :func:`_reconcile_mark`).
+    overwrites ``hq_balance`` with HQ's own figure. Then HQ's contiguous mark is
+    compared (see :func:`_reconcile_mark`) and stored with the cycle's bookkeeping
+    (last good push and pull, last error cleared), and the outbox is counted for the
+    agent's status: everything an online sale needs after its push, in one write.
     """
     sent = [seq for seq, status, _ in outcomes if status != "rejected"]
     rejected = [
@@ -170,11 +177,16 @@ async def record_push_answer(
                 rejected,
             )
         reset, went_back = await _reconcile_mark(s, contiguous_seq)
-        await s.execute(
-            update(SyncState)
-            .where(SyncState.id == 1)
-            .values(acked_seq=contiguous_seq, last_attempt_at=at)
-        )
+        values: dict[str, object] = {
+            "acked_seq": contiguous_seq,
+            "last_attempt_at": at,
+            "last_push_ok_at": at,
+            "last_error": None,
+            "last_error_at": None,
+        }
+        if pulled_at is not None:
+            values["last_pull_ok_at"] = pulled_at
+        await s.execute(update(SyncState).where(SyncState.id == 1).values(**values))
         counts = await count_outbox(s)
     return MarkResult(
         sent=len(sent),
@@ -221,11 +233,11 @@ async def _reconcile_mark(s: AsyncSession, mark: int) -> tuple[int, bool]:
     Returns (events reset, HQ went back). HQ's change feed went back with it, so the
     change cursor is rewound to 0 and the next pull re-reads everything (idempotent).
     """
-    state = (await s.execute(select(SyncState.acked_seq).where(SyncState.id == 1))).scalar_one()
-    went_back = mark < state
-    next_status = (
-        await s.execute(select(OUTBOX.c.status).where(OUTBOX.c.seq == mark + 1))
-    ).scalar_one_or_none()
+    next_status_q = select(OUTBOX.c.status).where(OUTBOX.c.seq == mark + 1).scalar_subquery()
+    acked, next_status = (
+        await s.execute(select(SyncState.acked_seq, next_status_q).where(SyncState.id == 1))
+    ).one()
+    went_back = mark < acked
     if not went_back and next_status in (None, "pending"):
         return 0, False
     result = await s.execute(
@@ -239,7 +251,7 @@ async def _reconcile_mark(s: AsyncSession, mark: int) -> tuple[int, bool]:
 
 
 async def reconcile_hq_mark(db: Database, *, contiguous_seq: int, at: datetime) -> MarkResult:
-    """Check HQ's mark as reported by ``whoami`` before a push (one write unit of work)."""
+    """Check HQ's mark as a change page reported it, before a push (one write unit of work)."""
     async with writing(db) as s:
         reset, went_back = await _reconcile_mark(s, contiguous_seq)
         await s.execute(
@@ -415,11 +427,20 @@ class TillSyncStore:
             return await read_pending(self.db, after_seq=after_seq, limit=limit)
 
     async def record_push_answer(
-        self, *, outcomes: Sequence[Outcome], contiguous_seq: int, at: datetime
+        self,
+        *,
+        outcomes: Sequence[Outcome],
+        contiguous_seq: int,
+        at: datetime,
+        pulled_at: datetime | None = None,
     ) -> MarkResult:
         with _for_agent():
             return await record_push_answer(
-                self.db, outcomes=outcomes, contiguous_seq=contiguous_seq, at=at
+                self.db,
+                outcomes=outcomes,
+                contiguous_seq=contiguous_seq,
+                at=at,
+                pulled_at=pulled_at,
             )
 
     async def reconcile_hq_mark(self, *, contiguous_seq: int, at: datetime) -> MarkResult:

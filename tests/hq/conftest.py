@@ -94,19 +94,23 @@ def start_hq(
     argv = manage.serve_argv(database_url=database_url, port=port, workers=workers)
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=full_env)
-    hq = Hq(backend, database_url, f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 30
+    return wait_healthy(Hq(backend, database_url, f"http://127.0.0.1:{port}", proc, log))
+
+
+def wait_healthy(hq: Hq, *, timeout: float = 60) -> Hq:
+    """Poll ``GET /healthz`` until the process answers (generous: the machine is busy)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kedai-hq serve exited {proc.returncode}:\n{log.read_text()}")
+        if hq.proc.poll() is not None:
+            raise RuntimeError(f"kedai-hq serve exited {hq.proc.returncode}:\n{hq.log.read_text()}")
         try:
             if httpx.get(f"{hq.base_url}/healthz", timeout=1).status_code == 200:
                 return hq
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
+        time.sleep(0.05)
     stop_hq(hq)
-    raise RuntimeError(f"kedai-hq serve did not answer /healthz:\n{log.read_text()}")
+    raise RuntimeError(f"kedai-hq serve did not answer /healthz:\n{hq.log.read_text()}")
 
 
 def stop_hq(hq: Hq) -> int:

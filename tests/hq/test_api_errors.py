@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from hq import manage
+from tests.events import push_body, sale
 from tests.hq.conftest import TEST_MAX_BODY, Hq
-from tests.hq.events import push_body, sale
 
 
 def _error(r: httpx.Response, status: int, code: str | None = None) -> dict:

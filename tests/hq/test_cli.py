@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.events import push_body, sale
 from tests.hq.conftest import start_hq, stop_hq
-from tests.hq.events import push_body, sale
 
 KEDAI_HQ = [sys.executable, "-m", "hq"]
 

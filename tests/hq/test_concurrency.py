@@ -9,8 +9,8 @@ from collections import Counter
 import httpx
 import pytest
 
+from tests.events import push_body, sale
 from tests.hq.conftest import Hq
-from tests.hq.events import push_body, sale
 
 
 async def _push_many(hq: Hq, token: str, body: dict, times: int) -> list[dict]:

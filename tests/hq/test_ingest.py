@@ -6,8 +6,8 @@ import gzip
 import json
 import uuid
 
+from tests.events import envelope, push_body, sale
 from tests.hq.conftest import Hq
-from tests.hq.events import envelope, push_body, sale
 
 
 def _push(hq: Hq, token: str, terminal_id: str, events: list[dict]) -> dict:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from hq import wire
 from sync import protocol as p
-from tests.hq.events import envelope, push_body, sale
+from tests.events import envelope, push_body, sale
 
 
 def _body(events: list[dict]) -> bytes:

@@ -1,33 +1,44 @@
-"""Fixtures for the sync agent: enrolled till files, sales, and a scriptable fake HQ.
+"""Fixtures for the sync agent: the real HQ app in-process, real till files, and sales.
 
-``FakeHq`` is an ``httpx.MockTransport`` handler that keeps HQ's promises in memory
-(unique event ids, per-event answers, a contiguous mark, a paged change feed) and can
-be told to misbehave on the next requests, so unit tests see exactly what the agent
-sends and what it does with each kind of answer.
+HQ is ``hq.app.create_app`` over its own SQLite file, reached through
+``httpx.ASGITransport`` wrapped in :class:`FaultTransport`, which records what the agent
+sends and breaks push requests on demand. A migrated, seeded HQ file with this till's
+terminal enrolled, and a migrated till file with the demo store, are built once per
+session and copied for each test, so every test starts from a fresh HQ and a fresh till
+in a file copy's time. What HQ did is read from its own store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import random
+import shutil
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import stamina
+from pydantic import SecretStr
 from sqlalchemy import select
 
-from sync.agent import SyncAgent
-from sync.protocol import Change, ProductChange, ProductRecord, WhoAmI
+from hq import enroll as hq_enroll
+from hq import migrate as hq_migrate
+from hq import seed as hq_seed
+from hq.app import create_app
+from hq.config import Settings
+from hq.db import Database as HqDatabase
+from hq.db import open_database as open_hq_database
+from sync.agent import SyncAgent, enroll
 from terminal.db.engine import Database, open_database
 from terminal.db.models import Cashier, Customer
-from terminal.services import sync_store
 from terminal.services.catalog import list_products
 from terminal.services.checkout import finalize_sale
 from terminal.services.schemas import CartItemIn, CheckoutRequest, TenderIn
@@ -36,34 +47,260 @@ from terminal.services.simulate import random_request
 from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading
 
-TOKEN = "good-token"
 TERMINAL = "DEMO-T01"
+OTHER_TERMINAL = "DEMO-T02"
 URL = "http://hq.test"
+SECRET = "sync-tests-secret-not-the-default"
 
 
 @pytest.fixture(autouse=True)
-def _fast_retries() -> AsyncIterator[None]:
+def _fast_retries() -> Iterator[None]:
     """stamina's testing mode: no sleeping between retries, one attempt per cycle."""
     with stamina.set_testing(True, attempts=1):
         yield
 
 
-async def enrolled_till(path: Path, *, url: str = URL, token: str = TOKEN) -> Database:
-    db = open_database(path)
-    await init_till(db)
-    await seed_demo(db)
-    who = WhoAmI(terminal_id=TERMINAL, outlet_code="DEMO", terminal_code="T01", contiguous_seq=0)
-    await sync_store.enroll_till(db, hq_url=url, token=token, who=who)
-    return db
+# ------------------------------------------------------------------------------ HQ
+
+
+@dataclass(frozen=True)
+class HqTemplate:
+    """A migrated HQ file with the demo data and two terminals of outlet DEMO enrolled."""
+
+    path: Path
+    tokens: dict[str, str]
+
+
+async def _build_template(path: Path) -> dict[str, str]:
+    db = open_hq_database(f"sqlite:///{path}")
+    try:
+        await hq_migrate.upgrade(db)
+        async with db.sessions() as s, s.begin():
+            await hq_seed.seed_demo(session=s)
+            tokens = {}
+            for code in ("T01", "T02"):
+                t = await hq_enroll.enroll_terminal(
+                    session=s, outlet_code="DEMO", terminal_code=code
+                )
+                tokens[t.terminal_id] = t.token
+    finally:
+        await db.dispose()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def hq_template(tmp_path_factory: pytest.TempPathFactory) -> HqTemplate:
+    path = tmp_path_factory.mktemp("hq-template") / "hq.db"
+    return HqTemplate(path, asyncio.run(_build_template(path)))
+
+
+@dataclass
+class Push:
+    """One push request as the agent sent it."""
+
+    seqs: list[int]
+    size: int
+    """Bytes of the JSON body before compression."""
+    encoding: str | None
+    body: dict[str, Any]
+
+
+class FaultTransport(httpx.AsyncBaseTransport):
+    """The transport in front of HQ: records requests and breaks pushes on demand.
+
+    ``faults`` are consumed one per push request:
+
+    - ``"drop"``     the connection is refused: HQ never sees the batch
+    - ``"timeout"``  the read times out before HQ sees the batch
+    - ``"500"``      a proxy in front of HQ answers 500 (HQ itself never does)
+    - ``"lost"``     HQ applies the batch, then the connection drops: the answer is lost
+    - ``"omit"``     HQ's answer loses its last result on the way (no real HQ does that;
+      it stands for a broken middlebox)
+
+    ``on_push`` is awaited before a push goes on to HQ (to act during the round trip).
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.faults: list[str] = []
+        self.requests: list[str] = []
+        self.pushes: list[Push] = []
+        self.on_push: Callable[[], Awaitable[None]] | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(f"{request.method} {request.url.path}")
+        if request.url.path != "/v1/sync/push":
+            return await self.inner.handle_async_request(request)
+        encoding = request.headers.get("Content-Encoding")
+        raw = gzip.decompress(request.content) if encoding == "gzip" else request.content
+        body = json.loads(raw)
+        seqs = [e["terminal_seq"] for e in body["events"]]
+        self.pushes.append(Push(seqs, len(raw), encoding, body))
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "drop":
+            raise httpx.ConnectError("connection refused", request=request)
+        if fault == "timeout":
+            raise httpx.ReadTimeout("read timed out", request=request)
+        if fault == "500":
+            return httpx.Response(500, text="proxy error", request=request)
+        if self.on_push is not None:
+            await self.on_push()
+        response = await self.inner.handle_async_request(request)
+        answer = await response.aread()
+        if fault == "lost":
+            raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        if fault == "omit":
+            parsed = json.loads(answer)
+            parsed["results"] = parsed["results"][:-1]
+            return httpx.Response(response.status_code, json=parsed, request=request)
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=answer, request=request
+        )
+
+    @property
+    def pushed_seqs(self) -> list[int]:
+        return [seq for push in self.pushes for seq in push.seqs]
+
+
+class LocalHq:
+    """The real HQ app over its own SQLite file, with the test's view of its store."""
+
+    def __init__(self, path: Path, tokens: dict[str, str]) -> None:
+        self.path = path
+        self.tokens = tokens
+        self.app = self._app()
+        self.transport = FaultTransport(httpx.ASGITransport(app=self.app))
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def _app(self) -> Any:
+        settings = Settings(database_url=self.url, secret_key=SecretStr(SECRET))
+        return create_app(settings)
+
+    @property
+    def db(self) -> HqDatabase:
+        db: HqDatabase = self.app.state.db
+        return db
+
+    async def rows(self, sql: str, **params: Any) -> list[Any]:
+        from sqlalchemy import text
+
+        async with self.db.readers() as s, s.begin():
+            return list((await s.execute(text(sql), params)).all())
+
+    async def held(self, terminal_id: str = TERMINAL) -> list[int]:
+        """The terminal_seqs HQ holds for the terminal (accepted or quarantined)."""
+        rows = await self.rows(
+            "SELECT terminal_seq FROM events WHERE terminal_id = :t ORDER BY terminal_seq",
+            t=terminal_id,
+        )
+        return [r[0] for r in rows]
+
+    async def mark(self, terminal_id: str = TERMINAL) -> int:
+        rows = await self.rows(
+            "SELECT contiguous_seq FROM terminals WHERE terminal_id = :t", t=terminal_id
+        )
+        return int(rows[0][0])
+
+    async def quarantined(self, terminal_id: str = TERMINAL) -> dict[int, str]:
+        rows = await self.rows(
+            "SELECT terminal_seq, reason FROM quarantine WHERE terminal_id = :t", t=terminal_id
+        )
+        return dict(rows)
+
+    async def push(self, terminal_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Push events as another till would, straight to the app (no faults)."""
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url=URL
+        ) as client:
+            r = await client.post(
+                "/v1/sync/push",
+                json={"terminal_id": terminal_id, "events": events},
+                headers={"Authorization": f"Bearer {self.tokens[terminal_id]}"},
+            )
+        r.raise_for_status()
+        answer: dict[str, Any] = r.json()
+        return answer
+
+    def snapshot(self, to: Path) -> None:
+        """A consistent backup of HQ's store (SQLite's online backup API)."""
+        with closing(sqlite3.connect(self.path)) as src, closing(sqlite3.connect(to)) as dst:
+            src.backup(dst)
+
+    async def restore(self, backup: Path) -> None:
+        """HQ comes back from ``backup``: a new app over the restored file."""
+        await self.db.dispose()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(backup, self.path)
+        self.app = self._app()
+        self.transport.inner = httpx.ASGITransport(app=self.app)
+
+    async def aclose(self) -> None:
+        await self.db.dispose()
 
 
 @pytest.fixture
-async def till(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await enrolled_till(tmp_path / "till.db")
+async def hq(tmp_path: Path, hq_template: HqTemplate) -> AsyncIterator[LocalHq]:
+    path = tmp_path / "hq.db"
+    shutil.copyfile(hq_template.path, path)
+    local = LocalHq(path, hq_template.tokens)
+    try:
+        yield local
+    finally:
+        await local.aclose()
+
+
+# ---------------------------------------------------------------------------- till
+
+
+async def _build_till(path: Path) -> None:
+    db = open_database(path)
+    try:
+        await init_till(db)
+        await seed_demo(db)
+    finally:
+        await db.dispose()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.fixture(scope="session")
+def till_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated till file with the demo store, made once and copied for each test."""
+    path = tmp_path_factory.mktemp("till-template") / "till.db"
+    asyncio.run(_build_till(path))
+    return path
+
+
+@pytest.fixture
+async def till(tmp_path: Path, hq: LocalHq, till_template: Path) -> AsyncIterator[Database]:
+    """A till with the demo store, enrolled with HQ as DEMO-T01 (a real ``whoami``)."""
+    shutil.copyfile(till_template, tmp_path / "till.db")
+    db = open_database(tmp_path / "till.db")
+    await enroll(TillSyncStore(db), server=URL, token=hq.tokens[TERMINAL], transport=hq.transport)
+    hq.transport.requests.clear()
     try:
         yield db
     finally:
         await db.dispose()
+
+
+def make_agent(till: Database, hq: LocalHq, **kw: Any) -> SyncAgent:
+    return SyncAgent(TillSyncStore(till), transport=hq.transport, **kw)
+
+
+@pytest.fixture
+async def agent(till: Database, hq: LocalHq) -> AsyncIterator[SyncAgent]:
+    a = make_agent(till, hq, tick_seconds=3600)
+    try:
+        yield a
+    finally:
+        await a.aclose()
 
 
 async def make_sales(db: Database, n: int, *, seed: int = 1, customers: bool = True) -> None:
@@ -105,141 +342,3 @@ async def redeem_sale(db: Database, customer_id: Any, points: int) -> None:
             ],
         ),
     )
-
-
-@dataclass
-class FakeHq:
-    """HQ's sync API in memory. ``faults`` are consumed one per push request.
-
-    Fault names: ``"500"`` (answer 500, apply nothing), ``"timeout"`` (raise a read
-    timeout before applying), ``"lost"`` (apply the batch, then drop the connection so
-    the answer never arrives), ``"omit"`` (answer about all but the last event),
-    ``"401"``.
-    """
-
-    token: str = TOKEN
-    terminal_id: str = TERMINAL
-    events: dict[str, int] = field(default_factory=dict)
-    payloads: dict[int, dict[str, Any]] = field(default_factory=dict)
-    quarantine: dict[int, str] = field(default_factory=dict)
-    held: set[int] = field(default_factory=set)
-    changes: list[Change] = field(default_factory=list)
-    faults: list[str] = field(default_factory=list)
-    pushes: list[dict[str, Any]] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-    on_push: Callable[[], Any] | None = None
-
-    @property
-    def contiguous(self) -> int:
-        n = 0
-        while n + 1 in self.held:
-            n += 1
-        return n
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
-
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(f"{request.method} {request.url.path}")
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return _error(401, "bad_token", "unknown or revoked token")
-        if request.url.path == "/v1/sync/whoami":
-            return httpx.Response(
-                200,
-                json={
-                    "terminal_id": self.terminal_id,
-                    "outlet_code": "DEMO",
-                    "terminal_code": "T01",
-                    "contiguous_seq": self.contiguous,
-                },
-            )
-        if request.url.path == "/v1/sync/push":
-            if self.on_push is not None:
-                await self.on_push()
-            return self._push(request)
-        if request.url.path == "/v1/sync/changes":
-            since = int(request.url.params["since"])
-            limit = int(request.url.params["limit"])
-            after = [c for c in self.changes if c.seq > since]
-            page = after[:limit]
-            body = {
-                "changes": [c.model_dump(mode="json") for c in page],
-                "next": page[-1].seq if page else since,
-                "more": len(after) > limit,
-                "contiguous_seq": self.contiguous,
-            }
-            return httpx.Response(200, json=body)
-        return _error(404, "not_found", request.url.path)
-
-    def _push(self, request: httpx.Request) -> httpx.Response:
-        raw = request.content
-        encoding = request.headers.get("Content-Encoding")
-        body = json.loads(gzip.decompress(raw) if encoding == "gzip" else raw)
-        events = body["events"]
-        self.pushes.append({"n": len(events), "bytes": len(raw), "encoding": encoding, "seqs": []})
-        fault = self.faults.pop(0) if self.faults else None
-        if fault == "500":
-            return _error(500, "internal", "boom")
-        if fault == "401":
-            return _error(401, "bad_token", "token revoked")
-        if fault == "timeout":
-            raise httpx.ReadTimeout("read timed out", request=request)
-        results = []
-        for e in events:
-            assert e["terminal_id"] == self.terminal_id
-            self.pushes[-1]["seqs"].append(e["terminal_seq"])
-            seq = e["terminal_seq"]
-            if e["event_id"] in self.events:
-                results.append({"event_id": e["event_id"], "status": "duplicate"})
-                continue
-            self.events[e["event_id"]] = seq
-            self.held.add(seq)
-            if "unparseable_payload" in e["payload"] or e["payload"].get("total_cents", 0) < 0:
-                self.quarantine[seq] = "payload does not validate"
-                results.append(
-                    {"event_id": e["event_id"], "status": "rejected", "reason": "bad payload"}
-                )
-                continue
-            self.payloads[seq] = e["payload"]
-            results.append({"event_id": e["event_id"], "status": "accepted"})
-        if fault == "lost":
-            raise httpx.RemoteProtocolError("peer closed connection", request=request)
-        if fault == "omit":
-            results = results[:-1]
-        return httpx.Response(
-            200,
-            json={
-                "results": results,
-                "contiguous_seq": self.contiguous,
-                "hq_time": datetime.now(UTC).isoformat(),
-            },
-        )
-
-    def restore(self, keep_up_to: int) -> None:
-        """Forget everything above ``keep_up_to``, as if restored from an old backup."""
-        self.events = {k: v for k, v in self.events.items() if v <= keep_up_to}
-        self.held = {s for s in self.held if s <= keep_up_to}
-        self.payloads = {k: v for k, v in self.payloads.items() if k <= keep_up_to}
-        self.quarantine = {k: v for k, v in self.quarantine.items() if k <= keep_up_to}
-
-
-def _error(status: int, code: str, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"error": {"code": code, "message": message}})
-
-
-@pytest.fixture
-def fake_hq() -> FakeHq:
-    return FakeHq()
-
-
-def product_change(seq: int, product: ProductRecord, price: int) -> ProductChange:
-    return ProductChange(seq=seq, data=product.model_copy(update={"price_cents": price}))
-
-
-@pytest.fixture
-async def agent(till: Database, fake_hq: FakeHq) -> AsyncIterator[SyncAgent]:
-    a = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
-    try:
-        yield a
-    finally:
-        await a.aclose()

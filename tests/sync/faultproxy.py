@@ -1,10 +1,8 @@
-"""A small HTTP/1.1 proxy in front of a real HQ that breaks push requests on demand.
+"""A small HTTP/1.1 proxy in front of a real HQ that breaks push answers on demand.
 
 One request per connection (it asks HQ for ``Connection: close``, so the client never
 reuses a socket the proxy is about to drop). Faults are consumed one per push:
 
-- ``"500"``          answer 500 without forwarding (HQ never saw the batch)
-- ``"hang"``         never answer, never forward (the client's read timeout fires)
 - ``"hang_after"``   forward (HQ commits the batch), then never answer: a lost answer
 - ``"drop"``         forward, then send half of HQ's answer and close the connection
 """
@@ -66,16 +64,6 @@ class FaultProxy:
             fault = self.faults.pop(0) if path.startswith("/v1/sync/push") and self.faults else None
             if fault:
                 self.applied.append(fault)
-            if fault == "500":
-                writer.write(
-                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
-                    b"Content-Length: 4\r\nConnection: close\r\n\r\nboom"
-                )
-                await writer.drain()
-                return
-            if fault == "hang":
-                await asyncio.sleep(60)
-                return
             request = "\r\n".join([lines[0], *headers, "Connection: close", "", ""]).encode()
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
             up_writer.write(request + body)

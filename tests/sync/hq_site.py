@@ -14,15 +14,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from hq import manage
-from tests.hq.conftest import SECRET, Hq, free_port, stop_hq
+from tests.hq.conftest import SECRET, Hq, free_port, stop_hq, wait_healthy
 
 TILL = [sys.executable, "-c", "from terminal.cli import main; main()"]
 HQ_CLI = [sys.executable, "-m", "hq"]
@@ -66,19 +63,8 @@ class Site:
         )
         with log.open("ab") as out:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        self.hq = Hq("sqlite", self.database_url, self.url, proc, log)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kedai-hq serve exited:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self.hq
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"kedai-hq serve did not come up:\n{log.read_text()}")
+        self.hq = wait_healthy(Hq("sqlite", self.database_url, self.url, proc, log))
+        return self.hq
 
     def stop(self) -> None:
         if self.hq is not None:

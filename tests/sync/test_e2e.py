@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from sync.agent import SyncAgent
-from sync.agent.errors import SyncProtocolError, SyncTransportError
+from sync.agent.errors import SyncTransportError
 from terminal.db.engine import Database, open_database
 from terminal.db.models import Customer, LoyaltyEntry, OutboxEvent, Product
 from terminal.services.sync_store import TillSyncStore
@@ -155,7 +155,10 @@ async def test_price_changed_at_hq_reaches_the_till(
     assert price == 4321
 
 
-@pytest.mark.parametrize("fault", ["500", "hang", "hang_after", "drop"])
+# Over real sockets only what a real socket adds: an answer lost after HQ committed (the
+# client's own read timeout) and an answer cut half way. A 500 and a request that never
+# reaches HQ are covered in-process (tests/sync/test_push.py), without a server each.
+@pytest.mark.parametrize("fault", ["hang_after", "drop"])
 async def test_hq_faults_lose_nothing_and_duplicate_nothing(
     site: Site, till: Database, fault: str
 ) -> None:
@@ -167,8 +170,7 @@ async def test_hq_faults_lose_nothing_and_duplicate_nothing(
         timeout = httpx.Timeout(connect=2, read=1.0, write=2, pool=2)
         async with httpx.AsyncClient(timeout=timeout) as client:
             for _ in range(2):
-                expected = SyncProtocolError if fault == "500" else SyncTransportError
-                with pytest.raises(expected):
+                with pytest.raises(SyncTransportError):
                     await sync_in_process(till, client=client, batch_events=20)
             assert proxy.applied == [fault, fault]
             await sync_in_process(till, client=client, batch_events=20)

@@ -1,4 +1,5 @@
-"""Pulling changes, loyalty bookkeeping, pruning, the run loop and the published state."""
+"""Pulling changes, loyalty bookkeeping, pruning, the run loop and the published state,
+against the real HQ app in-process."""
 
 from __future__ import annotations
 
@@ -11,16 +12,26 @@ import pytest
 import stamina
 from sqlalchemy import func, select
 
+from hq import catalog as hq_catalog
+from hq import enroll as hq_enroll
 from sync import demo_data
 from sync.agent import AgentState, SyncAgent, load_agent_state
 from sync.agent.errors import NotEnrolledError
-from sync.protocol import CustomerChange, CustomerCreated
+from sync.protocol import CustomerCreated
 from terminal.db.engine import Database
 from terminal.db.models import Customer, LoyaltyEntry, OutboxEvent, Product, SyncState
 from terminal.services.outbox import append_event
 from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading, writing
-from tests.sync.conftest import FakeHq, make_sales, product_change, redeem_sale
+from tests.events import sale
+from tests.sync.conftest import (
+    OTHER_TERMINAL,
+    TERMINAL,
+    LocalHq,
+    make_agent,
+    make_sales,
+    redeem_sale,
+)
 
 
 async def shown_balances(db: Database) -> dict[uuid.UUID, int]:
@@ -36,60 +47,72 @@ async def shown_balances(db: Database) -> dict[uuid.UUID, int]:
 
 
 async def test_pull_applies_pages_and_stores_the_cursor(
-    agent: SyncAgent, till: Database, fake_hq: FakeHq
+    agent: SyncAgent, till: Database, hq: LocalHq
 ) -> None:
     products = demo_data.demo_products()
-    fake_hq.changes = [product_change(i + 1, p, 1234 + i) for i, p in enumerate(products)]
+    async with hq.db.sessions() as s, s.begin():
+        await hq_catalog.upsert_products(
+            session=s,
+            products=[
+                p.model_copy(update={"price_cents": 1234 + i}) for i, p in enumerate(products)
+            ],
+        )
+    tables = ("products", "customers", "cashiers", "tenders", "settings")
+    counts = " + ".join(f"(SELECT count(*) FROM {t})" for t in tables)
+    maxima = ", ".join(f"(SELECT max(change_seq) FROM {t})" for t in tables)
+    ((rows, last_change),) = await hq.rows(f"SELECT {counts}, max({maxima})")
     agent._pull_limit = 3  # several pages
 
     report = await agent.sync_once()
 
-    assert report.changes == len(products) and report.pages == -(-len(products) // 3)
+    assert report.changes == rows, "the first pull reads HQ's whole feed, a row once"
+    assert report.pages == -(-rows // 3)
     async with reading(till) as s:
         prices = dict((await s.execute(select(Product.id, Product.price_cents))).all())
         state = (await s.execute(select(SyncState))).scalar_one()
     assert prices[products[0].product_id] == 1234
-    assert state.change_cursor == len(products) and state.last_pull_ok_at is not None
-    asked = [r for r in fake_hq.requests if r.endswith("/changes")]
+    assert prices[products[-1].product_id] == 1234 + len(products) - 1
+    assert state.change_cursor == last_change and state.last_pull_ok_at is not None
+    asked = [r for r in hq.transport.requests if r.endswith("/changes")]
 
     await agent.sync_once()  # nothing new: one request from the stored cursor
-    assert len([r for r in fake_hq.requests if r.endswith("/changes")]) == len(asked) + 1
+    assert len([r for r in hq.transport.requests if r.endswith("/changes")]) == len(asked) + 1
 
 
 async def test_shown_balance_holds_steady_through_push_and_pull(
-    agent: SyncAgent, till: Database, fake_hq: FakeHq
+    agent: SyncAgent, till: Database, hq: LocalHq
 ) -> None:
     customer = demo_data.demo_customers()[0]
+    await agent.sync_once()  # the till takes HQ's balances first
     await make_sales(till, 40)
     await redeem_sale(till, customer.customer_id, 5)
     before = await shown_balances(till)
 
     await agent.sync_once()
-
     async with reading(till) as s:
         uncounted = (
             await s.execute(select(func.count()).where(LoyaltyEntry.counted_at_hq.is_(False)))
         ).scalar_one()
     assert uncounted == 0
     assert await shown_balances(till) == before, "hq_balance absorbed exactly the deltas"
+    await agent.sync_once()  # HQ's own figures come down: the same numbers
+    assert await shown_balances(till) == before
 
-    # HQ then publishes its authoritative balance (other tills included): it wins.
-    hq_value = before[customer.customer_id] + 1000
-    record = customer.model_copy(update={"loyalty_balance": hq_value})
-    fake_hq.changes = [CustomerChange(seq=1, data=record)]
+    # Another till earns points for the same customer: HQ's balance wins at this till.
+    await hq.push(
+        OTHER_TERMINAL, [sale(OTHER_TERMINAL, 1, customer_id=customer.customer_id, points=1000)]
+    )
     await agent.sync_once()
-    assert (await shown_balances(till))[customer.customer_id] == hq_value
+    assert (await shown_balances(till))[customer.customer_id] == before[customer.customer_id] + 1000
 
 
-async def test_prune_deletes_only_old_unreferenced_sent_events(
-    till: Database, fake_hq: FakeHq
-) -> None:
+async def test_prune_deletes_only_old_unreferenced_sent_events(till: Database, hq: LocalHq) -> None:
     await make_sales(till, 3)
     async with writing(till) as s:
         payload = CustomerCreated(customer_id=uuid.uuid4(), name="Ah Kow", phone=None)
         await append_event(s, "customer.created", payload, datetime.now(UTC))
     now = [datetime.now(UTC)]
-    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), clock=lambda: now[0])
+    agent = make_agent(till, hq, clock=lambda: now[0])
     assert (await agent.sync_once()).pruned == 0  # too young
 
     agent._last_prune = None
@@ -103,16 +126,17 @@ async def test_prune_deletes_only_old_unreferenced_sent_events(
         assert list(left) == [1, 2, 3], "sale events stay: sales.event_seq refers to them"
 
 
-async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: FakeHq) -> None:
-    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
+async def test_run_drains_on_nudge_and_publishes_state(till: Database, hq: LocalHq) -> None:
+    agent = make_agent(till, hq, tick_seconds=3600)
     seen: list[AgentState] = []
     unsubscribe = agent.subscribe(seen.append)
     task = asyncio.create_task(agent.run())
     try:
-        await _until(lambda: agent.state.online is True)
+        await _until(lambda: agent.state.last_success_at is not None)  # the first cycle
+        first = agent.state.last_success_at
         await make_sales(till, 3)
         agent.nudge()
-        await _until(lambda: fake_hq.contiguous == 3 and agent.state.pending == 0)
+        await _until(lambda: agent.state.last_success_at != first)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -121,7 +145,7 @@ async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: 
 
     final = agent.state
     assert final.enrolled and final.sent_total == 3 and final.last_success_at is not None
-    assert final.hq_url == "http://hq.test"
+    assert final.hq_url == "http://hq.test" and await hq.held() == [1, 2, 3]
     assert any(s.backlog_total == 3 for s in seen), "the drain announced its backlog"
     assert seen[-1] == final
     unsubscribe()
@@ -129,43 +153,46 @@ async def test_run_drains_on_nudge_and_publishes_state(till: Database, fake_hq: 
     assert seen[-1] == final, "no calls after unsubscribe"
 
 
-async def test_run_retries_transient_failures_with_stamina(till: Database, fake_hq: FakeHq) -> None:
+async def test_run_retries_transient_failures_with_stamina(till: Database, hq: LocalHq) -> None:
     await make_sales(till, 2)
-    fake_hq.faults = ["500", "timeout"]
-    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
+    hq.transport.faults = ["500", "timeout"]
+    agent = make_agent(till, hq, tick_seconds=3600)
     with stamina.set_testing(True, attempts=3):  # no real sleeping, at most 3 tries
         task = asyncio.create_task(agent.run())
         try:
-            await _until(lambda: fake_hq.contiguous == 2)
+            await _until(lambda: agent.state.sent_total == 2)
         finally:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             await agent.aclose()
-    assert len(fake_hq.pushes) == 3, "two failures retried by stamina without waiting a tick"
+    assert len(hq.transport.pushes) == 3, "two failures retried by stamina without waiting a tick"
+    assert await hq.held() == [1, 2]
 
 
-async def test_run_does_not_hammer_hq_after_a_refusal(till: Database, fake_hq: FakeHq) -> None:
-    fake_hq.token = "revoked"
-    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport(), tick_seconds=3600)
+async def test_run_does_not_hammer_hq_after_a_refusal(till: Database, hq: LocalHq) -> None:
+    async with hq.db.sessions() as s, s.begin():
+        assert await hq_enroll.revoke_terminal(session=s, terminal_id=TERMINAL)
+    agent = make_agent(till, hq, tick_seconds=3600)
     with stamina.set_testing(True, attempts=5):
         task = asyncio.create_task(agent.run())
         await _until(lambda: agent.state.last_error is not None)
-        await asyncio.sleep(0.05)
+        for _ in range(50):  # give a (wrong) retry every chance to run
+            await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     await agent.aclose()
-    assert fake_hq.requests == ["GET /v1/sync/whoami"], "a refusal waits for the next tick"
+    assert hq.transport.requests == ["GET /v1/sync/whoami"], "a refusal waits for the next tick"
 
 
-async def test_load_agent_state_reads_the_database(till: Database, fake_hq: FakeHq) -> None:
+async def test_load_agent_state_reads_the_database(till: Database, hq: LocalHq) -> None:
     await make_sales(till, 4)
     state = await load_agent_state(TillSyncStore(till))
     assert (state.online, state.enrolled, state.pending, state.sent_total) == (None, True, 4, 0)
 
-    fake_hq.faults = ["500"]
-    agent = SyncAgent(TillSyncStore(till), transport=fake_hq.transport())
+    hq.transport.faults = ["500"]
+    agent = make_agent(till, hq)
     with pytest.raises(Exception, match="500"):
         await agent.sync_once()
     await agent.aclose()
