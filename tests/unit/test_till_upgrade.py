@@ -21,9 +21,10 @@ from alembic import command
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy.engine import Connection
 
+from sync.alembic_runner import alembic_config
 from sync.protocol import SaleCompleted
 from terminal.db.engine import Database, open_database
-from terminal.db.migrate import alembic_config, upgrade
+from terminal.db.migrate import MIGRATIONS, upgrade
 from terminal.db.models import db_time
 from terminal.db.projection import write_sale
 from terminal.services import checkout, setup
@@ -52,7 +53,7 @@ VALUES (?, ?, ?, ?, ?, ?, 'pending', 0)
 async def _migrate(db: Database, target: str, *, down: bool = False) -> None:
     def run(connection: Connection) -> None:
         step = command.downgrade if down else command.upgrade
-        step(alembic_config(connection), target)
+        step(alembic_config(MIGRATIONS, connection), target)
 
     async with db.engine.begin() as conn:
         await conn.run_sync(run)
