@@ -18,11 +18,36 @@ class Model(BaseModel):
 # ------------------------------------------------------------------------- checkout
 
 
+ApprovalActionIn = Literal[
+    "refund",
+    "void",
+    "price_override",
+    "discount",
+    "no_sale",
+    "qty_decrease",
+    "cancel",
+    "refund_to_cash",
+    "unlock",
+]
+
+
+class ApprovalIn(Model):
+    """An approval a request carries: verified against the approvals recorded at this till."""
+
+    approval_id: UUID
+    manager_id: UUID
+    action: ApprovalActionIn
+    line_no: int | None = None
+    """The request's line (1-based) it approves; None approves the whole request."""
+
+
 class CartItemIn(Model):
     product_id: UUID
     qty: Annotated[int, Field(strict=True)]
     """Validated by the service (a bad quantity is a specific error, not a 422)."""
     discount_cents: Annotated[int, Field(strict=True, ge=0)] = 0
+    unit_price_cents: Annotated[int, Field(strict=True, ge=0)] | None = None
+    """A price override (needs a ``price_override`` approval); None sells at the catalog price."""
 
 
 class TenderIn(Model):
@@ -39,6 +64,7 @@ class CheckoutRequest(Model):
     items: list[CartItemIn]
     cart_discount_cents: Annotated[int, Field(strict=True, ge=0)] = 0
     tenders: list[TenderIn]
+    approvals: list[ApprovalIn] = []
 
 
 class ReceiptLine(Model):
@@ -110,6 +136,18 @@ class CashierView(Model):
     id: UUID
     name: str
     role: Literal["cashier", "manager"]
+
+
+class ApprovalView(CashierView):
+    """The manager who approved, and the approval a request then carries."""
+
+    approval_id: UUID
+    action: ApprovalActionIn
+
+    def as_approval(self, line_no: int | None = None) -> ApprovalIn:
+        return ApprovalIn(
+            approval_id=self.approval_id, manager_id=self.id, action=self.action, line_no=line_no
+        )
 
 
 class StoreView(Model):
