@@ -338,7 +338,7 @@ class Refund(Base):
     to_cash: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(Text, default="")
     points_reversed: Mapped[int] = mapped_column(Integer, default=0)
-    """Earned points taken back, less redeemed points given back (signed, as the ledger)."""
+    """Earned points this refund took back (positive; the ledger holds its negative)."""
     event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))
 
 

@@ -231,3 +231,90 @@ class ParkedCart(Model):
     items: list[ParkedItem]
     missing: list[str] = []
     """SKUs parked but no longer sold (withdrawn since); the cashier is told."""
+
+
+# ------------------------------------------------------------------------- refunds
+
+
+class SoldLineView(Model):
+    line_no: int
+    sku: str
+    name: str
+    qty: int
+    unit_price_cents: int
+    total_cents: int
+    tax_code: TaxCode
+    refunded_qty: int
+    """Taken back by earlier refunds; ``qty - refunded_qty`` can still be refunded."""
+
+
+class PastSale(Model):
+    """A sale from this till's history, as a refund screen or a reprint needs it."""
+
+    sale_id: UUID
+    receipt_no: str
+    created_at: datetime
+    cashier_id: UUID
+    customer_id: UUID | None
+    customer_name: str | None
+    total_cents: int
+    tax_cents: int
+    rounding_cents: int
+    lines: list[SoldLineView]
+    payments: list[ReceiptPayment]
+    refunds: list[str]
+    """Credit note numbers of earlier refunds."""
+
+
+class RefundLineIn(Model):
+    line_no: int
+    """The original sale's line number."""
+    qty: Annotated[int, Field(strict=True, gt=0)]
+
+
+class RefundRequest(Model):
+    receipt_no: str
+    cashier_id: UUID
+    shift_id: UUID | None = None
+    lines: list[RefundLineIn] = []
+    """Empty: refund everything that is left of the sale."""
+    to_cash: bool = False
+    """Give it all back in cash instead of the tenders paid (needs ``refund_to_cash``)."""
+    reason: str = ""
+    approvals: list[ApprovalIn] = []
+
+
+class CreditNoteLine(Model):
+    line_no: int
+    sku: str
+    name: str
+    qty: int
+    unit_price_cents: int
+    discount_cents: int
+    total_cents: int
+    tax_code: TaxCode
+
+
+class CreditNote(Model):
+    """A refund's receipt: the credit note against the original tax invoice."""
+
+    refund_id: UUID
+    credit_note_no: str
+    original_receipt_no: str
+    created_at: datetime
+    store_name: str
+    address: str
+    gst_reg_no: str
+    cashier_name: str
+    customer_name: str | None
+    lines: list[CreditNoteLine]
+    total_cents: int
+    tax_cents: int
+    gst_rate_bp: int
+    rounding_cents: int
+    payments: list[ReceiptPayment]
+    """How the money went back (cash includes its rounding)."""
+    points_given_back: int
+    points_taken_back: int
+    points_balance: int | None
+    reason: str
