@@ -195,8 +195,8 @@ class SaleCancelled(WireModel):
 
     cancel_id: UUID
     cashier_id: UUID
-    approved_by: UUID
-    approval_id: UUID
+    approved_by: UUID | None
+    approval_id: UUID | None
     shift_id: UUID | None = None
     line_count: Annotated[int, Field(strict=True, ge=0, le=MAX_QTY)]
     total_cents: NonNegCents

@@ -205,6 +205,8 @@ class ShiftSummary(Model):
     expected_cash_cents: int
     sales_count: int
     sales_total_cents: int
+    report: ShiftReport | None = None
+    """The Z report (what ``shift.z_report`` carries to HQ)."""
 
 
 class ParkedItem(Model):
@@ -318,3 +320,53 @@ class CreditNote(Model):
     points_taken_back: int
     points_balance: int | None
     reason: str
+
+
+# ------------------------------------------------------------------------- shift reports
+
+
+class TenderLine(Model):
+    tender: TenderKind
+    sales_cents: int
+    refunds_cents: int
+
+
+class TaxLine(Model):
+    tax_code: TaxCode
+    net_sales_cents: int
+    tax_cents: int
+
+
+class ShiftReport(Model):
+    """An X report (``kind='x'``, any time) or a Z report (``'z'``, the shift closed)."""
+
+    kind: Literal["x", "z"]
+    shift_id: UUID
+    cashier_id: UUID
+    opened_at: datetime
+    closed_at: datetime | None
+    gross_sales_cents: int
+    """Before discounts (sum of qty x price)."""
+    discounts_cents: int
+    sales_total_cents: int
+    refunds_cents: int
+    net_sales_cents: int
+    sales_count: int
+    refunds_count: int
+    voids_count: int
+    voids_cents: int
+    cancels_count: int
+    cancels_cents: int
+    no_sale_count: int
+    tax: list[TaxLine]
+    tenders: list[TenderLine]
+    rounding_cents: int
+    opening_float_cents: int
+    cash_in_cents: int
+    cash_out_cents: int
+    expected_cash_cents: int
+    counted_cash_cents: int | None
+    variance_cents: int | None
+    first_receipt_no: str | None
+    last_receipt_no: str | None
+    parked_count: int

@@ -117,9 +117,7 @@ async def test_a_price_override_needs_approval(till_db: Database) -> None:
     with pytest.raises(ApprovalRequired) as caught:
         await finalize_sale(till_db, req, now=NOW)
     assert caught.value.needs == [("price_override", 1)]
-    granted = await approve(
-        till_db, "9999", action="price_override", cashier_id=CASHIER, now=NOW
-    )
+    granted = await approve(till_db, "9999", action="price_override", cashier_id=CASHIER, now=NOW)
     ok = req.model_copy(update={"approvals": [granted.as_approval(line_no=1)]})
     receipt = await finalize_sale(till_db, ok, now=NOW)
     assert receipt.lines[0].unit_price_cents == 100 and receipt.total_cents == 100
