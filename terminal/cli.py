@@ -149,8 +149,10 @@ def status(db_path: Path, as_json: bool) -> None:
 
 
 # Commands defined in other modules register here.
+from terminal.cli_ops import register as register_ops  # noqa: E402
 from terminal.cli_sync import register as register_sync  # noqa: E402
 from terminal.cli_ui import demo  # noqa: E402
 
 register_sync(main)
+register_ops(main)
 main.add_command(demo)
