@@ -370,3 +370,14 @@ class ShiftReport(Model):
     first_receipt_no: str | None
     last_receipt_no: str | None
     parked_count: int
+
+
+class ReceiptSummary(Model):
+    """One line of a past-receipts search."""
+
+    sale_id: UUID
+    receipt_no: str
+    created_at: datetime
+    customer_name: str | None
+    total_cents: int
+    refunded: bool

@@ -321,3 +321,79 @@ def test_a_full_refund_nets_every_tender_gst_rounding_stock_and_points(
             await db.dispose()
 
     asyncio.run(go())
+
+
+# ------------------------------------------------------------- points and receipts
+
+
+async def test_redeeming_over_the_balance_is_refused_and_writes_nothing(
+    till_db: Database,
+) -> None:
+    from terminal.services.customers import get_customer
+    from terminal.services.errors import PaymentError
+
+    balance = (await get_customer(till_db, CUSTOMER)).balance
+    before = snapshot(till_db)
+    with pytest.raises(PaymentError, match="cannot redeem"):
+        await finalize_sale(
+            till_db,
+            CheckoutRequest(
+                cashier_id=CASHIER,
+                customer_id=CUSTOMER,
+                items=[CartItemIn(product_id=STAMP.product_id, qty=3)],
+                tenders=[
+                    TenderIn(kind="points", amount_cents=balance + 1),
+                    TenderIn(kind="card", amount_cents=1500 - balance - 1),
+                ],
+            ),
+            now=NOW,
+        )
+    assert snapshot(till_db) == before
+
+
+async def test_a_refund_gives_redeemed_points_back(till_db: Database) -> None:
+    from terminal.services.customers import get_customer
+
+    with closing(sqlite3.connect(till_db.path)) as c, c:
+        c.execute("UPDATE customers SET hq_balance = 500")
+    receipt = await finalize_sale(
+        till_db,
+        CheckoutRequest(
+            cashier_id=CASHIER,
+            customer_id=CUSTOMER,
+            items=[CartItemIn(product_id=STAMP.product_id, qty=1)],
+            tenders=[
+                TenderIn(kind="points", amount_cents=200),
+                TenderIn(kind="card", amount_cents=300),
+            ],
+        ),
+        now=NOW,
+    )
+    assert receipt.points_redeemed == 200 and receipt.points_earned == 3
+    assert receipt.points_balance == 500 - 200 + 3
+    note = await refund_sale(
+        till_db,
+        RefundRequest(
+            receipt_no=receipt.receipt_no, cashier_id=CASHIER, approvals=await refund_ok(till_db)
+        ),
+        now=NOW,
+    )
+    assert [(p.tender, p.amount_cents) for p in note.payments] == [("points", 200), ("card", 300)]
+    assert (note.points_given_back, note.points_taken_back) == (200, 3)
+    assert note.points_balance == 500
+    assert (await get_customer(till_db, CUSTOMER)).balance == 500
+
+
+async def test_past_receipts_are_found_and_rebuilt_as_sold(till_db: Database) -> None:
+    from datetime import date
+
+    from terminal.services.receipts import find_receipts, receipt_copy
+
+    number = await a_sale(till_db)
+    [found] = await find_receipts(till_db, day=date(2026, 3, 1), customer_id=CUSTOMER)
+    assert found.receipt_no == number and not found.refunded
+    assert await find_receipts(till_db, day=date(2026, 3, 2)) == []
+    copy = await receipt_copy(till_db, number.lower())
+    sale = await find_sale(till_db, number)
+    assert copy.total_cents == sale.total_cents and len(copy.lines) == 2
+    assert [p.tender for p in copy.payments] == ["card", "cash"]
