@@ -105,4 +105,5 @@ def settings_record(row: m.StoreSettings) -> p.SettingsRecord:
         ],
         loyalty_cents_per_point_earned=row.loyalty_cents_per_point_earned,
         loyalty_point_value_cents=row.loyalty_point_value_cents,
+        approval_limits=p.ApprovalLimits.model_validate(row.approval_limits or {}),
     )

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Table, bindparam, select, text, update
+from sqlalchemy import BigInteger, Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -60,6 +60,8 @@ PAYMENTS = _table(m.SalePayment)
 LOYALTY = _table(m.LoyaltyEntry)
 SHIFTS = _table(m.Shift)
 APPROVALS = _table(m.Approval)
+CANCELS = _table(m.Cancel)
+Z_REPORTS = _table(m.ZReportRow)
 CUSTOMERS = _table(m.Customer)
 
 EVENT_COLUMNS = (
@@ -104,6 +106,8 @@ class _Facts:
     loyalty: list[Tuple] = field(default_factory=list)
     shifts: list[dict[str, Any]] = field(default_factory=list)
     approvals: list[dict[str, Any]] = field(default_factory=list)
+    cancels: list[dict[str, Any]] = field(default_factory=list)
+    z_reports: list[dict[str, Any]] = field(default_factory=list)
     customers: dict[UUID, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -132,9 +136,21 @@ async def ingest_batch(
     quarantine: list[dict[str, Any]] = []
     facts = _Facts()
     collect = _Collector(bulk, facts, terminal_id, received_at)
+    refunds = _RefundGuard(session)
     for ev in first.values():
         if ev.event_id not in inserted:
             continue
+        if isinstance(ev.payload, p.SaleCompleted):
+            refunds.note_sale(ev.payload)
+        elif isinstance(ev.payload, p.SaleRefunded):
+            over = await refunds.over_refund(ev.payload)
+            if over is not None:
+                ev = Received(
+                    ev.event_id, ev.terminal_id, ev.terminal_seq, ev.occurred_at,
+                    ev.schema_version, ev.type,
+                    Refused(over, p.EventEnvelope.model_validate(ev.raw())),
+                )  # fmt: skip
+                await _mark_quarantined(session, ev.event_id)
         if isinstance(ev.payload, Refused):
             status[ev.event_id] = _rejected(ev.event_id, ev.payload.reason)
             quarantine.append(_quarantine_row(ev, ev.payload.reason, received_at))
@@ -166,6 +182,61 @@ async def ingest_batch(
 
 
 # ----------------------------------------------------------------------------- steps
+
+
+class _RefundGuard:
+    """Refuses a refund that would take back more of a sale line than was sold.
+
+    Two offline tills can each refund the same sale (one of them through a manual
+    return); whichever arrives second is quarantined here and reported, never applied.
+    Quantities refunded earlier in the same batch count too.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.in_batch: dict[tuple[UUID, int], int] = defaultdict(int)
+        self.sold_in_batch: dict[UUID, dict[int, int]] = {}
+
+    def note_sale(self, sale: p.SaleCompleted) -> None:
+        self.sold_in_batch[sale.sale_id] = {ln.line_no: ln.qty for ln in sale.lines}
+
+    async def over_refund(self, refund: p.SaleRefunded) -> str | None:
+        original = refund.original_sale_id
+        sold = self.sold_in_batch.get(original) or {
+            row.line_no: int(row.qty)
+            for row in await self.session.execute(
+                select(m.SaleLine.line_no, m.SaleLine.qty).where(m.SaleLine.sale_id == original)
+            )
+        }
+        if not sold:
+            return None  # the sale is not here (yet): nothing to check it against
+        refunded = {
+            row.line_no: -int(row.qty)
+            for row in await self.session.execute(
+                select(m.SaleLine.line_no, func.sum(m.SaleLine.qty).label("qty"))
+                .join(m.Sale, m.Sale.sale_id == m.SaleLine.sale_id)
+                .where(m.Sale.original_sale_id == original, m.Sale.kind == "refund")
+                .group_by(m.SaleLine.line_no)
+            )
+        }
+        for ln in refund.lines:
+            key = (original, ln.line_no)
+            taken = refunded.get(ln.line_no, 0) + self.in_batch[key]
+            if ln.line_no not in sold or taken + ln.qty > sold[ln.line_no]:
+                return (
+                    f"over-refund: line {ln.line_no} of sale {original} sold "
+                    f"{sold.get(ln.line_no, 0)}, already refunded {taken}, this refund "
+                    f"{ln.qty}"
+                )
+        for ln in refund.lines:
+            self.in_batch[(original, ln.line_no)] += ln.qty
+        return None
+
+
+async def _mark_quarantined(session: AsyncSession, event_id: UUID) -> None:
+    await session.execute(
+        update(EVENTS).where(EVENTS.c.event_id == event_id).values(quarantined=True)
+    )
 
 
 async def _lock_terminal(session: AsyncSession, terminal_id: str) -> int:
@@ -319,10 +390,11 @@ class _Collector:
                 (
                     sale_id, "refund", event_id, terminal_id, payload.receipt_no,
                     u(payload.original_sale_id), u(payload.cashier_id), u(payload.approved_by),
-                    u(customer), None,
+                    u(customer), u(payload.shift_id),
                     -sum(ln.qty * ln.unit_price_cents for ln in payload.lines),
                     -sum(ln.discount_cents for ln in payload.lines), -payload.total_cents,
-                    -payload.tax_cents, None, 0, 0, payload.reason, occurred_at, received_at,
+                    -payload.tax_cents, None, -payload.rounding_cents, 0, payload.reason,
+                    occurred_at, received_at,
                 )
             )  # fmt: skip
             self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=-1)
@@ -362,8 +434,63 @@ class _Collector:
                     "sale_id": payload.sale_id,
                     "note": payload.note,
                     "occurred_at": utc(ev.occurred_at),
+                    "outcome": "granted",
+                    "failed_attempts": 0,
+                    "locked": False,
                 }
             )
+        elif isinstance(payload, p.ApprovalRefused):
+            facts.approvals.append(
+                {
+                    "approval_id": payload.attempt_id,
+                    "terminal_id": terminal_id,
+                    "action": payload.action,
+                    "manager_id": None,
+                    "cashier_id": payload.cashier_id,
+                    "sale_id": None,
+                    "note": payload.note,
+                    "occurred_at": utc(ev.occurred_at),
+                    "outcome": "refused",
+                    "failed_attempts": payload.failed_attempts,
+                    "locked": payload.locked,
+                }
+            )
+        elif isinstance(payload, p.SaleCancelled):
+            facts.cancels.append(
+                {
+                    "cancel_id": payload.cancel_id,
+                    "terminal_id": terminal_id,
+                    "cashier_id": payload.cashier_id,
+                    "approved_by": payload.approved_by,
+                    "approval_id": payload.approval_id,
+                    "shift_id": payload.shift_id,
+                    "line_count": payload.line_count,
+                    "total_cents": payload.total_cents,
+                    "reason": payload.reason,
+                    "occurred_at": utc(ev.occurred_at),
+                }
+            )
+        elif isinstance(payload, p.ZReport):
+            facts.z_reports.append(
+                {
+                    "shift_id": payload.shift_id,
+                    "terminal_id": terminal_id,
+                    "event_id": ev.event_id,
+                    "closed_at": utc(payload.closed_at),
+                    "gross_sales_cents": payload.gross_sales_cents,
+                    "refunds_cents": payload.refunds_cents,
+                    "net_sales_cents": payload.net_sales_cents,
+                    "sales_count": payload.sales_count,
+                    "refunds_count": payload.refunds_count,
+                    "cancels_count": payload.cancels_count,
+                    "expected_cash_cents": payload.expected_cash_cents,
+                    "counted_cash_cents": payload.counted_cash_cents,
+                    "variance_cents": payload.variance_cents,
+                    "report": payload.model_dump(mode="json"),
+                }
+            )
+        elif isinstance(payload, p.LineVoided | p.CashMovement):
+            pass  # kept in ``events``; a shift's Z report carries their totals
         else:  # pragma: no cover - PAYLOAD_MODELS and this function grow together
             raise AssertionError(f"no handler for {type(payload).__name__}")
 
@@ -411,7 +538,12 @@ async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None
     await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
     await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
     await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
-    for table, rows in ((SHIFTS, facts.shifts), (APPROVALS, facts.approvals)):
+    for table, rows in (
+        (SHIFTS, facts.shifts),
+        (APPROVALS, facts.approvals),
+        (CANCELS, facts.cancels),
+        (Z_REPORTS, facts.z_reports),
+    ):
         if rows:
             await session.execute(insert(session, table).on_conflict_do_nothing(), rows)
     deltas: dict[UUID, int] = defaultdict(int)

@@ -159,7 +159,7 @@ class Sale(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     terminal_id: Mapped[str] = mapped_column(String(40), index=True)
     receipt_no: Mapped[str] = mapped_column(String(40))
-    original_sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    original_sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -233,16 +233,63 @@ class Shift(Base):
 
 
 class Approval(Base):
+    """A manager approval granted at a till, or a refused attempt (a wrong manager PIN)."""
+
     __tablename__ = "approvals"
 
     approval_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    """The approval's id, or a refused attempt's id."""
     terminal_id: Mapped[str] = mapped_column(String(40), index=True)
     action: Mapped[str] = mapped_column(String(16))
-    manager_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    """None for a refused attempt (a wrong PIN names nobody)."""
     cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     note: Mapped[str] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(8), default="granted")
+    """``granted`` or ``refused``."""
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Cancel(Base):
+    """A sale cancelled at a till with a manager's approval (nothing sold, on record)."""
+
+    __tablename__ = "cancels"
+
+    cancel_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    approval_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    shift_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    line_count: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ZReportRow(Base):
+    """A shift's Z report as the till computed it; HQ reconciles it against its facts."""
+
+    __tablename__ = "z_reports"
+
+    shift_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), index=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    gross_sales_cents: Mapped[int] = mapped_column(BigInteger)
+    refunds_cents: Mapped[int] = mapped_column(BigInteger)
+    net_sales_cents: Mapped[int] = mapped_column(BigInteger)
+    sales_count: Mapped[int] = mapped_column(Integer)
+    refunds_count: Mapped[int] = mapped_column(Integer)
+    cancels_count: Mapped[int] = mapped_column(Integer)
+    expected_cash_cents: Mapped[int] = mapped_column(BigInteger)
+    counted_cash_cents: Mapped[int] = mapped_column(BigInteger)
+    variance_cents: Mapped[int] = mapped_column(BigInteger)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The whole :class:`sync.protocol.ZReport` (tenders, GST by code, cash movements)."""
 
 
 # -------------------------------------------------------------------------- master data
@@ -311,6 +358,8 @@ class StoreSettings(Base):
     """``[{"effective_from": "2024-01-01", "rate_bp": 900}, ...]``"""
     loyalty_cents_per_point_earned: Mapped[int] = mapped_column(Integer)
     loyalty_point_value_cents: Mapped[int] = mapped_column(Integer)
+    approval_limits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """:class:`sync.protocol.ApprovalLimits` (None: the defaults)."""
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
@@ -318,6 +367,7 @@ __all__ = [
     "Admin",
     "Approval",
     "Base",
+    "Cancel",
     "Cashier",
     "Counter",
     "Customer",
@@ -334,4 +384,5 @@ __all__ = [
     "Tender",
     "Terminal",
     "UtcDateTime",
+    "ZReportRow",
 ]

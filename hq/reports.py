@@ -28,6 +28,10 @@ class Summary(BaseModel):
     refunds_total_cents: int
     """Sum of refunds as a positive amount."""
     net_sales_cents: int
+    cancels_count: int
+    """Carts cancelled at tills with a manager's approval (nothing sold)."""
+    z_reports_count: int
+    """Shifts closed with a Z report."""
     loyalty_points_outstanding: int
     """Sum of every customer's HQ balance (equal to the sum of the ledger)."""
     events_held: int
@@ -53,6 +57,8 @@ async def summary(*, session: AsyncSession) -> Summary:
         await session.execute(select(func.coalesce(func.sum(m.Customer.loyalty_balance), 0)))
     ).scalar_one()
     events_held = (await session.execute(select(func.count()).select_from(m.Event))).scalar_one()
+    cancels = (await session.execute(select(func.count()).select_from(m.Cancel))).scalar_one()
+    z_reports = (await session.execute(select(func.count()).select_from(m.ZReportRow))).scalar_one()
     quarantined = dict(
         (
             await session.execute(
@@ -78,6 +84,8 @@ async def summary(*, session: AsyncSession) -> Summary:
         refunds_count=refunds_n,
         refunds_total_cents=refunds_total,
         net_sales_cents=sales_total - refunds_total,
+        cancels_count=int(cancels),
+        z_reports_count=int(z_reports),
         loyalty_points_outstanding=int(points),
         events_held=int(events_held),
         terminals=terminals,

@@ -120,6 +120,13 @@ class SaleRefunded(WireModel):
     """Amount returned to the customer (positive)."""
     tax_cents: Cents
     reason: str = ""
+    shift_id: UUID | None = None
+    credit_note_no: str | None = None
+    """The credit note's own number (``OUTLET-TERMINAL-CNnnnnnn``); ``receipt_no`` is the sale's."""
+    rounding_cents: Cents = 0
+    """Cash rounding given back, mirroring the sale's: paid out = total + rounding."""
+    to_cash: bool = False
+    """Refunded in cash instead of the original tenders (needs a manager's approval)."""
 
 
 class CustomerCreated(WireModel):
@@ -147,13 +154,124 @@ class LoyaltyAdjusted(WireModel):
     note: str = ""
 
 
+ApprovalAction = Literal[
+    "refund",
+    "void",
+    "price_override",
+    "discount",
+    "no_sale",
+    "qty_decrease",
+    "cancel",
+    "refund_to_cash",
+    "unlock",
+]
+"""What a manager's PIN can approve (the till's approval policy names each need)."""
+
+
 class ApprovalGranted(WireModel):
     approval_id: UUID
-    action: Literal["refund", "void", "price_override", "discount", "no_sale"]
+    action: ApprovalAction
     manager_id: UUID
     cashier_id: UUID
     sale_id: UUID | None = None
     note: str = ""
+
+
+class ApprovalRefused(WireModel):
+    """A wrong manager PIN (or a locked-out attempt): audited like a granted approval."""
+
+    attempt_id: UUID
+    action: ApprovalAction
+    cashier_id: UUID
+    failed_attempts: Annotated[int, Field(strict=True, ge=0, le=1_000)]
+    """Wrong manager PINs in a row at this till, this one included."""
+    locked: bool = False
+    """This attempt locked approvals (or they were locked already)."""
+    note: str = ""
+
+
+class SaleCancelled(WireModel):
+    """A cart abandoned with a manager's approval: nothing was sold, but it is on record."""
+
+    cancel_id: UUID
+    cashier_id: UUID
+    approved_by: UUID | None
+    approval_id: UUID | None
+    shift_id: UUID | None = None
+    line_count: Annotated[int, Field(strict=True, ge=0, le=MAX_QTY)]
+    total_cents: NonNegCents
+    """What the cancelled cart would have cost."""
+    reason: str = ""
+
+
+class LineVoided(WireModel):
+    """A line removed (or its quantity lowered) before payment, with its approval."""
+
+    void_id: UUID
+    cashier_id: UUID
+    approved_by: UUID | None
+    shift_id: UUID | None = None
+    sku: str
+    qty: PositiveQty
+    amount_cents: NonNegCents
+
+
+class CashMovement(WireModel):
+    """Petty cash in or out of the drawer, or a no-sale open (amount 0), with a reason."""
+
+    movement_id: UUID
+    shift_id: UUID
+    cashier_id: UUID
+    kind: Literal["in", "out", "no_sale"]
+    amount_cents: NonNegCents
+    reason: str
+    approved_by: UUID | None = None
+
+
+class TenderTotal(WireModel):
+    tender: TenderKind
+    sales_cents: NonNegCents
+    refunds_cents: NonNegCents
+
+
+class TaxTotal(WireModel):
+    tax_code: TaxCode
+    net_sales_cents: Cents
+    """GST-inclusive sales less refunds under this tax code."""
+    tax_cents: Cents
+
+
+class ZReport(WireModel):
+    """``shift.z_report``: a closed shift's totals, so HQ can reconcile them with its facts.
+
+    Sent in the same unit of work as the shift's ``shift.closed``."""
+
+    shift_id: UUID
+    cashier_id: UUID
+    opened_at: datetime
+    closed_at: datetime
+    gross_sales_cents: Cents
+    discounts_cents: Cents
+    refunds_cents: Cents
+    net_sales_cents: Cents
+    sales_count: Cents
+    refunds_count: Cents
+    voids_count: Cents
+    voids_cents: Cents
+    cancels_count: Cents
+    cancels_cents: Cents
+    tax: list[TaxTotal] = []
+    tenders: list[TenderTotal] = []
+    rounding_cents: Cents
+    opening_float_cents: Cents
+    cash_in_cents: Cents
+    cash_out_cents: Cents
+    expected_cash_cents: Cents
+    counted_cash_cents: Cents
+    variance_cents: Cents
+    first_receipt_no: str | None = None
+    last_receipt_no: str | None = None
+    parked_count: Cents = 0
 
 
 EventType = Literal[
@@ -163,6 +281,11 @@ EventType = Literal[
     "shift.closed",
     "loyalty.adjusted",
     "approval.granted",
+    "approval.refused",
+    "sale.cancelled",
+    "line.voided",
+    "cash.movement",
+    "shift.z_report",
 ]
 
 PAYLOAD_MODELS: dict[str, type[WireModel]] = {
@@ -172,6 +295,11 @@ PAYLOAD_MODELS: dict[str, type[WireModel]] = {
     "shift.closed": ShiftClosed,
     "loyalty.adjusted": LoyaltyAdjusted,
     "approval.granted": ApprovalGranted,
+    "approval.refused": ApprovalRefused,
+    "sale.cancelled": SaleCancelled,
+    "line.voided": LineVoided,
+    "cash.movement": CashMovement,
+    "shift.z_report": ZReport,
 }
 
 
@@ -290,6 +418,25 @@ class GstRate(WireModel):
     rate_bp: Annotated[int, Field(strict=True, ge=0, le=10_000)]
 
 
+BasisPoints = Annotated[int, Field(strict=True, ge=0, le=10_000)]
+
+
+class ApprovalLimits(WireModel):
+    """What a cashier may do alone; beyond these a manager approves. 10_000 bp = 100%."""
+
+    line_discount_bp: BasisPoints = 2_000
+    line_discount_cents: NonNegCents = 2_000
+    sale_discount_bp: BasisPoints = 2_000
+    sale_discount_cents: NonNegCents = 5_000
+    refund_cents: NonNegCents = 0
+    """A refund above this needs approval (0: every refund does)."""
+    price_override: bool = True
+    void: bool = True
+    qty_decrease: bool = True
+    no_sale: bool = True
+    cancel: bool = True
+
+
 class SettingsRecord(WireModel):
     store_name: str
     address: str
@@ -299,6 +446,8 @@ class SettingsRecord(WireModel):
     """Spend this many cents (after discounts) to earn one point; 100 = 1 point per S$1."""
     loyalty_point_value_cents: Annotated[int, Field(strict=True, gt=0)] = 1
     """What one point is worth when redeemed."""
+    approval_limits: ApprovalLimits = Field(default_factory=lambda: ApprovalLimits())
+    """When a cashier needs a manager's PIN (the till's approval policy reads these)."""
 
 
 class ProductChange(WireModel):

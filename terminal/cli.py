@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +16,6 @@ import click
 from terminal.cli_common import db_option, fail, open_db
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from terminal.services.schemas import TillStatus
 
 
@@ -55,59 +52,6 @@ def init(db_path: Path, outlet: str, terminal: str, store_name: str) -> None:
 
     created = asyncio.run(go())
     click.echo(f"{'Created' if created else 'Upgraded'} {db_path}")
-
-
-@main.command()
-@db_option
-@click.option("--sales", "count", type=click.IntRange(min=1), required=True)
-@click.option("--customers", is_flag=True, help="Attach demo loyalty customers to ~40%.")
-@click.option("--seed", type=int, default=None, help="Random seed, for repeatable runs.")
-def simulate(db_path: Path, count: int, customers: bool, seed: int | None) -> None:
-    """Make N realistic sales through the checkout service (demo, soak, benchmarks)."""
-    from terminal.services.errors import TillError
-
-    try:
-        done = asyncio.run(_simulate(db_path, count, customers, seed))
-    except TillError as exc:
-        fail(exc.message)
-    click.echo(f"{done} sales written to {db_path}")
-
-
-async def _simulate(db_path: Path, count: int, customers: bool, seed: int | None) -> int:
-    from rich.progress import Progress
-
-    from sync import demo_data
-    from terminal.services.catalog import list_products
-    from terminal.services.checkout import finalize_sale
-    from terminal.services.setup import catalog_size, init_till, seed_demo
-    from terminal.services.simulate import random_request
-
-    db = open_db(db_path)
-    try:
-        await init_till(db)
-        if await catalog_size(db) == 0:
-            await seed_demo(db, customers=customers)
-        products = await list_products(db)
-        rng = random.Random(seed)
-        cashier = demo_data.demo_cashiers()[0].cashier_id
-        customer_ids = [c.customer_id for c in demo_data.demo_customers()] if customers else []
-        with Progress(transient=True, console=_stderr_console()) as progress:
-            task = progress.add_task("Selling", total=count)
-            for _ in range(count):
-                request = random_request(
-                    rng, products, cashier_id=cashier, customer_ids=customer_ids
-                )
-                await finalize_sale(db, request)
-                progress.advance(task)
-        return count
-    finally:
-        await db.dispose()
-
-
-def _stderr_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 @main.command()
@@ -149,8 +93,12 @@ def status(db_path: Path, as_json: bool) -> None:
 
 
 # Commands defined in other modules register here.
+from terminal.cli_ops import register as register_ops  # noqa: E402
+from terminal.cli_simulate import simulate  # noqa: E402
 from terminal.cli_sync import register as register_sync  # noqa: E402
 from terminal.cli_ui import demo  # noqa: E402
 
 register_sync(main)
+register_ops(main)
+main.add_command(simulate)
 main.add_command(demo)

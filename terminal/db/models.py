@@ -106,6 +106,10 @@ class Cashier(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    approval_failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Wrong manager PINs in a row: a counter apart from log-in's, so a locked approval
+    never locks the cashiers out of the till."""
+    approval_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Tender(Base):
@@ -131,6 +135,8 @@ class StoreSettings(Base):
     gst_reg_no: Mapped[str] = mapped_column(String(32), default="")
     loyalty_cents_per_point_earned: Mapped[int] = mapped_column(Integer, default=100)
     loyalty_point_value_cents: Mapped[int] = mapped_column(Integer, default=1)
+    approval_limits: Mapped[str] = mapped_column(Text, default="{}")
+    """HQ's :class:`sync.protocol.ApprovalLimits` as JSON (``{}``: the defaults)."""
 
 
 class GstRateRow(Base):
@@ -149,6 +155,8 @@ class Shift(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opening_float_cents: Mapped[int] = mapped_column(Integer, default=0)
     counted_cash_cents: Mapped[int | None] = mapped_column(Integer)
+    z_report: Mapped[str | None] = mapped_column(Text)
+    """The Z report (JSON, as sent to HQ) once the shift is closed, for reprints."""
 
 
 class Sale(Base):
@@ -296,3 +304,82 @@ class ParkedSale(Base):
     parked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     label: Mapped[str] = mapped_column(String(100))
     cart_json: Mapped[str] = mapped_column(Text)
+
+
+class ApprovalRow(Base):
+    """A manager's approval as granted here (the outbox carries it to HQ as well).
+
+    Services that write verify the approvals a request carries against these rows, so
+    an approval cannot be claimed without a manager's PIN having been checked.
+    """
+
+    __tablename__ = "approvals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))
+    manager_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cashiers.id"))
+    cashier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cashiers.id"))
+    sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Refund(Base):
+    """A refund (credit note) against a sale made at this till."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    original_sale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales.id"), index=True)
+    credit_note_no: Mapped[str] = mapped_column(String(48), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cashiers.id"))
+    shift_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shifts.id"))
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    total_cents: Mapped[int] = mapped_column(Integer)
+    tax_cents: Mapped[int] = mapped_column(Integer)
+    rounding_cents: Mapped[int] = mapped_column(Integer)
+    to_cash: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    points_reversed: Mapped[int] = mapped_column(Integer, default=0)
+    """Earned points this refund took back (positive; the ledger holds its negative)."""
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))
+
+
+class RefundLine(Base):
+    __tablename__ = "refund_lines"
+
+    refund_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("refunds.id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """The original sale's line number."""
+    qty: Mapped[int] = mapped_column(Integer, CheckConstraint("qty > 0"))
+    discount_cents: Mapped[int] = mapped_column(Integer)
+    total_cents: Mapped[int] = mapped_column(Integer)
+    tax_code: Mapped[str] = mapped_column(String(2))
+
+
+class RefundPayment(Base):
+    __tablename__ = "refund_payments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    refund_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("refunds.id"), index=True)
+    tender: Mapped[str] = mapped_column(String(16))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+
+
+class TillActivity(Base):
+    """Cancels, voids, cash in/out and no-sale opens: what a shift's report counts."""
+
+    __tablename__ = "till_activity"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), CheckConstraint("kind IN ('cancel','void','cash_in','cash_out','no_sale')")
+    )
+    shift_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cashiers.id"))
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    amount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    qty: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))

@@ -10,9 +10,14 @@ is, so a wrong PIN counts against every active cashier and the lockout after
 :data:`LOCKOUT`: that is what stops someone trying PINs at an unattended till. When the
 caller names the cashier (``cashier_id``), only that cashier's record counts.
 
-Manager approvals count wrong PINs the same way, against the managers' records: five
-wrong manager PINs lock approvals (and, as those records are the till's too, log-in)
-for :data:`LOCKOUT`.
+Manager approvals count wrong PINs the same way, against the managers' records, but on
+a counter of their own (``approval_failed_attempts``): five wrong manager PINs lock
+approvals for :data:`LOCKOUT` while cashiers can still log in, and a locked log-in does
+not stop a manager approving. Every approval granted, and every wrong or locked-out
+manager PIN, is an audit event for HQ (``approval.granted`` / ``approval.refused``); a
+granted one is also a row in ``approvals``, which services that write check a request's
+approvals against. A manager's PIN can unlock a till whose log-in is locked
+(:func:`unlock_till`).
 
 The scrypt checks run *outside* any transaction: candidates are read with
 :func:`reading`, verified, and only then a short :func:`writing` records the outcome
@@ -27,24 +32,46 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sync.pins import verify_pin
-from sync.protocol import ApprovalGranted
+from sync.protocol import ApprovalGranted, ApprovalRefused
 from terminal.db.engine import Database
-from terminal.db.models import Cashier
+from terminal.db.models import ApprovalRow, Cashier
 from terminal.services.errors import LoginError
 from terminal.services.outbox import append_event
-from terminal.services.schemas import CashierView
+from terminal.services.schemas import ApprovalView, CashierView
 from terminal.services.uow import reading, writing
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=5)
 
-ApprovalAction = Literal["refund", "void", "price_override", "discount", "no_sale"]
+ApprovalAction = Literal[
+    "refund",
+    "void",
+    "price_override",
+    "discount",
+    "no_sale",
+    "qty_decrease",
+    "cancel",
+    "refund_to_cash",
+    "unlock",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Counter:
+    """Which pair of columns counts wrong PINs: log-in's or approvals'."""
+
+    failed: Any
+    locked: Any
+
+
+_LOGIN = _Counter(Cashier.failed_attempts, Cashier.locked_until)
+_APPROVAL = _Counter(Cashier.approval_failed_attempts, Cashier.approval_locked_until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +96,16 @@ async def _match(pin: str, candidates: list[_Candidate]) -> _Candidate | None:
 
 
 async def _candidates(
-    db: Database, *, cashier_id: uuid.UUID | None = None, managers_only: bool = False
+    db: Database,
+    *,
+    cashier_id: uuid.UUID | None = None,
+    managers_only: bool = False,
+    counter: _Counter = _LOGIN,
 ) -> tuple[list[_Candidate], datetime | None]:
     """Active cashiers a PIN may belong to, and the latest lock among them (one read)."""
-    query = select(*_CANDIDATE_COLUMNS, Cashier.locked_until).where(Cashier.active.is_(True))
+    query = select(*_CANDIDATE_COLUMNS, counter.locked.label("locked_until")).where(
+        Cashier.active.is_(True)
+    )
     if cashier_id is not None:
         query = query.where(Cashier.id == cashier_id)
     if managers_only:
@@ -88,11 +121,18 @@ def _locked_message(until: datetime, at: datetime, *, what: str) -> str:
     return f"Too many wrong PINs: {what} locked for {minutes} more minute(s)."
 
 
-async def _check_lock(s: AsyncSession, ids: list[uuid.UUID], at: datetime, *, what: str) -> None:
-    """Inside the recording transaction: a lock set meanwhile still refuses."""
-    until = (
-        await s.execute(select(func.max(Cashier.locked_until)).where(Cashier.id.in_(ids)))
+async def _lock_of(s: AsyncSession, ids: list[uuid.UUID], counter: _Counter) -> datetime | None:
+    until: datetime | None = (
+        await s.execute(select(func.max(counter.locked)).where(Cashier.id.in_(ids)))
     ).scalar_one()
+    return until
+
+
+async def _check_lock(
+    s: AsyncSession, ids: list[uuid.UUID], at: datetime, *, what: str, counter: _Counter = _LOGIN
+) -> None:
+    """Inside the recording transaction: a lock set meanwhile still refuses."""
+    until = await _lock_of(s, ids, counter)
     if until is not None and until > at:
         raise LoginError(_locked_message(until, at, what=what))
 
@@ -107,29 +147,43 @@ async def _still_valid(s: AsyncSession, found: _Candidate) -> bool:
     return row is not None and row.pin_hash == found.pin_hash
 
 
-async def _count_failure(s: AsyncSession, ids: list[uuid.UUID], at: datetime, *, what: str) -> str:
-    """Add one wrong PIN against ``ids``; lock them at :data:`MAX_FAILURES`. The message."""
+async def _count_failure(
+    s: AsyncSession,
+    ids: list[uuid.UUID],
+    at: datetime,
+    *,
+    what: str,
+    counter: _Counter = _LOGIN,
+) -> tuple[str, int, bool]:
+    """Add one wrong PIN against ``ids``; lock them at :data:`MAX_FAILURES`.
+
+    Returns the message, the count of wrong PINs in a row, and whether this locked.
+    """
     current = (
-        await s.execute(select(func.max(Cashier.failed_attempts)).where(Cashier.id.in_(ids)))
+        await s.execute(select(func.max(counter.failed)).where(Cashier.id.in_(ids)))
     ).scalar_one()
     failures = (current or 0) + 1
+    failed, locked = counter.failed.key, counter.locked.key
     if failures >= MAX_FAILURES:
         await s.execute(
-            update(Cashier)
-            .where(Cashier.id.in_(ids))
-            .values(failed_attempts=0, locked_until=at + LOCKOUT)
+            update(Cashier).where(Cashier.id.in_(ids)).values({failed: 0, locked: at + LOCKOUT})
         )
-        return (
+        message = (
             f"Wrong PIN {failures} times: {what} locked for "
             f"{int(LOCKOUT.total_seconds() // 60)} minutes."
         )
-    await s.execute(update(Cashier).where(Cashier.id.in_(ids)).values(failed_attempts=failures))
-    return f"Wrong PIN ({MAX_FAILURES - failures} tries left before lockout)."
+        return message, failures, True
+    await s.execute(update(Cashier).where(Cashier.id.in_(ids)).values({failed: failures}))
+    return f"Wrong PIN ({MAX_FAILURES - failures} tries left before lockout).", failures, False
 
 
-async def _reset_failures(s: AsyncSession, ids: list[uuid.UUID]) -> None:
+async def _reset_failures(
+    s: AsyncSession, ids: list[uuid.UUID], counter: _Counter = _LOGIN
+) -> None:
     await s.execute(
-        update(Cashier).where(Cashier.id.in_(ids)).values(failed_attempts=0, locked_until=None)
+        update(Cashier)
+        .where(Cashier.id.in_(ids))
+        .values({counter.failed.key: 0, counter.locked.key: None})
     )
 
 
@@ -153,7 +207,7 @@ async def login(
         if found is not None and await _still_valid(s, found):
             await _reset_failures(s, ids)
             return CashierView(id=found.id, name=found.name, role=found.role)
-        message = await _count_failure(s, ids, at, what=what)
+        message, _, _ = await _count_failure(s, ids, at, what=what)
     # Raised after COMMIT so the failure count is kept.
     raise LoginError(message)
 
@@ -167,25 +221,31 @@ async def approve(
     sale_id: uuid.UUID | None = None,
     note: str = "",
     now: datetime | None = None,
-) -> CashierView:
+) -> ApprovalView:
     """A manager's PIN approves ``action``; the approval is an audit event for HQ.
 
-    Wrong PINs count against the managers' records and lock approvals as log-in does.
+    Wrong PINs count on the managers' approval counter (not log-in's) and lock approvals
+    at :data:`MAX_FAILURES`; each wrong or locked-out attempt is an ``approval.refused``
+    event. The returned ``approval_id`` is what a request carries as its approval.
     """
     at = now or datetime.now(UTC)
     what = "approvals are"
-    candidates, locked_until = await _candidates(db, managers_only=True)
+    candidates, locked_until = await _candidates(db, managers_only=True, counter=_APPROVAL)
     if not candidates:
         raise LoginError("No manager is set up on this till: nothing can be approved.")
+    ids = [c.id for c in candidates]
     if locked_until is not None and locked_until > at:
+        await _refused(db, action=action, cashier_id=cashier_id, failures=0, at=at, note=note)
         raise LoginError(_locked_message(locked_until, at, what=what))
     found = await _match(pin.strip(), candidates) if pin.strip().isdigit() else None
-    ids = [c.id for c in candidates]
     async with writing(db) as s:
-        await _check_lock(s, ids, at, what=what)
-        if found is not None and await _still_valid(s, found):
-            await _reset_failures(s, ids)
-            await _append_approval(
+        until = await _lock_of(s, ids, _APPROVAL)
+        if until is not None and until > at:
+            counted = _locked_message(until, at, what=what)
+            await _append_refusal(s, action, cashier_id, 0, True, note, at)
+        elif found is not None and await _still_valid(s, found):
+            await _reset_failures(s, ids, _APPROVAL)
+            approval_id = await _append_approval(
                 s,
                 action=action,
                 manager_id=found.id,
@@ -194,10 +254,72 @@ async def approve(
                 note=note,
                 at=at,
             )
-            return CashierView(id=found.id, name=found.name, role="manager")
-        counted = await _count_failure(s, ids, at, what=what)
-    # Raised after COMMIT so the failure count is kept.
-    raise LoginError(f"That is not a manager's PIN: nothing was approved. {counted}")
+            return ApprovalView(
+                id=found.id,
+                name=found.name,
+                role="manager",
+                approval_id=approval_id,
+                action=action,
+            )
+        else:
+            counted, failures, locked = await _count_failure(
+                s, ids, at, what=what, counter=_APPROVAL
+            )
+            await _append_refusal(s, action, cashier_id, failures, locked, note, at)
+            counted = f"That is not a manager's PIN: nothing was approved. {counted}"
+    # Raised after COMMIT so the failure count and its audit event are kept.
+    raise LoginError(counted)
+
+
+async def _refused(
+    db: Database,
+    *,
+    action: ApprovalAction,
+    cashier_id: uuid.UUID,
+    failures: int,
+    at: datetime,
+    note: str,
+) -> None:
+    async with writing(db) as s:
+        await _append_refusal(s, action, cashier_id, failures, True, note, at)
+
+
+async def _append_refusal(
+    s: AsyncSession,
+    action: ApprovalAction,
+    cashier_id: uuid.UUID,
+    failures: int,
+    locked: bool,
+    note: str,
+    at: datetime,
+) -> None:
+    event = ApprovalRefused(
+        attempt_id=uuid.uuid4(),
+        action=action,
+        cashier_id=cashier_id,
+        failed_attempts=failures,
+        locked=locked,
+        note=note,
+    )
+    await append_event(s, "approval.refused", event, at)
+
+
+async def unlock_till(db: Database, pin: str, *, now: datetime | None = None) -> ApprovalView:
+    """A manager's PIN lifts a log-in lockout (audited as an ``unlock`` approval).
+
+    Uses the approval counter, so a till locked by wrong log-in PINs can still be opened
+    by a manager, and a wrong manager PIN here counts as any wrong manager PIN does.
+    """
+    at = now or datetime.now(UTC)
+    async with reading(db) as s:
+        anyone = (await s.execute(select(Cashier.id).where(Cashier.active.is_(True)))).scalars()
+        ids = list(anyone)
+    view = await approve(
+        db, pin, action="unlock", cashier_id=ids[0] if ids else uuid.uuid4(), now=at
+    )
+    async with writing(db) as s:
+        await _reset_failures(s, ids)
+    return view
 
 
 async def _append_approval(
@@ -209,9 +331,10 @@ async def _append_approval(
     sale_id: uuid.UUID | None,
     note: str,
     at: datetime,
-) -> None:
+) -> uuid.UUID:
+    approval_id = uuid.uuid4()
     event = ApprovalGranted(
-        approval_id=uuid.uuid4(),
+        approval_id=approval_id,
         action=action,
         manager_id=manager_id,
         cashier_id=cashier_id,
@@ -219,6 +342,20 @@ async def _append_approval(
         note=note,
     )
     await append_event(s, "approval.granted", event, at)
+    await s.execute(
+        insert(ApprovalRow),
+        [
+            {
+                "id": approval_id,
+                "action": action,
+                "manager_id": manager_id,
+                "cashier_id": cashier_id,
+                "sale_id": sale_id,
+                "created_at": at,
+            }
+        ],
+    )
+    return approval_id
 
 
 async def record_own_approval(
@@ -229,7 +366,7 @@ async def record_own_approval(
     sale_id: uuid.UUID | None = None,
     note: str = "",
     now: datetime | None = None,
-) -> None:
+) -> ApprovalView:
     """A logged-in manager approves their own action: no PIN, but still audited for HQ.
 
     Raises :class:`LoginError` if ``manager_id`` is not an active manager on this till.
@@ -241,9 +378,10 @@ async def record_own_approval(
                 select(Cashier.role).where(Cashier.id == manager_id, Cashier.active.is_(True))
             )
         ).scalar_one_or_none()
-        if role != "manager":
+        name = (await s.execute(select(Cashier.name).where(Cashier.id == manager_id))).scalar()
+        if role != "manager" or name is None:
             raise LoginError("Only a manager can approve this: nothing was approved.")
-        await _append_approval(
+        approval_id = await _append_approval(
             s,
             action=action,
             manager_id=manager_id,
@@ -252,3 +390,6 @@ async def record_own_approval(
             note=note,
             at=at,
         )
+    return ApprovalView(
+        id=manager_id, name=name, role="manager", approval_id=approval_id, action=action
+    )

@@ -26,6 +26,7 @@ from sync.protocol import LoyaltyDelta, Payment, SaleCompleted, SaleLine
 from terminal.db.engine import Database, driver_connection
 from terminal.db.models import db_uuid
 from terminal.db.projection import record_sale
+from terminal.domain.approval import ApprovalLimits, LineFacts, sale_needs
 from terminal.domain.cart import MAX_QTY, CartError, CartLine, Totals, price_cart
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
 from terminal.domain.loyalty import (
@@ -38,6 +39,7 @@ from terminal.domain.loyalty import (
 from terminal.domain.money import MAX_AMOUNT_CENTS, format_cents
 from terminal.domain.receipt_no import format_receipt_no
 from terminal.domain.tender import Settlement, TenderError, TenderInput, settle
+from terminal.services.approvals import Recorded, check_recorded, limits_from_json
 from terminal.services.errors import (
     BadQuantityError,
     CheckoutError,
@@ -49,6 +51,7 @@ from terminal.services.errors import (
     UnknownProductError,
 )
 from terminal.services.schemas import (
+    CartItemIn,
     CheckoutRequest,
     Receipt,
     ReceiptLine,
@@ -73,6 +76,7 @@ class StoreContext:
     gst_rates: tuple[GstRate, ...]
     last_receipt: int
     last_event: int
+    approval_limits: ApprovalLimits = ApprovalLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class Refs:
     customer_name: str | None
     customer_balance: int
     shift_found: bool
+    approvals: Recorded
 
 
 async def finalize_sale(
@@ -100,6 +105,7 @@ async def finalize_sale(
         conn = await driver_connection(session)
         ctx = await load_store_context(conn)
         refs = await _load_refs(conn, request)
+        _require_approvals(request, ctx, refs, at)
         sale = _build_sale(request, ctx, refs, at)
         await record_sale(
             conn,
@@ -132,7 +138,8 @@ SELECT s.outlet_code, s.terminal_code, s.store_name, s.address, s.gst_reg_no,
        s.loyalty_cents_per_point_earned, s.loyalty_point_value_cents,
        g.effective_from, g.rate_bp,
        (SELECT value FROM counters WHERE name = 'receipt'),
-       (SELECT value FROM counters WHERE name = 'event')
+       (SELECT value FROM counters WHERE name = 'event'),
+       s.approval_limits
 FROM store_settings AS s LEFT JOIN gst_rates AS g ON 1
 """
 
@@ -152,6 +159,9 @@ SELECT 'u', id, NULL, name,
     FROM customers WHERE id = ?3
 UNION ALL
 SELECT 's', id, NULL, NULL, 0, NULL, 0, closed_at IS NULL FROM shifts WHERE id = ?4
+UNION ALL
+SELECT 'a', id, action, manager_id, 0, cashier_id, created_at, 1
+    FROM approvals WHERE id IN (SELECT value FROM json_each(?5))
 """
 
 
@@ -170,6 +180,7 @@ async def load_store_context(conn: aiosqlite.Connection) -> StoreContext:
         gst_rates=tuple(GstRate(date.fromisoformat(r[7]), r[8]) for r in rows if r[7] is not None),
         last_receipt=first[9],
         last_event=first[10],
+        approval_limits=limits_from_json(first[11]),
     )
 
 
@@ -180,8 +191,9 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest) -> Re
         db_uuid(request.cashier_id),
         db_uuid(request.customer_id) if request.customer_id else None,
         db_uuid(request.shift_id) if request.shift_id else None,
+        json.dumps([db_uuid(a.approval_id) for a in request.approvals]),
     )
-    by_kind: dict[str, list[Any]] = {"p": [], "c": [], "u": [], "s": []}
+    by_kind: dict[str, list[Any]] = {"p": [], "c": [], "u": [], "s": [], "a": []}
     for row in await conn.execute_fetchall(_REFS_SQL, params):
         by_kind[row[0]].append(row)
     cashier = by_kind["c"][0] if by_kind["c"] else None
@@ -192,7 +204,49 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest) -> Re
         customer_name=customer[3] if customer is not None else None,
         customer_balance=customer[4] if customer is not None else 0,
         shift_found=bool(by_kind["s"] and by_kind["s"][0][7]),
+        approvals={
+            uuid.UUID(hex=r[1]): (
+                r[2],
+                uuid.UUID(hex=r[3]),
+                uuid.UUID(hex=r[5]),
+                datetime.fromisoformat(r[6]),
+            )
+            for r in by_kind["a"]
+        },
     )
+
+
+def _require_approvals(
+    request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: datetime
+) -> None:
+    """Every discount is judged on the line as it is now, whoever built the request.
+
+    Lines the pricing will refuse anyway (a discount above the line) are left to it.
+    """
+    facts = [
+        LineFacts(
+            line_no=i,
+            sku=row[2],
+            qty=item.qty,
+            unit_price_cents=_unit_price(item, row),
+            discount_cents=item.discount_cents,
+            list_price_cents=row[4] if item.unit_price_cents is not None else None,
+        )
+        for i, item in enumerate(request.items, start=1)
+        if (row := refs.products.get(item.product_id)) is not None
+        and item.discount_cents <= item.qty * _unit_price(item, row)
+    ]
+    check_recorded(
+        sale_needs(facts, request.cart_discount_cents, ctx.approval_limits),
+        request.approvals,
+        refs.approvals,
+        cashier_id=request.cashier_id,
+        at=at,
+    )
+
+
+def _unit_price(item: CartItemIn, row: Any) -> int:
+    return row[4] if item.unit_price_cents is None else item.unit_price_cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +270,7 @@ def _cart_lines(request: CheckoutRequest, refs: Refs) -> list[CartLine]:
                 sku=row[2],
                 name=row[3],
                 qty=item.qty,
-                unit_price_cents=row[4],
+                unit_price_cents=_unit_price(item, row),
                 tax_code=row[5],
                 cdc_eligible=bool(row[6]),
                 discount_cents=item.discount_cents,

@@ -10,6 +10,8 @@ Hierarchy::
     │   ├── UnknownCustomerError
     │   ├── UnknownCashierError
     │   └── PaymentError         short payment, non-cash overpayment, CDC limit, points
+    ├── ApprovalRequired         the action needs a manager's approval it does not carry
+    ├── RefundError              a refund the sale cannot take (over-refund, bad tenders)
     ├── NotFoundError            a lookup found nothing (unknown barcode, customer...)
     ├── LoginError               wrong PIN, locked out
     ├── NotInitialisedError      the database has no store settings yet
@@ -55,6 +57,24 @@ class UnknownCashierError(CheckoutError):
 
 class PaymentError(CheckoutError):
     code = "payment"
+
+
+class ApprovalRequired(TillError):
+    """Nothing was written: ask a manager's PIN for each of ``needs`` and try again.
+
+    ``needs`` are ``(action, line_no)`` pairs (``line_no`` None: the whole sale), so a
+    screen can ask once per action and pass the approvals back with the request.
+    """
+
+    code = "approval_required"
+
+    def __init__(self, message: str, needs: list[tuple[str, int | None]]) -> None:
+        super().__init__(message)
+        self.needs = needs
+
+
+class RefundError(TillError):
+    code = "refund"
 
 
 class NotFoundError(TillError):

@@ -101,6 +101,7 @@ async def apply_settings(session: AsyncSession, s: SettingsRecord) -> None:
             gst_reg_no=s.gst_reg_no,
             loyalty_cents_per_point_earned=s.loyalty_cents_per_point_earned,
             loyalty_point_value_cents=s.loyalty_point_value_cents,
+            approval_limits=s.approval_limits.model_dump_json(),
         )
     )
     await session.execute(delete(GstRateRow))

@@ -18,11 +18,36 @@ class Model(BaseModel):
 # ------------------------------------------------------------------------- checkout
 
 
+ApprovalActionIn = Literal[
+    "refund",
+    "void",
+    "price_override",
+    "discount",
+    "no_sale",
+    "qty_decrease",
+    "cancel",
+    "refund_to_cash",
+    "unlock",
+]
+
+
+class ApprovalIn(Model):
+    """An approval a request carries: verified against the approvals recorded at this till."""
+
+    approval_id: UUID
+    manager_id: UUID
+    action: ApprovalActionIn
+    line_no: int | None = None
+    """The request's line (1-based) it approves; None approves the whole request."""
+
+
 class CartItemIn(Model):
     product_id: UUID
     qty: Annotated[int, Field(strict=True)]
     """Validated by the service (a bad quantity is a specific error, not a 422)."""
     discount_cents: Annotated[int, Field(strict=True, ge=0)] = 0
+    unit_price_cents: Annotated[int, Field(strict=True, ge=0)] | None = None
+    """A price override (needs a ``price_override`` approval); None sells at the catalog price."""
 
 
 class TenderIn(Model):
@@ -39,6 +64,7 @@ class CheckoutRequest(Model):
     items: list[CartItemIn]
     cart_discount_cents: Annotated[int, Field(strict=True, ge=0)] = 0
     tenders: list[TenderIn]
+    approvals: list[ApprovalIn] = []
 
 
 class ReceiptLine(Model):
@@ -112,6 +138,18 @@ class CashierView(Model):
     role: Literal["cashier", "manager"]
 
 
+class ApprovalView(CashierView):
+    """The manager who approved, and the approval a request then carries."""
+
+    approval_id: UUID
+    action: ApprovalActionIn
+
+    def as_approval(self, line_no: int | None = None) -> ApprovalIn:
+        return ApprovalIn(
+            approval_id=self.approval_id, manager_id=self.id, action=self.action, line_no=line_no
+        )
+
+
 class StoreView(Model):
     outlet_code: str
     terminal_code: str
@@ -167,6 +205,8 @@ class ShiftSummary(Model):
     expected_cash_cents: int
     sales_count: int
     sales_total_cents: int
+    report: ShiftReport | None = None
+    """The Z report (what ``shift.z_report`` carries to HQ)."""
 
 
 class ParkedItem(Model):
@@ -193,3 +233,151 @@ class ParkedCart(Model):
     items: list[ParkedItem]
     missing: list[str] = []
     """SKUs parked but no longer sold (withdrawn since); the cashier is told."""
+
+
+# ------------------------------------------------------------------------- refunds
+
+
+class SoldLineView(Model):
+    line_no: int
+    sku: str
+    name: str
+    qty: int
+    unit_price_cents: int
+    total_cents: int
+    tax_code: TaxCode
+    refunded_qty: int
+    """Taken back by earlier refunds; ``qty - refunded_qty`` can still be refunded."""
+
+
+class PastSale(Model):
+    """A sale from this till's history, as a refund screen or a reprint needs it."""
+
+    sale_id: UUID
+    receipt_no: str
+    created_at: datetime
+    cashier_id: UUID
+    customer_id: UUID | None
+    customer_name: str | None
+    total_cents: int
+    tax_cents: int
+    rounding_cents: int
+    lines: list[SoldLineView]
+    payments: list[ReceiptPayment]
+    refunds: list[str]
+    """Credit note numbers of earlier refunds."""
+
+
+class RefundLineIn(Model):
+    line_no: int
+    """The original sale's line number."""
+    qty: Annotated[int, Field(strict=True, gt=0)]
+
+
+class RefundRequest(Model):
+    receipt_no: str
+    cashier_id: UUID
+    shift_id: UUID | None = None
+    lines: list[RefundLineIn] = []
+    """Empty: refund everything that is left of the sale."""
+    to_cash: bool = False
+    """Give it all back in cash instead of the tenders paid (needs ``refund_to_cash``)."""
+    reason: str = ""
+    approvals: list[ApprovalIn] = []
+
+
+class CreditNoteLine(Model):
+    line_no: int
+    sku: str
+    name: str
+    qty: int
+    unit_price_cents: int
+    discount_cents: int
+    total_cents: int
+    tax_code: TaxCode
+
+
+class CreditNote(Model):
+    """A refund's receipt: the credit note against the original tax invoice."""
+
+    refund_id: UUID
+    credit_note_no: str
+    original_receipt_no: str
+    created_at: datetime
+    store_name: str
+    address: str
+    gst_reg_no: str
+    cashier_name: str
+    customer_name: str | None
+    lines: list[CreditNoteLine]
+    total_cents: int
+    tax_cents: int
+    gst_rate_bp: int
+    rounding_cents: int
+    payments: list[ReceiptPayment]
+    """How the money went back (cash includes its rounding)."""
+    points_given_back: int
+    points_taken_back: int
+    points_balance: int | None
+    reason: str
+
+
+# ------------------------------------------------------------------------- shift reports
+
+
+class TenderLine(Model):
+    tender: TenderKind
+    sales_cents: int
+    refunds_cents: int
+
+
+class TaxLine(Model):
+    tax_code: TaxCode
+    net_sales_cents: int
+    tax_cents: int
+
+
+class ShiftReport(Model):
+    """An X report (``kind='x'``, any time) or a Z report (``'z'``, the shift closed)."""
+
+    kind: Literal["x", "z"]
+    shift_id: UUID
+    cashier_id: UUID
+    opened_at: datetime
+    closed_at: datetime | None
+    gross_sales_cents: int
+    """Before discounts (sum of qty x price)."""
+    discounts_cents: int
+    sales_total_cents: int
+    refunds_cents: int
+    net_sales_cents: int
+    sales_count: int
+    refunds_count: int
+    voids_count: int
+    voids_cents: int
+    cancels_count: int
+    cancels_cents: int
+    no_sale_count: int
+    tax: list[TaxLine]
+    tenders: list[TenderLine]
+    rounding_cents: int
+    opening_float_cents: int
+    cash_in_cents: int
+    cash_out_cents: int
+    expected_cash_cents: int
+    counted_cash_cents: int | None
+    variance_cents: int | None
+    first_receipt_no: str | None
+    last_receipt_no: str | None
+    parked_count: int
+
+
+class ReceiptSummary(Model):
+    """One line of a past-receipts search."""
+
+    sale_id: UUID
+    receipt_no: str
+    created_at: datetime
+    customer_name: str | None
+    total_cents: int
+    refunded: bool

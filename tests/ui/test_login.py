@@ -110,7 +110,7 @@ async def test_logout_counts_the_drawer_closes_the_shift_and_shows_the_variance(
         )
     await db.dispose()
     assert [(c is not None, n) for c, n in shifts] == [(True, 103_20)]
-    assert events == ["sale.completed", "shift.closed"]
+    assert events == ["sale.completed", "shift.closed", "shift.z_report"]
 
 
 async def test_a_corrupt_database_file_is_said_on_the_login_screen(

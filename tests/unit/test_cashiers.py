@@ -39,10 +39,12 @@ async def _manager_state(db: Database) -> tuple[int, datetime | None]:
     async with db.reader() as s:
         row = (
             await s.execute(
-                select(Cashier.failed_attempts, Cashier.locked_until).where(Cashier.id == MR_TAN)
+                select(Cashier.approval_failed_attempts, Cashier.approval_locked_until).where(
+                    Cashier.id == MR_TAN
+                )
             )
         ).one()
-    return row.failed_attempts, row.locked_until
+    return row.approval_failed_attempts, row.approval_locked_until
 
 
 async def test_approval_records_an_audit_event(till_db: Database) -> None:
@@ -161,3 +163,42 @@ async def test_a_managers_own_approval_is_audited_and_a_cashiers_refused(
         await cashiers.record_own_approval(till_db, action="void", manager_id=AISHA, now=NOW)
     [event] = await _approvals(till_db)
     assert event["manager_id"] == event["cashier_id"] == str(MR_TAN)
+
+
+async def _refusals(db: Database) -> list[dict]:
+    async with db.reader() as s:
+        rows = (
+            await s.execute(
+                select(OutboxEvent.payload).where(OutboxEvent.type == "approval.refused")
+            )
+        ).scalars()
+        return [json.loads(p) for p in rows]
+
+
+async def test_manager_lockout_is_its_own_counter_and_login_still_works(
+    till_db: Database,
+) -> None:
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(LoginError):
+            await approve(till_db, "0000", action="discount", cashier_id=AISHA, now=NOW)
+    with pytest.raises(LoginError, match="approvals are locked"):
+        await approve(till_db, "9999", action="discount", cashier_id=AISHA, now=NOW)
+    # Every wrong or locked-out manager PIN is an audit event, counted in a row.
+    refused = await _refusals(till_db)
+    assert [r["failed_attempts"] for r in refused] == [1, 2, 3, 4, 5, 0]
+    assert [r["locked"] for r in refused] == [False] * 4 + [True, True]
+    # The cashier (and the manager) can still log in: log-in has its own counter.
+    assert (await login(till_db, "1234", now=NOW)).id == AISHA
+    assert (await login(till_db, "9999", now=NOW)).id == MR_TAN
+
+
+async def test_a_manager_pin_unlocks_a_locked_till(till_db: Database) -> None:
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(LoginError):
+            await login(till_db, "0000", now=NOW)
+    with pytest.raises(LoginError, match="locked"):
+        await login(till_db, "1234", now=NOW)
+    view = await cashiers.unlock_till(till_db, "9999", now=NOW)
+    assert view.action == "unlock" and view.id == MR_TAN
+    assert (await login(till_db, "1234", now=NOW)).id == AISHA
+    assert [e["action"] for e in await _approvals(till_db)] == ["unlock"]

@@ -64,8 +64,16 @@ async def test_close_shift_counts_float_plus_cash_minus_change(till_db: Database
 
     with closing(sqlite3.connect(till_db.path)) as c:
         rows = c.execute("SELECT type, payload FROM outbox ORDER BY seq").fetchall()
-    assert [t for t, _ in rows] == ["sale.completed", "sale.completed", "shift.closed"]
-    event = json.loads(rows[-1][1])
+    assert [t for t, _ in rows] == [
+        "sale.completed",
+        "sale.completed",
+        "shift.closed",
+        "shift.z_report",
+    ]
+    z = json.loads(rows[-1][1])
+    assert z["variance_cents"] == -20 and z["sales_count"] == 2
+    assert z["first_receipt_no"] == "DEMO-T01-000001" and z["last_receipt_no"] == "DEMO-T01-000002"
+    event = json.loads(rows[-2][1])
     assert event["shift_id"] == str(shift.id)
     assert event["opening_float_cents"] == 100_00
     assert event["expected_cash_cents"] == 106_20

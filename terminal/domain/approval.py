@@ -1,0 +1,145 @@
+"""When a cashier needs a manager: the approval policy, pure and configurable.
+
+The limits come from HQ's store settings (:class:`sync.protocol.ApprovalLimits`, copied
+here field for field so the domain imports nothing of the wire). Every service that
+writes asks this module what the action in hand needs and refuses it unless the
+request carries a recorded approval for each need; the UI only asks for the PIN the
+service said it needs. A discount is judged on the line as it is now (quantity times
+price), so a 20% discount given at quantity 5 and then left on a line of 1 is 100% and
+needs a manager again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Action = Literal[
+    "refund",
+    "void",
+    "price_override",
+    "discount",
+    "no_sale",
+    "qty_decrease",
+    "cancel",
+    "refund_to_cash",
+    "unlock",
+]
+
+FULL_BP = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalLimits:
+    line_discount_bp: int = 2_000
+    line_discount_cents: int = 2_000
+    sale_discount_bp: int = 2_000
+    sale_discount_cents: int = 5_000
+    refund_cents: int = 0
+    """A refund above this needs approval (0: every refund does)."""
+    price_override: bool = True
+    void: bool = True
+    qty_decrease: bool = True
+    no_sale: bool = True
+    cancel: bool = True
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Need:
+    """One approval an action needs; ``line_no`` ties a line-level need to its line."""
+
+    action: Action
+    line_no: int | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """A cart line as the policy sees it (1-based ``line_no``)."""
+
+    line_no: int
+    sku: str
+    qty: int
+    unit_price_cents: int
+    discount_cents: int = 0
+    list_price_cents: int | None = None
+    """The catalog price when the cashier overrode it (``unit_price_cents`` is the new one)."""
+
+
+def _over(amount: int, base: int, limit_bp: int, limit_cents: int) -> bool:
+    """``amount`` exceeds ``limit_bp`` of ``base`` or ``limit_cents`` (integer arithmetic)."""
+    return amount > limit_cents or amount * FULL_BP > base * limit_bp
+
+
+def sale_needs(
+    lines: Sequence[LineFacts], cart_discount_cents: int, limits: ApprovalLimits
+) -> list[Need]:
+    """Approvals a cart needs at checkout: line discounts, the sale's discount, overrides."""
+    needs: list[Need] = []
+    gross = 0
+    line_discounts = 0
+    for ln in lines:
+        amount = ln.qty * ln.unit_price_cents
+        gross += amount
+        line_discounts += ln.discount_cents
+        if ln.discount_cents and _over(
+            ln.discount_cents, amount, limits.line_discount_bp, limits.line_discount_cents
+        ):
+            needs.append(Need("discount", ln.line_no, f"{ln.sku}: discount over the line limit"))
+        if (
+            limits.price_override
+            and ln.list_price_cents is not None
+            and ln.list_price_cents != ln.unit_price_cents
+        ):
+            needs.append(Need("price_override", ln.line_no, f"{ln.sku}: price changed"))
+    total_discount = line_discounts + cart_discount_cents
+    if total_discount and _over(
+        total_discount, gross, limits.sale_discount_bp, limits.sale_discount_cents
+    ):
+        needs.append(Need("discount", None, "the sale's discounts are over the limit"))
+    return needs
+
+
+def line_change_needs(
+    old_qty: int, new_qty: int, limits: ApprovalLimits, *, line_no: int | None = None
+) -> list[Need]:
+    """Removing a line (``new_qty == 0``) is a void; lowering its quantity is a decrease."""
+    if new_qty >= old_qty:
+        return []
+    if new_qty == 0:
+        return [Need("void", line_no, "void a line")] if limits.void else []
+    return [Need("qty_decrease", line_no, "lower a quantity")] if limits.qty_decrease else []
+
+
+def refund_needs(amount_cents: int, *, to_cash: bool, limits: ApprovalLimits) -> list[Need]:
+    needs: list[Need] = []
+    if amount_cents > limits.refund_cents:
+        needs.append(Need("refund", None, "a refund over the limit"))
+    if to_cash:
+        needs.append(Need("refund_to_cash", None, "refund to cash instead of the tenders paid"))
+    return needs
+
+
+def simple_needs(action: Literal["no_sale", "cancel"], limits: ApprovalLimits) -> list[Need]:
+    """Opening the drawer with no sale, cancelling a whole sale (one approval)."""
+    required = limits.no_sale if action == "no_sale" else limits.cancel
+    return [Need(action, None, action.replace("_", " "))] if required else []
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """An approval the caller carries: what was approved, and for which line (or all)."""
+
+    action: Action
+    line_no: int | None = None
+
+
+def missing(needs: Iterable[Need], granted: Iterable[Granted]) -> list[Need]:
+    """Needs no carried approval covers; a sale-wide approval covers every line."""
+    have = list(granted)
+    return [
+        n
+        for n in needs
+        if not any(g.action == n.action and g.line_no in (None, n.line_no) for g in have)
+    ]
