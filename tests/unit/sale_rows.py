@@ -217,7 +217,9 @@ def sale_events(
     text = (
         st.text(max_size=40)
         if nul
-        else st.text(st.characters(exclude_characters="\x00"), max_size=40)
+        else st.text(
+            st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=40
+        )
     )
     return st.builds(
         SaleCompleted,

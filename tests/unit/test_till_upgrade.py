@@ -3,7 +3,7 @@ upgrades in place; afterwards no trigger writes a sale table.
 
 The previous release's checkout was this checkout with one difference: it stored only the
 outbox row and let migration 0001's ``sale_completed_projection`` trigger write the sale
-tables. ``_previous_release`` puts that back (the same pricing, the same event, the old
+tables. ``_previous_release_sale`` puts that back (the same pricing, the same event, the old
 single INSERT), so the first sale below is written exactly as a till in the field wrote it.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from terminal.db.engine import Database, open_database
 from terminal.db.migrate import MIGRATIONS, upgrade
 from terminal.db.models import db_time
 from terminal.db.projection import write_sale
-from terminal.services import checkout, setup
+from terminal.services import checkout
 from terminal.services.checkout import finalize_sale
 from terminal.services.schemas import CartItemIn, TenderIn
 from terminal.services.setup import DEMO_OPENING_STOCK, init_till, seed_demo
@@ -60,32 +59,59 @@ async def _migrate(db: Database, target: str, *, down: bool = False) -> None:
 
 
 async def _previous_release_till(path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
-    """A till set up by the previous release: schema 0001, demo store loaded."""
+    """A till set up by the previous release: schema 0001, demo store loaded.
 
-    async def upgrade_to_0001(db: Database) -> None:
-        await _migrate(db, "0001")
-
+    Made by setting up a till of today's release and migrating it down to 0001: today's
+    set-up code writes columns 0001 did not have, and every downgrade keeps the rows of
+    the columns that existed then.
+    """
     db = open_database(path)
-    with monkeypatch.context() as m:
-        m.setattr(setup, "upgrade", upgrade_to_0001)
-        await init_till(db)
+    await init_till(db)
     await seed_demo(db)
+    await _migrate(db, "0001", down=True)
     return db
 
 
-@contextmanager
-def _previous_release(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SaleCompleted]]:
-    """The previous release's checkout: the outbox INSERT alone (the trigger did the rest)."""
-    sent: list[SaleCompleted] = []
+async def _previous_release_sale(
+    db: Database, scratch: Path, monkeypatch: pytest.MonkeyPatch, *args, **kw
+):
+    """Make a sale on a till of the previous release (``db``, at schema 0001).
 
-    async def record_outbox_only(conn, sale, *, event_seq, receipt_seq, at):
-        sent.append(sale)
-        params = (event_seq, uuid.uuid4().hex, "sale.completed", 1, db_time(at))
-        await conn.execute_fetchall(_OLD_OUTBOX_SQL, (*params, sale.model_dump_json()))
+    The previous release's checkout priced the cart as today's does and stored only the
+    outbox row, letting migration 0001's trigger write the sale tables. Today's checkout
+    reads settings 0001 did not have, so the event is priced on a scratch till of today's
+    release set up the same way (the demo store has fixed ids), and then stored in ``db``
+    the old way: the single outbox INSERT.
+    """
+    till = open_database(scratch)
+    await init_till(till)
+    await seed_demo(till)
+    sent: list[tuple[SaleCompleted, int]] = []
 
-    with monkeypatch.context() as m:
-        m.setattr(checkout, "record_sale", record_outbox_only)
-        yield sent
+    async def capture(conn, sale, *, event_seq, receipt_seq, at):
+        sent.append((sale, event_seq))
+
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(checkout, "record_sale", capture)
+            receipt = await finalize_sale(till, *args, **kw)
+    finally:
+        await till.dispose()
+    ((sale, seq),) = sent
+    with closing(sqlite3.connect(db.path, isolation_level=None)) as c:
+        c.execute("PRAGMA foreign_keys=ON")
+        c.execute(
+            _OLD_OUTBOX_SQL,
+            (
+                seq,
+                uuid.uuid4().hex,
+                "sale.completed",
+                1,
+                db_time(kw["now"]),
+                sale.model_dump_json(),
+            ),
+        )
+    return receipt, sale
 
 
 def _triggers(conn: sqlite3.Connection) -> dict[str, str]:
@@ -101,6 +127,14 @@ def _writes_a_sale_table(sql: str) -> bool:
     )
 
 
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(MIGRATIONS)).get_current_head()
+    assert head is not None
+    return head
+
+
 def _version(conn: sqlite3.Connection) -> str:
     return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
@@ -112,20 +146,20 @@ async def test_a_till_of_the_previous_release_upgrades_in_place(tmp_path, monkey
             assert _version(c) == "0001" and "sale_completed_projection" in _triggers(c)
 
         # sale 1, through the old trigger: a customer earns points on two products
-        with _previous_release(monkeypatch) as sent:
-            first = await finalize_sale(
-                db,
-                request(
-                    customer_id=CUSTOMER,
-                    items=[
-                        CartItemIn(product_id=KOPI.product_id, qty=3, discount_cents=30),
-                        CartItemIn(product_id=BEER.product_id, qty=1),
-                    ],
-                    tenders=[TenderIn(kind="card", amount_cents=2940)],
-                ),
-                now=FIRST_AT,
-            )
-        (old_event,) = sent
+        first, old_event = await _previous_release_sale(
+            db,
+            tmp_path / "scratch.db",
+            monkeypatch,
+            request(
+                customer_id=CUSTOMER,
+                items=[
+                    CartItemIn(product_id=KOPI.product_id, qty=3, discount_cents=30),
+                    CartItemIn(product_id=BEER.product_id, qty=1),
+                ],
+                tenders=[TenderIn(kind="card", amount_cents=2940)],
+            ),
+            now=FIRST_AT,
+        )
         with closing(sqlite3.connect(db.path)) as c:
             before_upgrade = dump(c)
             assert read_sale(c, first.sale_id) == old_event
@@ -133,8 +167,10 @@ async def test_a_till_of_the_previous_release_upgrades_in_place(tmp_path, monkey
         await upgrade(db)  # what the next start of the till does
 
         with closing(sqlite3.connect(db.path)) as c:
-            assert _version(c) == "0002"
-            assert dump(c) == before_upgrade  # upgraded in place, every row kept
+            assert _version(c) == _head()
+            assert {
+                t: r for t, r in dump(c).items() if t in before_upgrade
+            } == before_upgrade  # upgraded in place, every row kept
 
         # sale 2, written from Python: the same customer redeems points, pays in two tenders
         second = await finalize_sale(
@@ -315,7 +351,9 @@ async def test_the_old_trigger_and_the_projection_write_the_same_rows(tmp_path, 
                 write_sale(
                     by_python, sale, event_seq=1, receipt_seq=1, at=FIRST_AT, event_id=event_id
                 )
-                assert dump(by_trigger) == dump(by_python)
+                old_rows, new_rows = dump(by_trigger), dump(by_python)
+                for table in sorted(SALE_TABLES | {"outbox", "counters"}):
+                    assert old_rows[table] == new_rows[table], table
             finally:
                 by_trigger.execute("ROLLBACK")
                 by_python.execute("ROLLBACK")

@@ -129,10 +129,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_refunds_created_at"))
     op.drop_table("refunds")
     op.drop_table("approvals")
-    with op.batch_alter_table("shifts", schema=None) as batch_op:
-        batch_op.drop_column("z_report")
-    with op.batch_alter_table("store_settings", schema=None) as batch_op:
-        batch_op.drop_column("approval_limits")
-    with op.batch_alter_table("cashiers", schema=None) as batch_op:
-        batch_op.drop_column("approval_locked_until")
-        batch_op.drop_column("approval_failed_attempts")
+    # SQLite >= 3.35 drops a column in place. A batch (copy-and-rename) would trip the
+    # receipt trigger, which reads store_settings, while the table is being renamed.
+    op.drop_column("shifts", "z_report")
+    op.drop_column("store_settings", "approval_limits")
+    op.drop_column("cashiers", "approval_locked_until")
+    op.drop_column("cashiers", "approval_failed_attempts")
