@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from sync.agent import SyncAgent
+from sync.agent.errors import SyncTransportError
 from terminal.db.engine import Database
 from tests.sync.conftest import LocalHq, make_sales
 
@@ -55,7 +56,7 @@ async def test_a_failure_makes_the_next_cycle_ask_whoami_again(
     await agent.sync_once()
     await make_sales(till, 1)
     hq.transport.faults = ["drop"]
-    with pytest.raises(Exception, match="unreachable"):
+    with pytest.raises(SyncTransportError, match="unreachable"):
         await agent.sync_once()
     hq.transport.requests.clear()
 
