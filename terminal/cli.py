@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from terminal.cli_common import db_option, fail, open_db
+from terminal.cli_common import db_group_option, db_option, fail, open_db
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 @click.group(invoke_without_command=True)
-@db_option
+@db_group_option
 @click.pass_context
 def main(ctx: click.Context, db_path: Path) -> None:
     """Kedai till. With no command, opens the till UI."""
