@@ -6,8 +6,10 @@ environment variables, so a worker builds exactly the settings its parent checke
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hq.db import DatabaseUrlError, database_url
 
 DEFAULT_SECRET = "kedai-demo-insecure-secret"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///kedai-hq.db"
@@ -38,6 +40,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, gt=0)
     """Connections per worker process (PostgreSQL)."""
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return database_url(value)
+
     def check_secure(self) -> None:
         """Refuse to serve a real store with the published default secret."""
         if not self.demo and self.secret_key.get_secret_value() == DEFAULT_SECRET:
@@ -46,3 +53,21 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
                 "or run with KEDAI_HQ_DEMO=1 on a demo machine"
             )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings; a bad value becomes one :class:`SettingsError` line, no traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(x) for x in first.get("loc", ())) or "settings"
+        message = str(first.get("ctx", {}).get("error") or first.get("msg", ""))
+        raise SettingsError(f"KEDAI_HQ_{field.upper()}: {message}") from None
+
+
+class SettingsError(ValueError):
+    """A setting (from the environment or an option) that HQ cannot use."""
+
+
+__all__ = ["DatabaseUrlError", "InsecureSettingsError", "Settings", "SettingsError"]
