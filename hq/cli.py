@@ -64,6 +64,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
     import uvicorn
 
     from hq.app import create_app
+    from hq.httpserver import HeaderTimeoutH11Protocol
 
     settings = _settings(database_url)
     try:
@@ -83,6 +84,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
     # found: this one, so a service manager sees exit status 0 rather than "killed".
     signal.signal(signal.SIGTERM, _exit_cleanly)
     common: dict[str, Any] = {
+        "http": HeaderTimeoutH11Protocol,
         "host": host,
         "port": port,
         "access_log": access_log,

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     """Largest request body accepted, both as sent and after gzip decompression (413)."""
     changes_page_max: int = Field(default=1000, gt=0)
     """Largest page ``GET /v1/sync/changes`` returns, whatever ``limit`` asks for."""
+    changes_page_max_bytes: int = Field(default=1024 * 1024, ge=4096)
+    """Largest page of the change feed in bytes of JSON (a page holds at least one change)."""
+    header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a request's head (request line and headers) may take to arrive."""
+    body_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a request's whole body may take to arrive (408 after)."""
+    terminal_concurrency: int = Field(default=4, gt=0)
+    """Requests one terminal may have in progress at once, per worker (429 beyond)."""
+    api_docs: bool = False
+    """Serve the interactive API docs (``/docs``, ``/redoc``); ``/openapi.json`` is
+    always served, for tills and tools."""
     db_pool_size: int = Field(default=5, gt=0)
     """Connections per worker process (PostgreSQL)."""
 

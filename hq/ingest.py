@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from hq.bulk import BulkWriter
+from hq.checks import check_events, clock_is_off
 from hq.sqlutil import allocate_change_seqs, insert
 from hq.wire import Received, Refused
 from sync import protocol as p
@@ -64,7 +65,7 @@ CUSTOMERS = _table(m.Customer)
 
 EVENT_COLUMNS = (
     "event_id", "terminal_id", "terminal_seq", "type", "schema_version", "occurred_at",
-    "received_at", "payload", "quarantined",
+    "received_at", "payload", "quarantined", "clock_off",
 )  # fmt: skip
 SALE_COLUMNS = (
     "sale_id", "kind", "event_id", "terminal_id", "receipt_no", "original_sale_id",
@@ -127,6 +128,10 @@ async def ingest_batch(
     first: dict[UUID, Received] = {}
     for ev in events:
         first.setdefault(ev.event_id, ev)
+    checked = await check_events(
+        session=session, terminal_id=terminal_id, events=list(first.values()), now=received_at
+    )
+    first = {ev.event_id: checked.get(ev.event_id, ev) for ev in first.values()}
     inserted = await _insert_events(bulk, first.values(), terminal_id, received_at)
     status: dict[UUID, p.EventResult] = {}
     quarantine: list[dict[str, Any]] = []
@@ -137,14 +142,14 @@ async def ingest_batch(
             continue
         if isinstance(ev.payload, Refused):
             status[ev.event_id] = _rejected(ev.event_id, ev.payload.reason)
-            quarantine.append(_quarantine_row(ev, ev.payload.reason, received_at))
+            quarantine.append(_quarantine_row(ev, terminal_id, ev.payload.reason, received_at))
         else:
             status[ev.event_id] = p.EventResult(event_id=ev.event_id, status="accepted")
             collect(ev, ev.payload)
 
     missing = [ev for ev in first.values() if ev.event_id not in inserted]
     if missing:
-        await _answer_resent(session, missing, status, quarantine, received_at)
+        await _answer_resent(session, terminal_id, missing, status, quarantine, received_at)
     if quarantine:
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
     await _flush(session, bulk, facts)
@@ -193,14 +198,18 @@ async def _insert_events(
     rows = []
     for ev in events:
         if isinstance(ev.payload, Refused):
-            payload, quarantined = json.dumps(ev.payload.envelope.payload), True
+            if not ev.payload.held:
+                continue
+            stored = ev.payload.raw.get("payload") if ev.payload.storable else {}
+            payload, quarantined = json.dumps(stored), True
         else:
             payload, quarantined = ev.payload.model_dump_json(), False
+        occurred_at = utc(ev.occurred_at)
         rows.append(
             (
                 bulk.uuid(ev.event_id), terminal_id, ev.terminal_seq, ev.type[:40],
-                ev.schema_version, bulk.timestamp(utc(ev.occurred_at)), received, payload,
-                quarantined,
+                ev.schema_version, bulk.timestamp(occurred_at), received, payload,
+                quarantined, clock_is_off(occurred_at, received_at),
             )
         )  # fmt: skip
     if not rows:
@@ -211,6 +220,7 @@ async def _insert_events(
 
 async def _answer_resent(
     session: AsyncSession,
+    terminal_id: str,
     missing: list[Received],
     status: dict[UUID, p.EventResult],
     quarantine: list[dict[str, Any]],
@@ -232,9 +242,12 @@ async def _answer_resent(
     for ev in missing:
         row = held.get(ev.event_id)
         if row is None:
-            reason = f"terminal_seq {ev.terminal_seq} is already held by another event"
+            if isinstance(ev.payload, Refused) and not ev.payload.held:
+                reason = ev.payload.reason
+            else:
+                reason = f"terminal_seq {ev.terminal_seq} is already held by another event"
             status[ev.event_id] = _rejected(ev.event_id, reason)
-            quarantine.append(_quarantine_row(ev, reason, received_at))
+            quarantine.append(_quarantine_row(ev, terminal_id, reason, received_at))
         elif row.quarantined:
             status[ev.event_id] = _rejected(ev.event_id, row.reason or "quarantined")
         else:
@@ -296,7 +309,10 @@ class _Collector:
 
     def __call__(self, ev: Received, payload: p.WireModel) -> None:
         u, facts = self.bulk.uuid, self.facts
-        occurred_at = self.bulk.timestamp(utc(ev.occurred_at))
+        when = utc(ev.occurred_at)
+        if clock_is_off(when, self.received_at):
+            when = self.received_at  # the till's clock is wrong: date its facts by HQ's
+        occurred_at = self.bulk.timestamp(when)
         received_at = self.bulk.timestamp(self.received_at)
         event_id, terminal_id = u(ev.event_id), self.terminal_id
         if isinstance(payload, p.SaleCompleted):
@@ -361,7 +377,7 @@ class _Collector:
                     "cashier_id": payload.cashier_id,
                     "sale_id": payload.sale_id,
                     "note": payload.note,
-                    "occurred_at": utc(ev.occurred_at),
+                    "occurred_at": when,
                 }
             )
         else:  # pragma: no cover - PAYLOAD_MODELS and this function grow together
@@ -497,10 +513,12 @@ def _rejected(event_id: UUID, reason: str) -> p.EventResult:
     return p.EventResult(event_id=event_id, status="rejected", reason=reason)
 
 
-def _quarantine_row(ev: Received, reason: str, received_at: datetime) -> dict[str, Any]:
+def _quarantine_row(
+    ev: Received, terminal_id: str, reason: str, received_at: datetime
+) -> dict[str, Any]:
     return {
         "event_id": ev.event_id,
-        "terminal_id": ev.terminal_id,
+        "terminal_id": terminal_id,
         "terminal_seq": ev.terminal_seq,
         "reason": reason,
         "raw": json.dumps(ev.raw(), separators=(",", ":")),
