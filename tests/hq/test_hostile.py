@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -362,5 +363,11 @@ def test_a_far_off_clock_is_flagged_and_its_facts_dated_by_hq(
     assert _results(_push(hq, token, tid, [future, past])) == [("accepted", None)] * 2
     assert hq.scalar("SELECT count(*) FROM events WHERE terminal_id = :t AND clock_off", t=tid) == 2
     for year in (2999, 1970):
-        dated = f"SELECT count(*) FROM sales WHERE terminal_id = :t AND occurred_at < '{year + 1}'"
-        assert hq.scalar(dated + f" AND occurred_at >= '{year}'", t=tid) == 0
+        dated = (
+            "SELECT count(*) FROM sales WHERE terminal_id = :t"
+            " AND occurred_at >= :start AND occurred_at < :end"
+        )
+        start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+        if hq.backend == "sqlite":
+            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)  # type: ignore[assignment]
+        assert hq.scalar(dated, t=tid, start=start, end=end) == 0
