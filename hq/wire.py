@@ -255,7 +255,14 @@ _TYPED_PUSH = _typed_push()
 
 
 def push_request_schema() -> dict[str, Any]:
-    """The request body's JSON schema with its definitions inlined, for ``openapi_extra``."""
+    """The request body's JSON schema with its definitions inlined, for ``openapi_extra``.
+
+    The schema says what HQ enforces per request: a terminal id and at most
+    :data:`~sync.protocol.MAX_PUSH_EVENTS` objects with a UUID ``event_id``. The
+    envelope's own shape is refused per event (answered ``rejected``, never a failed
+    request), so it is published beside the schema, not in it: a schema that required
+    it would promise a 4xx the contract deliberately does not give.
+    """
     schema = p.PushRequest.model_json_schema()
     defs = schema.pop("$defs", {})
 
@@ -269,7 +276,20 @@ def push_request_schema() -> dict[str, Any]:
             return [inline(v) for v in node]
         return node
 
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": inline(schema)}},
+    body = inline(schema)
+    envelope = body["properties"]["events"]["items"]
+    body["properties"]["events"]["items"] = {
+        "type": "object",
+        "required": ["event_id"],
+        "properties": {"event_id": envelope["properties"]["event_id"]},
+        "additionalProperties": True,
+        "description": (
+            "One event envelope (its full shape is `x-kedai-envelope`). Each event is "
+            "validated on its own: one that does not match is answered `rejected` with "
+            "the reason and quarantined, and the events after it are still applied; "
+            "only an event without a UUID `event_id` (nothing to answer it by) fails "
+            "the whole request."
+        ),
+        "x-kedai-envelope": envelope,
     }
+    return {"required": True, "content": {"application/json": {"schema": body}}}

@@ -104,5 +104,6 @@ def test_a_bad_request_raises_a_request_validation_error(body: bytes, kind: str)
 def test_the_openapi_request_schema_is_self_contained() -> None:
     schema = wire.push_request_schema()["content"]["application/json"]["schema"]
     assert "$ref" not in json.dumps(schema)
-    envelope_schema = schema["properties"]["events"]["items"]
-    assert set(envelope_schema["properties"]) == set(p.EventEnvelope.model_fields)
+    items = schema["properties"]["events"]["items"]
+    assert items["required"] == ["event_id"] and items["additionalProperties"] is True
+    assert set(items["x-kedai-envelope"]["properties"]) == set(p.EventEnvelope.model_fields)

@@ -143,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in figures.items():
             if key not in ("problems", "schemathesis"):
                 print(f"{key:24} {value}")
-        fuzz = {k: v for k, v in figures["schemathesis"].items() if k != "summary"}
+        fuzz = {
+            k: v
+            for k, v in figures["schemathesis"].items()
+            if not k.startswith(("summary", "failure_text"))
+        }
         print(f"{'schemathesis':24} {json.dumps(fuzz)}")
         for problem in figures["problems"]:
             print(f"PROBLEM {problem}")
