@@ -9,9 +9,12 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    the rows that come back are new, the rest are duplicates. Uniqueness of ``event_id``
    in the database, not a read-then-write check, is what makes a resend harmless even
    when two workers receive the same batch at once.
-3. Payloads that did not validate (or of an unknown type or schema version) are kept in
-   ``quarantine`` with the raw envelope and the reason. They still count as held for the
-   contiguous mark: the event exists, HQ just could not apply it.
+3. Events HQ refuses are kept in ``quarantine`` with the raw envelope and the reason:
+   payloads that did not validate (or of an unknown type or schema version), and new
+   events failing HQ's own checks (:mod:`hq.checks`: a sale's arithmetic, ids colliding
+   with held facts, loyalty balances out of bounds). They still count as held for the
+   contiguous mark: the event exists, HQ just could not apply it. An envelope whose seq
+   is unusable is quarantined without a place in ``events``.
 4. New, valid events become facts (sales, lines, payments, loyalty ledger, shifts,
    approvals, customers), one insert per table. Every fact is idempotent by its natural
    key; ledger rows come back from ``RETURNING`` only if really inserted, balances move

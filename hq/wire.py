@@ -10,10 +10,11 @@ So the body bytes are first validated against a *typed* request, in which each
 envelope's payload model is picked by its ``type`` (a discriminated union built from
 :data:`sync.protocol.PAYLOAD_MODELS`), in JSON mode, where strictness means exactly what
 it means on the wire. A normal batch passes in one call. Anything else (a bad payload,
-an unknown type or schema version, a malformed request) is read again the way it always
-was: :class:`~sync.protocol.PushRequest` from ``json.loads`` (a bad envelope is the whole
-request's fault: 400/422), then :func:`~sync.protocol.parse_payload` per event, so every
-refused event gets its own reason.
+an unknown type or schema version, a malformed request) is read again event by event:
+the JSON parsed with limits, the request's own shape checked (400/422 only when it is
+not a push at all, or an event has no UUID ``event_id`` to answer it by), then each
+envelope and :func:`~sync.protocol.parse_payload` per event, so every refused event gets
+its own reason and the events after it still flow.
 """
 
 from __future__ import annotations
