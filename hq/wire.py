@@ -87,6 +87,8 @@ class Push:
 
 def read_push(body: bytes) -> Push:
     """Validate a push body; raise ``RequestValidationError`` if the request itself is bad."""
+    if b"\\u0000" in body:  # a NUL somewhere: only the per-event read refuses it
+        return _read_each(body)
     try:
         typed = _TYPED_PUSH.validate_json(body)
     except ValidationError:
@@ -207,7 +209,7 @@ class _LoosePush(BaseModel):
 
     model_config = p.PushRequest.model_config
 
-    terminal_id: p.Text40
+    terminal_id: p.Label40
     events: Annotated[list[dict[str, Any]], Field(max_length=p.MAX_PUSH_EVENTS)]
 
 

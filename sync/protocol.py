@@ -129,31 +129,41 @@ def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
 
 
 _Int = BeforeValidator(_integral)
-Cents = Annotated[int, _Int, Field(strict=True, ge=-WIRE_MAX_CENTS, le=WIRE_MAX_CENTS)]
-NonNegCents = Annotated[int, _Int, Field(strict=True, ge=0, le=WIRE_MAX_CENTS)]
-PositiveQty = Annotated[int, _Int, Field(strict=True, ge=1, le=MAX_QTY)]
-LineNo = Annotated[int, _Int, Field(strict=True, ge=1, le=MAX_LINE_NO)]
+Cents = Annotated[int, Field(strict=True, ge=-WIRE_MAX_CENTS, le=WIRE_MAX_CENTS)]
+NonNegCents = Annotated[int, Field(strict=True, ge=0, le=WIRE_MAX_CENTS)]
+PositiveQty = Annotated[int, Field(strict=True, ge=1, le=MAX_QTY)]
+LineNo = Annotated[int, Field(strict=True, ge=1, le=MAX_LINE_NO)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+Int32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
+RateBp = Annotated[int, Field(strict=True, ge=0, le=10_000)]
+"""A GST rate in basis points (900 = 9%)."""
+Ratio = Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)]
+"""Payload integers are JSON integers without a fraction (strict: ``1.0`` is refused).
+The envelope's integers, which the published request schema describes, also take an
+integral ``1.0`` as JSON Schema's ``integer`` does (:data:`Seq`, :data:`SchemaVersion`)."""
 Seq = Annotated[int, _Int, Field(strict=True, ge=1, le=MAX_SEQ)]
 SchemaVersion = Annotated[int, _Int, Field(strict=True, ge=1, le=10_000)]
-Count = Annotated[int, _Int, Field(strict=True, ge=0, le=MAX_COUNT)]
-Int32 = Annotated[int, _Int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
-RateBp = Annotated[int, _Int, Field(strict=True, ge=0, le=10_000)]
-"""A GST rate in basis points (900 = 9%)."""
-Ratio = Annotated[int, _Int, Field(strict=True, ge=1, le=MAX_COUNT)]
 WireTime = Annotated[
     datetime, Field(strict=False), BeforeValidator(_date_string), AfterValidator(_utc_in_range)
 ]
 """A timestamp on the wire: an RFC 3339 string, read as aware UTC, in a sane range."""
 
-Text16 = Annotated[str, StringConstraints(max_length=16, pattern=_NO_NUL)]
-Text32 = Annotated[str, StringConstraints(max_length=32, pattern=_NO_NUL)]
-Text40 = Annotated[str, StringConstraints(max_length=40, pattern=_NO_NUL)]
-Text64 = Annotated[str, StringConstraints(max_length=64, pattern=_NO_NUL)]
-Text100 = Annotated[str, StringConstraints(max_length=100, pattern=_NO_NUL)]
-Text200 = Annotated[str, StringConstraints(max_length=200, pattern=_NO_NUL)]
-Text400 = Annotated[str, StringConstraints(max_length=400, pattern=_NO_NUL)]
-Text1000 = Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
-"""Strings are bounded by the HQ column that stores them (names 200, skus 64...)."""
+Text16 = Annotated[str, StringConstraints(max_length=16)]
+Text32 = Annotated[str, StringConstraints(max_length=32)]
+Text40 = Annotated[str, StringConstraints(max_length=40)]
+Text64 = Annotated[str, StringConstraints(max_length=64)]
+Text100 = Annotated[str, StringConstraints(max_length=100)]
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+Text400 = Annotated[str, StringConstraints(max_length=400)]
+Text1000 = Annotated[str, StringConstraints(max_length=1000)]
+"""Strings are bounded by the HQ column that stores them (names 200, skus 64...).
+
+NUL, which no store can hold, is kept out of payloads where they are read: JSON can
+only carry it escaped, so HQ reads any body containing ``\\u0000`` event by event,
+where :func:`_bounded_json` refuses it (a pattern on every string would double the
+cost of reading a batch)."""
+Label40 = Annotated[str, StringConstraints(max_length=40, pattern=_NO_NUL)]
+"""An envelope's own text (terminal id, event type): stored even when refused."""
 
 
 class WireModel(BaseModel):
@@ -301,12 +311,12 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: UUID
-    terminal_id: Text40
+    terminal_id: Label40
     terminal_seq: Seq
     occurred_at: WireTime
     """The till's clock: kept, never trusted for order (HQ stamps ``received_at``)."""
     schema_version: SchemaVersion
-    type: Text40
+    type: Label40
     payload: Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
 
