@@ -22,14 +22,18 @@ from typing import Any
 
 from tests.reliability.hostile import HostileFigures, run_corpus, run_schemathesis
 from tests.reliability.network import NetworkFigures, run_network_chaos
+from tests.reliability.pgsite import PgSite, Postgres
 from tests.reliability.tillcrash import CrashFigures, run_till_crashes
 from tests.sync.hq_site import Site
 
-QUICK = {"kills": 6, "rounds": 24, "hq_kills": 3, "examples": 5, "budget_s": 600}
-FULL = {"kills": 300, "rounds": 300, "hq_kills": 60, "examples": 100, "budget_s": 4 * 3600}
+QUICK = {"kills": 6, "rounds": 24, "pg_rounds": 12, "hq_kills": 3, "examples": 5, "budget_s": 600}
+FULL = {
+    "kills": 300, "rounds": 300, "pg_rounds": 80, "hq_kills": 60, "examples": 100,
+    "budget_s": 4 * 3600,
+}  # fmt: skip
 
 
-PHASES = ("crash", "network", "hostile")
+PHASES = ("crash", "network", "network-pg", "hostile")
 
 
 def run(
@@ -45,7 +49,9 @@ def run(
         (tmp / "net").mkdir()
         (tmp / "hostile").mkdir()
         crash_seed, net_seed = rng.randrange(2**31), rng.randrange(2**31)
+        pg_seed = rng.randrange(2**31)
         crash, net, hostile = CrashFigures(), NetworkFigures(), HostileFigures()
+        pg_net = NetworkFigures()
         fuzz: dict[str, Any] = {"ran": False, "reason": "skipped"}
         if "crash" in phases:
             crash = run_till_crashes(
@@ -61,6 +67,24 @@ def run(
                     deadline=deadline,
                 )
             )
+        if "network-pg" in phases:
+            (tmp / "pg").mkdir()
+            (tmp / "netpg").mkdir()
+            postgres = Postgres(tmp / "pg")
+            postgres.start()
+            try:
+                pg_net = asyncio.run(
+                    run_network_chaos(
+                        tmp / "netpg",
+                        rounds=plan["pg_rounds"],
+                        hq_kills=plan["hq_kills"],
+                        seed=pg_seed,
+                        deadline=deadline,
+                        site=PgSite(tmp / "netpg", pg=postgres),
+                    )
+                )
+            finally:
+                postgres.stop()
         if "hostile" in phases:
             site = Site(tmp / "hostile")
             site.start()
@@ -73,32 +97,47 @@ def run(
                     )
             finally:
                 site.stop()
-    problems = crash.problems + net.problems + hostile.problems
+    problems = crash.problems + net.problems + pg_net.problems + hostile.problems
     server_errors = int(fuzz.get("server_errors", 0) or 0)
     figures: dict[str, Any] = {
         "mode": "quick" if quick else "full",
         "seed": seed,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 1),
-        "faults_injected": net.faults_injected + net.hq_kills + crash.kills,
+        "faults_injected": (
+            net.faults_injected
+            + pg_net.faults_injected
+            + net.hq_kills
+            + pg_net.hq_kills
+            + crash.kills
+        ),
         "network_faults": net.faults_injected,
         "network_faults_by_kind": net.faults,
+        "network_faults_postgres": pg_net.faults_injected,
         "till_kills": crash.kills,
         "hq_kills": net.hq_kills,
+        "hq_kills_postgres": pg_net.hq_kills,
         "hq_restores": net.hq_restores,
-        "sync_failures_seen": net.sync_failures,
+        "hq_restores_postgres": pg_net.hq_restores,
+        "sync_failures_seen": net.sync_failures + pg_net.sync_failures,
         "rounds": net.rounds,
-        "sales_committed": net.sales_committed,
-        "sales_at_hq": net.sales_at_hq,
-        "events_committed": net.events_committed,
-        "events_at_hq": net.events_at_hq,
+        "rounds_postgres": pg_net.rounds,
+        "sales_committed": net.sales_committed + pg_net.sales_committed,
+        "sales_at_hq": net.sales_at_hq + pg_net.sales_at_hq,
+        "sales_committed_postgres": pg_net.sales_committed,
+        "events_committed": net.events_committed + pg_net.events_committed,
+        "events_at_hq": net.events_at_hq + pg_net.events_at_hq,
         "crash_till_sales": crash.sales_committed,
-        "lost": net.lost,
-        "duplicated": net.duplicated,
-        "balance_mismatches": net.balance_mismatches,
-        "http_5xx": net.http_5xx + hostile.http_5xx + server_errors,
+        "lost": net.lost + pg_net.lost,
+        "duplicated": net.duplicated + pg_net.duplicated,
+        "balance_mismatches": net.balance_mismatches + pg_net.balance_mismatches,
+        "http_5xx": net.http_5xx + pg_net.http_5xx + hostile.http_5xx + server_errors,
         "quarantined_expected": hostile.quarantined_expected,
-        "quarantined_unexpected": hostile.quarantined_unexpected + net.quarantined_unexpected,
+        "quarantined_unexpected": (
+            hostile.quarantined_unexpected
+            + net.quarantined_unexpected
+            + pg_net.quarantined_unexpected
+        ),
         "corpus_cases": hostile.cases,
         "corpus_requests": hostile.requests,
         "schemathesis": fuzz,

@@ -91,6 +91,9 @@ def _enroll_sync(site: Site, name: str, server: str, code: int) -> tuple[Path, s
 
 
 def _hq(site: Site, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    query = getattr(site, "query", None)
+    if query is not None:  # PostgreSQL
+        return list(query(sql, *params))
     with closing(sqlite3.connect(site.db_file, timeout=60)) as conn:
         return conn.execute(sql, params).fetchall()
 
@@ -165,11 +168,19 @@ def _kill_hq(site: Site) -> None:
 
 
 async def run_network_chaos(
-    tmp: Path, *, rounds: int, hq_kills: int, seed: int, deadline: float, fault_rate: float = 0.5
+    tmp: Path,
+    *,
+    rounds: int,
+    hq_kills: int,
+    seed: int,
+    deadline: float,
+    fault_rate: float = 0.5,
+    site: Site | None = None,
 ) -> NetworkFigures:
+    """``site``: HQ's store (default: a SQLite file under ``tmp``)."""
     figures = NetworkFigures()
     rng = random.Random(seed)
-    site = Site(tmp)
+    site = site or Site(tmp)
     site.start()
     site.seed_demo()
     proxy = ChaosProxy(site.port, seed=seed, rate=0.0)
@@ -191,7 +202,10 @@ async def run_network_chaos(
             shared = set.intersection(*(set(t.customers) for t in tills))
             for till in tills:
                 till.customers = sorted(shared, key=str)
-            start_balance = dict(_hq(site, "SELECT customer_id, loyalty_balance FROM customers"))
+            start_balance = {
+                _hex(c): b
+                for c, b in _hq(site, "SELECT customer_id, loyalty_balance FROM customers")
+            }
             backup = tmp / "hq-backup.db"
             kill_rounds = set(rng.sample(range(rounds), k=min(hq_kills, rounds)))
             snapshot_round, restore_round = rounds // 3, (2 * rounds) // 3
@@ -249,10 +263,15 @@ async def run_network_chaos(
 def _verify(
     site: Site, tills: list[_Till], start_balance: dict[Any, int], figures: NetworkFigures
 ) -> None:
-    hq_balance = dict(_hq(site, "SELECT customer_id, loyalty_balance FROM customers"))
-    ledger = dict(
-        _hq(site, "SELECT customer_id, sum(points) FROM loyalty_entries GROUP BY customer_id")
-    )
+    hq_balance = {
+        _hex(c): b for c, b in _hq(site, "SELECT customer_id, loyalty_balance FROM customers")
+    }
+    ledger = {
+        _hex(c): int(p)
+        for c, p in _hq(
+            site, "SELECT customer_id, sum(points) FROM loyalty_entries GROUP BY customer_id"
+        )
+    }
     till_deltas: dict[str, int] = {}
     for till in tills:
         committed = {_hex(r[0]) for r in _till(till.path, "SELECT event_id FROM outbox")}
@@ -273,15 +292,15 @@ def _verify(
             till.terminal_id,
         )[0]
         figures.sales_committed += sales
-        figures.sales_at_hq += at_hq[0]
-        figures.duplicated += at_hq[0] - at_hq[1]
+        figures.sales_at_hq += int(at_hq[0])
+        figures.duplicated += int(at_hq[0]) - int(at_hq[1])
         till_total = _till(till.path, "SELECT coalesce(sum(total_cents), 0) FROM sales")[0][0]
         hq_total = _hq(
             site,
             "SELECT coalesce(sum(total_cents), 0) FROM sales WHERE terminal_id = ?",
             till.terminal_id,
         )[0][0]
-        if till_total != hq_total:
+        if int(till_total) != int(hq_total):
             figures.problems.append(
                 f"till {till.name}: total {till_total} at till, {hq_total} at HQ"
             )
