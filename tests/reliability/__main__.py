@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.hq.pg import pg_ctl_for_tests, postgres_required
 from tests.reliability.hostile import HostileFigures, run_corpus, run_schemathesis
 from tests.reliability.network import NetworkFigures, run_network_chaos
 from tests.reliability.pgsite import PgSite, Postgres
@@ -67,7 +68,11 @@ def run(
                     deadline=deadline,
                 )
             )
-        if "network-pg" in phases:
+        postgres_note = "not run"
+        if "network-pg" in phases and pg_ctl_for_tests() is None and not postgres_required():
+            postgres_note = "skipped: PostgreSQL server binaries not installed"
+        elif "network-pg" in phases:
+            postgres_note = "ran"
             (tmp / "pg").mkdir()
             (tmp / "netpg").mkdir()
             postgres = Postgres(tmp / "pg")
@@ -114,6 +119,7 @@ def run(
         "network_faults": net.faults_injected,
         "network_faults_by_kind": net.faults,
         "network_faults_postgres": pg_net.faults_injected,
+        "postgres": postgres_note,
         "till_kills": crash.kills,
         "hq_kills": net.hq_kills,
         "hq_kills_postgres": pg_net.hq_kills,
