@@ -181,7 +181,9 @@ def run_schemathesis(site: Site, tmp: Path, *, max_examples: int, seed: int) -> 
             "--max-examples", str(max_examples), "--seed", str(seed),
             "--request-timeout", "30", "--no-color",
         ]  # fmt: skip
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=3600, check=False)
+        out = subprocess.run(
+            argv, capture_output=True, text=True, timeout=3600, check=False, cwd=tmp
+        )
         text = out.stdout + out.stderr
         (tmp / f"schemathesis-{who}.txt").write_text(text)
         generated = re.search(r"(\d+) generated", text)
