@@ -174,8 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="replay a run by its seed")
     parser.add_argument("--no-schemathesis", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phases", default=",".join(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--kills", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
+    plan = QUICK if args.quick else FULL
+    if args.kills is not None:
+        plan["kills"] = args.kills
+    if args.rounds is not None:
+        plan["rounds"] = plan["pg_rounds"] = args.rounds
     figures = run(
         quick=args.quick,
         seed=seed,

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,37 +77,49 @@ def whole_and_gapless(db: Path) -> list[str]:
     return problems
 
 
-def run_till_crashes(tmp: Path, *, kills: int, seed: int, deadline: float) -> CrashFigures:
+def run_till_crashes(
+    tmp: Path, *, kills: int, seed: int, deadline: float, tills: int = 2
+) -> CrashFigures:
+    """``kills`` SIGKILLs spread over ``tills`` till files killed side by side."""
     rng = random.Random(seed)
-    db = tmp / "crash-till.db"
+    shares = [kills // tills + (1 if i < kills % tills else 0) for i in range(tills)]
+    with ThreadPoolExecutor(tills) as pool:
+        parts = list(
+            pool.map(
+                lambda job: _crash_one(tmp / f"crash-till-{job[0]}.db", job[1], job[2], deadline),
+                [(i, share, rng.randrange(2**31)) for i, share in enumerate(shares)],
+            )
+        )
+    figures = CrashFigures()
+    for part in parts:
+        figures.kills += part.kills
+        figures.sales_committed += part.sales_committed
+        figures.problems += part.problems
+    return figures
+
+
+def _crash_one(db: Path, kills: int, seed: int, deadline: float) -> CrashFigures:
+    rng = random.Random(seed)
     subprocess.run(
         [*TILL, "--db", str(db), "simulate", "--sales", "3", "--seed", str(seed)],
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=300,
     )
     figures = CrashFigures()
     seen = _count(db)
     for round_ in range(kills):
         if time.monotonic() > deadline:
-            figures.problems.append(f"time ran out after {round_} kills")
+            figures.problems.append(f"{db.name}: time ran out after {round_} kills")
             break
         proc = subprocess.Popen(
-            [
-                *TILL,
-                "--db",
-                str(db),
-                "simulate",
-                "--sales",
-                "1000000",
-                "--seed",
-                str(rng.randrange(2**31)),
-            ],
+            [*TILL, "--db", str(db), "simulate", "--sales", "1000000",
+             "--seed", str(rng.randrange(2**31))],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
         try:
-            wait_until = time.monotonic() + 60
+            wait_until = time.monotonic() + 120
             while time.monotonic() < wait_until and proc.poll() is None:
                 if _count(db) > seen:  # it is selling: now kill it at a random moment
                     break
@@ -121,7 +134,9 @@ def run_till_crashes(tmp: Path, *, kills: int, seed: int, deadline: float) -> Cr
         after = _count(db)
         if after < visible:
             problems.append(f"{visible - after} committed sale(s) lost by the kill")
-        figures.problems += [f"kill {round_ + 1}: {p}" for p in problems]
+        figures.problems += [f"{db.name} kill {round_ + 1}: {p}" for p in problems]
         seen = after
+        print(f"till crash {db.name}: kill {round_ + 1}/{kills}, {after} sales, "
+              f"{len(figures.problems)} problem(s)", file=sys.stderr, flush=True)  # fmt: skip
     figures.sales_committed = seen
     return figures
