@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from hq import httpserver
 from hq.api import errors
 from hq.api.main import api_router
-from hq.api.middleware import RequestBodyMiddleware
+from hq.api.middleware import RequestBodyMiddleware, SecurityHeadersMiddleware
 from hq.config import Settings
 from hq.db import open_database
 
@@ -38,12 +39,21 @@ def create_app(settings: Settings) -> FastAPI:
         version="1",
         summary="Head office for Kedai tills: idempotent event ingest and a change feed.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.terminal_slots = {}  # per-worker request slots per terminal (api/deps.py)
     errors.install(app)
     app.include_router(api_router)
-    app.add_middleware(RequestBodyMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_timeout,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, errors too
+    httpserver.header_timeout = settings.header_timeout
     return app
 
 

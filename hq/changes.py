@@ -7,25 +7,36 @@ to a higher seq and is seen again; nothing is ever paged by timestamp.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from sync import protocol as p
 
+log = logging.getLogger(__name__)
 
-async def read_changes(*, session: AsyncSession, since: int, limit: int) -> p.ChangePage:
+DEFAULT_PAGE_MAX_BYTES = 1024 * 1024
+
+
+async def read_changes(
+    *, session: AsyncSession, since: int, limit: int, max_bytes: int = DEFAULT_PAGE_MAX_BYTES
+) -> p.ChangePage:
     """Up to ``limit`` changes with seq > ``since``; ``more`` says whether to ask again.
 
     Each table is asked for ``limit + 1`` rows: if the merged list is longer than
-    ``limit``, some table holds more.
+    ``limit``, some table holds more. A page also stops before ``max_bytes`` of JSON
+    (it always holds at least one change), so no page is larger than a till can take.
+    A row that does not fit the wire record (data written before the wire bounds, or
+    by hand) is logged and left out rather than failing the feed for every till.
     """
-    changes: list[Any] = []
+    rows: list[tuple[int, Any]] = []
     for model in (m.Product, m.Customer, m.Cashier, m.Tender, m.StoreSettings):
-        rows = (
+        found = (
             await session.execute(
                 select(model)
                 .where(model.change_seq > since)
@@ -33,10 +44,25 @@ async def read_changes(*, session: AsyncSession, since: int, limit: int) -> p.Ch
                 .limit(limit + 1)
             )
         ).scalars()
-        changes.extend(_change(row) for row in rows)
-    changes.sort(key=lambda c: c.seq)
-    page, more = changes[:limit], len(changes) > limit
-    return p.ChangePage(changes=page, next=page[-1].seq if page else since, more=more)
+        rows.extend((row.change_seq, row) for row in cast(list[Any], found.all()))
+    rows.sort(key=lambda r: r[0])
+    page: list[Any] = []
+    size, last, more = 0, since, len(rows) > limit
+    for seq, row in rows[:limit]:
+        try:
+            change = _change(row)
+        except ValidationError as exc:
+            log.error("change feed: %s seq %d left out: %s", type(row).__name__, seq, exc)
+            last = seq
+            continue
+        cost = len(change.model_dump_json()) + 1
+        if page and size + cost > max_bytes:
+            more = True
+            break
+        page.append(change)
+        size += cost
+        last = seq
+    return p.ChangePage(changes=page, next=last, more=more)
 
 
 def _change(row: m.Base) -> Any:

@@ -18,14 +18,28 @@ from sqlalchemy.engine import make_url
 from hq import manage
 from hq.admins import AdminError
 from hq.catalog import CatalogError
-from hq.config import InsecureSettingsError, Settings
+from hq.config import InsecureSettingsError, Settings, SettingsError, load_settings
+from hq.db import DatabaseUrlError
+from hq.db import database_url as checked_database_url
 from hq.enroll import EnrollmentError
 
 _DB_HELP = "SQLAlchemy URL of the store (env KEDAI_HQ_DATABASE_URL; default ./kedai-hq.db)"
 
 
+def _settings(explicit_url: str | None) -> Settings:
+    """Settings from the environment, with ``--database-url`` if typed; bad ones in one line."""
+    try:
+        if explicit_url is None:
+            return load_settings()
+        return load_settings(database_url=checked_database_url(explicit_url))
+    except DatabaseUrlError as exc:
+        raise click.ClickException(f"--database-url: {exc}") from None
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _database_url(explicit: str | None) -> str:
-    return explicit or Settings().database_url
+    return _settings(explicit).database_url
 
 
 def database_option(fn: Any) -> Any:
@@ -50,8 +64,9 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
     import uvicorn
 
     from hq.app import create_app
+    from hq.httpserver import HeaderTimeoutH11Protocol
 
-    settings = Settings(database_url=database_url) if database_url else Settings()
+    settings = _settings(database_url)
     try:
         settings.check_secure()
     except InsecureSettingsError as exc:
@@ -69,6 +84,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
     # found: this one, so a service manager sees exit status 0 rather than "killed".
     signal.signal(signal.SIGTERM, _exit_cleanly)
     common: dict[str, Any] = {
+        "http": HeaderTimeoutH11Protocol,
         "host": host,
         "port": port,
         "access_log": access_log,

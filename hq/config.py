@@ -6,8 +6,10 @@ environment variables, so a worker builds exactly the settings its parent checke
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hq.db import DatabaseUrlError, database_url
 
 DEFAULT_SECRET = "kedai-demo-insecure-secret"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///kedai-hq.db"
@@ -35,8 +37,24 @@ class Settings(BaseSettings):
     """Largest request body accepted, both as sent and after gzip decompression (413)."""
     changes_page_max: int = Field(default=1000, gt=0)
     """Largest page ``GET /v1/sync/changes`` returns, whatever ``limit`` asks for."""
+    changes_page_max_bytes: int = Field(default=1024 * 1024, ge=4096)
+    """Largest page of the change feed in bytes of JSON (a page holds at least one change)."""
+    header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a request's head (request line and headers) may take to arrive."""
+    body_timeout: float = Field(default=30.0, gt=0)
+    """Seconds a request's whole body may take to arrive (408 after)."""
+    terminal_concurrency: int = Field(default=4, gt=0)
+    """Requests one terminal may have in progress at once, per worker (429 beyond)."""
+    api_docs: bool = False
+    """Serve the interactive API docs (``/docs``, ``/redoc``); ``/openapi.json`` is
+    always served, for tills and tools."""
     db_pool_size: int = Field(default=5, gt=0)
     """Connections per worker process (PostgreSQL)."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return database_url(value)
 
     def check_secure(self) -> None:
         """Refuse to serve a real store with the published default secret."""
@@ -46,3 +64,21 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`) "
                 "or run with KEDAI_HQ_DEMO=1 on a demo machine"
             )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings; a bad value becomes one :class:`SettingsError` line, no traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(x) for x in first.get("loc", ())) or "settings"
+        message = str(first.get("ctx", {}).get("error") or first.get("msg", ""))
+        raise SettingsError(f"KEDAI_HQ_{field.upper()}: {message}") from None
+
+
+class SettingsError(ValueError):
+    """A setting (from the environment or an option) that HQ cannot use."""
+
+
+__all__ = ["DatabaseUrlError", "InsecureSettingsError", "Settings", "SettingsError"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,16 +33,41 @@ SQLITE_PRAGMAS = (
 )
 
 
+class DatabaseUrlError(ValueError):
+    """A database URL (or path) HQ cannot use; the message is one line for the user."""
+
+
+def database_url(value: str) -> str:
+    """Accept a SQLAlchemy URL or a plain path to a SQLite file; refuse anything else.
+
+    The default store is a file, so ``KEDAI_HQ_DATABASE_URL=/srv/hq.db`` means that file
+    (``sqlite:////srv/hq.db``) rather than a parser's traceback. Raises
+    :class:`DatabaseUrlError` with a one-line reason for what cannot be used.
+    """
+    value = value.strip()
+    if not value:
+        raise DatabaseUrlError("database URL is empty; give a sqlite:/// or postgresql:// URL")
+    if "://" not in value:
+        return f"sqlite:///{value}"
+    try:
+        parsed = make_url(value)
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseUrlError(f"cannot parse database URL: {exc}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(
+            f"unsupported database {parsed.get_backend_name()!r}; use sqlite or postgresql"
+        )
+    return value
+
+
 def async_url(url: str) -> str:
     """Fill in the async driver: ``sqlite://`` -> aiosqlite, ``postgresql://`` -> asyncpg."""
-    parsed = make_url(url)
+    parsed = make_url(database_url(url))
     backend = parsed.get_backend_name()
     if backend == "sqlite" and parsed.drivername == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     elif backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
-    elif backend not in ("sqlite", "postgresql"):
-        raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
     return parsed.render_as_string(hide_password=False)
 
 

@@ -9,9 +9,12 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    the rows that come back are new, the rest are duplicates. Uniqueness of ``event_id``
    in the database, not a read-then-write check, is what makes a resend harmless even
    when two workers receive the same batch at once.
-3. Payloads that did not validate (or of an unknown type or schema version) are kept in
-   ``quarantine`` with the raw envelope and the reason. They still count as held for the
-   contiguous mark: the event exists, HQ just could not apply it.
+3. Events HQ refuses are kept in ``quarantine`` with the raw envelope and the reason:
+   payloads that did not validate (or of an unknown type or schema version), and new
+   events failing HQ's own checks (:mod:`hq.checks`: a sale's arithmetic, ids colliding
+   with held facts, loyalty balances out of bounds). They still count as held for the
+   contiguous mark: the event exists, HQ just could not apply it. An envelope whose seq
+   is unusable is quarantined without a place in ``events``.
 4. New, valid events become facts (sales, lines, payments, loyalty ledger, shifts,
    approvals, customers), one insert per table. Every fact is idempotent by its natural
    key; ledger rows come back from ``RETURNING`` only if really inserted, balances move
@@ -39,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from hq.bulk import BulkWriter
+from hq.checks import check_events, clock_is_off
 from hq.sqlutil import allocate_change_seqs, insert
 from hq.wire import Received, Refused
 from sync import protocol as p
@@ -66,7 +70,7 @@ CUSTOMERS = _table(m.Customer)
 
 EVENT_COLUMNS = (
     "event_id", "terminal_id", "terminal_seq", "type", "schema_version", "occurred_at",
-    "received_at", "payload", "quarantined",
+    "received_at", "payload", "quarantined", "clock_off",
 )  # fmt: skip
 SALE_COLUMNS = (
     "sale_id", "kind", "event_id", "terminal_id", "receipt_no", "original_sale_id",
@@ -131,6 +135,10 @@ async def ingest_batch(
     first: dict[UUID, Received] = {}
     for ev in events:
         first.setdefault(ev.event_id, ev)
+    checked = await check_events(
+        session=session, terminal_id=terminal_id, events=list(first.values()), now=received_at
+    )
+    first = {ev.event_id: checked.get(ev.event_id, ev) for ev in first.values()}
     inserted = await _insert_events(bulk, first.values(), terminal_id, received_at)
     status: dict[UUID, p.EventResult] = {}
     quarantine: list[dict[str, Any]] = []
@@ -145,22 +153,18 @@ async def ingest_batch(
         elif isinstance(ev.payload, p.SaleRefunded):
             over = await refunds.over_refund(ev.payload)
             if over is not None:
-                ev = Received(
-                    ev.event_id, ev.terminal_id, ev.terminal_seq, ev.occurred_at,
-                    ev.schema_version, ev.type,
-                    Refused(over, p.EventEnvelope.model_validate(ev.raw())),
-                )  # fmt: skip
+                ev = ev.refused(over)
                 await _mark_quarantined(session, ev.event_id)
         if isinstance(ev.payload, Refused):
             status[ev.event_id] = _rejected(ev.event_id, ev.payload.reason)
-            quarantine.append(_quarantine_row(ev, ev.payload.reason, received_at))
+            quarantine.append(_quarantine_row(ev, terminal_id, ev.payload.reason, received_at))
         else:
             status[ev.event_id] = p.EventResult(event_id=ev.event_id, status="accepted")
             collect(ev, ev.payload)
 
     missing = [ev for ev in first.values() if ev.event_id not in inserted]
     if missing:
-        await _answer_resent(session, missing, status, quarantine, received_at)
+        await _answer_resent(session, terminal_id, missing, status, quarantine, received_at)
     if quarantine:
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
     await _flush(session, bulk, facts)
@@ -264,14 +268,18 @@ async def _insert_events(
     rows = []
     for ev in events:
         if isinstance(ev.payload, Refused):
-            payload, quarantined = json.dumps(ev.payload.envelope.payload), True
+            if not ev.payload.held:
+                continue
+            stored = ev.payload.raw.get("payload") if ev.payload.storable else {}
+            payload, quarantined = json.dumps(stored), True
         else:
             payload, quarantined = ev.payload.model_dump_json(), False
+        occurred_at = utc(ev.occurred_at)
         rows.append(
             (
                 bulk.uuid(ev.event_id), terminal_id, ev.terminal_seq, ev.type[:40],
-                ev.schema_version, bulk.timestamp(utc(ev.occurred_at)), received, payload,
-                quarantined,
+                ev.schema_version, bulk.timestamp(occurred_at), received, payload,
+                quarantined, clock_is_off(occurred_at, received_at),
             )
         )  # fmt: skip
     if not rows:
@@ -282,6 +290,7 @@ async def _insert_events(
 
 async def _answer_resent(
     session: AsyncSession,
+    terminal_id: str,
     missing: list[Received],
     status: dict[UUID, p.EventResult],
     quarantine: list[dict[str, Any]],
@@ -303,9 +312,12 @@ async def _answer_resent(
     for ev in missing:
         row = held.get(ev.event_id)
         if row is None:
-            reason = f"terminal_seq {ev.terminal_seq} is already held by another event"
+            if isinstance(ev.payload, Refused) and not ev.payload.held:
+                reason = ev.payload.reason
+            else:
+                reason = f"terminal_seq {ev.terminal_seq} is already held by another event"
             status[ev.event_id] = _rejected(ev.event_id, reason)
-            quarantine.append(_quarantine_row(ev, reason, received_at))
+            quarantine.append(_quarantine_row(ev, terminal_id, reason, received_at))
         elif row.quarantined:
             status[ev.event_id] = _rejected(ev.event_id, row.reason or "quarantined")
         else:
@@ -367,7 +379,10 @@ class _Collector:
 
     def __call__(self, ev: Received, payload: p.WireModel) -> None:
         u, facts = self.bulk.uuid, self.facts
-        occurred_at = self.bulk.timestamp(utc(ev.occurred_at))
+        when = utc(ev.occurred_at)
+        if clock_is_off(when, self.received_at):
+            when = self.received_at  # the till's clock is wrong: date its facts by HQ's
+        occurred_at = self.bulk.timestamp(when)
         received_at = self.bulk.timestamp(self.received_at)
         event_id, terminal_id = u(ev.event_id), self.terminal_id
         if isinstance(payload, p.SaleCompleted):
@@ -433,7 +448,7 @@ class _Collector:
                     "cashier_id": payload.cashier_id,
                     "sale_id": payload.sale_id,
                     "note": payload.note,
-                    "occurred_at": utc(ev.occurred_at),
+                    "occurred_at": when,
                     "outcome": "granted",
                     "failed_attempts": 0,
                     "locked": False,
@@ -449,7 +464,7 @@ class _Collector:
                     "cashier_id": payload.cashier_id,
                     "sale_id": None,
                     "note": payload.note,
-                    "occurred_at": utc(ev.occurred_at),
+                    "occurred_at": when,
                     "outcome": "refused",
                     "failed_attempts": payload.failed_attempts,
                     "locked": payload.locked,
@@ -467,7 +482,7 @@ class _Collector:
                     "line_count": payload.line_count,
                     "total_cents": payload.total_cents,
                     "reason": payload.reason,
-                    "occurred_at": utc(ev.occurred_at),
+                    "occurred_at": when,
                 }
             )
         elif isinstance(payload, p.ZReport):
@@ -629,10 +644,12 @@ def _rejected(event_id: UUID, reason: str) -> p.EventResult:
     return p.EventResult(event_id=event_id, status="rejected", reason=reason)
 
 
-def _quarantine_row(ev: Received, reason: str, received_at: datetime) -> dict[str, Any]:
+def _quarantine_row(
+    ev: Received, terminal_id: str, reason: str, received_at: datetime
+) -> dict[str, Any]:
     return {
         "event_id": ev.event_id,
-        "terminal_id": ev.terminal_id,
+        "terminal_id": terminal_id,
         "terminal_seq": ev.terminal_seq,
         "reason": reason,
         "raw": json.dumps(ev.raw(), separators=(",", ":")),

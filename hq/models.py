@@ -35,6 +35,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -135,6 +136,9 @@ class Event(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    clock_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """``occurred_at`` was far from HQ's clock (:func:`hq.checks.clock_is_off`): the
+    event's facts are dated by ``received_at`` instead."""
 
 
 class Quarantine(Base):

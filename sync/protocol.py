@@ -12,11 +12,20 @@ HQ validates the envelope for the whole batch, then each payload on its own agai
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import math
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 SCHEMA_VERSION = 1
 """The event schema version this build writes and understands."""
@@ -32,12 +41,129 @@ TenderKind = Literal["cash", "nets", "card", "paynow", "cdc", "voucher", "points
 
 WIRE_MAX_CENTS = 10**12
 """S$10 billion: far above any real amount, far below where JSON numbers or SQLite's
-integers stop being exact (2**53, 2**63). A value beyond it is refused on the wire."""
+integers stop being exact (2**53, 2**63). A value beyond it is refused on the wire.
+Loyalty balances are held within the same bound (HQ refuses a delta that would leave it)."""
 MAX_QTY = 1_000_000
+"""Units of one line (the till caps a line at 9,999)."""
+MAX_LINE_NO = 10_000
+MAX_SEQ = 2**53
+"""``terminal_seq`` and cursors: exact in every JSON parser, far inside a BIGINT."""
+MAX_COUNT = 10**9
+"""Counts (sales in a shift): inside a 32-bit INTEGER column."""
+MAX_NESTING = 32
+"""Deepest JSON nesting accepted inside a payload HQ keeps unparsed (unknown types)."""
+MIN_YEAR, MAX_YEAR = 1970, 9998
+"""Timestamps outside these years are refused: the edges of the calendar overflow when
+an offset is applied. A till's clock that is merely wrong (a flat RTC battery says 1970)
+is not refused here; HQ flags it and dates the facts by its own clock."""
 
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``1.0``: accept an integral float as that int.
+
+    Strings and booleans stay refused (strict), so schema and validator agree exactly.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    return value
+
+
+def _utc_in_range(value: datetime) -> datetime:
+    """Aware UTC within [MIN_YEAR, MAX_YEAR]; a naive timestamp is read as UTC."""
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp is out of range") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"timestamp must be within the years {MIN_YEAR}-{MAX_YEAR}")
+    return value
+
+
+_RFC3339_START = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_string(value: Any) -> Any:
+    """A wire timestamp is an RFC 3339 string, never a number (``0`` is not a date-time).
+
+    The field itself is lax (strict mode would refuse the string in Python mode), so
+    this is what keeps numbers, and strings of digits, out.
+    """
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339_START.match(value):
+        raise ValueError("timestamp must be an RFC 3339 date-time string")
+    return value
+
+
+_NO_NUL = r"^[^\x00]*$"
+"""No store can hold a NUL character in text."""
+
+
+def _json_value(value: Any, depth: int = 0) -> None:
+    if depth > MAX_NESTING:
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                raise ValueError("NUL in a key")
+            _json_value(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _json_value(item, depth + 1)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if abs(value) > 2**63 - 1:
+            raise ValueError("integer beyond 64 bits")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("non-finite number")
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL in a string")
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    _json_value(value)
+    return value
+
+
+_Int = BeforeValidator(_integral)
 Cents = Annotated[int, Field(strict=True, ge=-WIRE_MAX_CENTS, le=WIRE_MAX_CENTS)]
 NonNegCents = Annotated[int, Field(strict=True, ge=0, le=WIRE_MAX_CENTS)]
-PositiveQty = Annotated[int, Field(strict=True, gt=0, le=MAX_QTY)]
+PositiveQty = Annotated[int, Field(strict=True, ge=1, le=MAX_QTY)]
+LineNo = Annotated[int, Field(strict=True, ge=1, le=MAX_LINE_NO)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+Int32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
+RateBp = Annotated[int, Field(strict=True, ge=0, le=10_000)]
+"""A GST rate in basis points (900 = 9%)."""
+Ratio = Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)]
+"""Payload integers are JSON integers without a fraction (strict: ``1.0`` is refused).
+The envelope's integers, which the published request schema describes, also take an
+integral ``1.0`` as JSON Schema's ``integer`` does (:data:`Seq`, :data:`SchemaVersion`)."""
+Seq = Annotated[int, _Int, Field(strict=True, ge=1, le=MAX_SEQ)]
+SchemaVersion = Annotated[int, _Int, Field(strict=True, ge=1, le=10_000)]
+WireTime = Annotated[
+    datetime, Field(strict=False), BeforeValidator(_date_string), AfterValidator(_utc_in_range)
+]
+"""A timestamp on the wire: an RFC 3339 string, read as aware UTC, in a sane range."""
+
+Text16 = Annotated[str, StringConstraints(max_length=16)]
+Text32 = Annotated[str, StringConstraints(max_length=32)]
+Text40 = Annotated[str, StringConstraints(max_length=40)]
+Text64 = Annotated[str, StringConstraints(max_length=64)]
+Text100 = Annotated[str, StringConstraints(max_length=100)]
+Text200 = Annotated[str, StringConstraints(max_length=200)]
+Text400 = Annotated[str, StringConstraints(max_length=400)]
+Text1000 = Annotated[str, StringConstraints(max_length=1000)]
+"""Strings are bounded by the HQ column that stores them (names 200, skus 64...).
+
+NUL, which no store can hold, is kept out of payloads where they are read: JSON can
+only carry it escaped, so HQ reads any body containing ``\\u0000`` event by event,
+where :func:`_bounded_json` refuses it (a pattern on every string would double the
+cost of reading a batch)."""
+Label40 = Annotated[str, StringConstraints(max_length=40, pattern=_NO_NUL)]
+"""An envelope's own text (terminal id, event type): stored even when refused."""
 
 
 class WireModel(BaseModel):
@@ -52,10 +178,10 @@ class WireModel(BaseModel):
 class SaleLine(WireModel):
     """A line as sold: a snapshot, so HQ never needs to know the product."""
 
-    line_no: Annotated[int, Field(strict=True, ge=1)]
+    line_no: LineNo
     product_id: UUID | None
-    sku: str
-    name: str
+    sku: Text64
+    name: Text200
     qty: PositiveQty
     unit_price_cents: NonNegCents
     discount_cents: NonNegCents
@@ -72,7 +198,7 @@ class Payment(WireModel):
     """What this tender paid towards the sale (after cash rounding)."""
     tendered_cents: NonNegCents
     """What the customer handed over; only cash may exceed ``amount_cents``."""
-    reference: str | None = None
+    reference: Text100 | None = None
 
 
 class LoyaltyDelta(WireModel):
@@ -86,13 +212,13 @@ class LoyaltyDelta(WireModel):
 
 class SaleCompleted(WireModel):
     sale_id: UUID
-    receipt_no: str
+    receipt_no: Text40
     cashier_id: UUID
     customer_id: UUID | None
     shift_id: UUID | None = None
-    lines: Annotated[list[SaleLine], Field(min_length=1)]
-    payments: Annotated[list[Payment], Field(min_length=1)]
-    loyalty: list[LoyaltyDelta] = []
+    lines: Annotated[list[SaleLine], Field(min_length=1, max_length=MAX_LINE_NO)]
+    payments: Annotated[list[Payment], Field(min_length=1, max_length=100)]
+    loyalty: Annotated[list[LoyaltyDelta], Field(max_length=100)] = []
     subtotal_cents: Cents
     """Sum of ``qty * unit_price_cents`` before any discount."""
     discount_cents: Cents
@@ -100,7 +226,7 @@ class SaleCompleted(WireModel):
     """What the goods cost after discounts, GST-inclusive, before cash rounding."""
     tax_cents: Cents
     """GST contained in ``total_cents``."""
-    gst_rate_bp: Cents
+    gst_rate_bp: RateBp
     """The GST rate applied, in basis points (900 = 9%)."""
     rounding_cents: Cents
     """Cash rounding adjustment: collected = total + rounding."""
@@ -110,18 +236,18 @@ class SaleCompleted(WireModel):
 class SaleRefunded(WireModel):
     refund_id: UUID
     original_sale_id: UUID
-    receipt_no: str
+    receipt_no: Text40
     cashier_id: UUID
     approved_by: UUID | None
-    lines: Annotated[list[SaleLine], Field(min_length=1)]
-    payments: Annotated[list[Payment], Field(min_length=1)]
-    loyalty: list[LoyaltyDelta] = []
+    lines: Annotated[list[SaleLine], Field(min_length=1, max_length=MAX_LINE_NO)]
+    payments: Annotated[list[Payment], Field(min_length=1, max_length=100)]
+    loyalty: Annotated[list[LoyaltyDelta], Field(max_length=100)] = []
     total_cents: Cents
     """Amount returned to the customer (positive)."""
     tax_cents: Cents
-    reason: str = ""
+    reason: Text1000 = ""
     shift_id: UUID | None = None
-    credit_note_no: str | None = None
+    credit_note_no: Text40 | None = None
     """The credit note's own number (``OUTLET-TERMINAL-CNnnnnnn``); ``receipt_no`` is the sale's."""
     rounding_cents: Cents = 0
     """Cash rounding given back, mirroring the sale's: paid out = total + rounding."""
@@ -131,27 +257,27 @@ class SaleRefunded(WireModel):
 
 class CustomerCreated(WireModel):
     customer_id: UUID
-    name: str
-    phone: str | None
-    email: str | None = None
+    name: Text200
+    phone: Text32 | None
+    email: Text200 | None = None
 
 
 class ShiftClosed(WireModel):
     shift_id: UUID
     cashier_id: UUID
-    opened_at: datetime
-    closed_at: datetime
+    opened_at: WireTime
+    closed_at: WireTime
     opening_float_cents: Cents
     expected_cash_cents: Cents
     counted_cash_cents: Cents
-    sales_count: Cents
+    sales_count: Count
     sales_total_cents: Cents
 
 
 class LoyaltyAdjusted(WireModel):
     delta: LoyaltyDelta
     approved_by: UUID | None = None
-    note: str = ""
+    note: Text1000 = ""
 
 
 ApprovalAction = Literal[
@@ -174,7 +300,7 @@ class ApprovalGranted(WireModel):
     manager_id: UUID
     cashier_id: UUID
     sale_id: UUID | None = None
-    note: str = ""
+    note: Text1000 = ""
 
 
 class ApprovalRefused(WireModel):
@@ -187,7 +313,7 @@ class ApprovalRefused(WireModel):
     """Wrong manager PINs in a row at this till, this one included."""
     locked: bool = False
     """This attempt locked approvals (or they were locked already)."""
-    note: str = ""
+    note: Text1000 = ""
 
 
 class SaleCancelled(WireModel):
@@ -201,7 +327,7 @@ class SaleCancelled(WireModel):
     line_count: Annotated[int, Field(strict=True, ge=0, le=MAX_QTY)]
     total_cents: NonNegCents
     """What the cancelled cart would have cost."""
-    reason: str = ""
+    reason: Text1000 = ""
 
 
 class LineVoided(WireModel):
@@ -211,7 +337,7 @@ class LineVoided(WireModel):
     cashier_id: UUID
     approved_by: UUID | None
     shift_id: UUID | None = None
-    sku: str
+    sku: Text64
     qty: PositiveQty
     amount_cents: NonNegCents
 
@@ -224,7 +350,7 @@ class CashMovement(WireModel):
     cashier_id: UUID
     kind: Literal["in", "out", "no_sale"]
     amount_cents: NonNegCents
-    reason: str
+    reason: Text1000
     approved_by: UUID | None = None
 
 
@@ -269,8 +395,8 @@ class ZReport(WireModel):
     expected_cash_cents: Cents
     counted_cash_cents: Cents
     variance_cents: Cents
-    first_receipt_no: str | None = None
-    last_receipt_no: str | None = None
+    first_receipt_no: Text40 | None = None
+    last_receipt_no: Text40 | None = None
     parked_count: Cents = 0
 
 
@@ -313,12 +439,13 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: UUID
-    terminal_id: str
-    terminal_seq: Annotated[int, Field(strict=True, ge=1)]
-    occurred_at: datetime
-    schema_version: Annotated[int, Field(strict=True)]
-    type: str
-    payload: dict[str, Any]
+    terminal_id: Label40
+    terminal_seq: Seq
+    occurred_at: WireTime
+    """The till's clock: kept, never trusted for order (HQ stamps ``received_at``)."""
+    schema_version: SchemaVersion
+    type: Label40
+    payload: Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
 
 def parse_payload(envelope: EventEnvelope) -> WireModel:
@@ -347,7 +474,7 @@ def _dumps(obj: dict[str, Any]) -> str:
 class PushRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    terminal_id: str
+    terminal_id: Text40
     events: Annotated[list[EventEnvelope], Field(max_length=MAX_PUSH_EVENTS)]
 
 
@@ -378,9 +505,9 @@ class WhoAmI(WireModel):
 
 class ProductRecord(WireModel):
     product_id: UUID
-    sku: str
-    barcode: str | None
-    name: str
+    sku: Text64
+    barcode: Text64 | None
+    name: Text200
     price_cents: NonNegCents
     tax_code: TaxCode
     cdc_eligible: bool
@@ -389,33 +516,33 @@ class ProductRecord(WireModel):
 
 class CustomerRecord(WireModel):
     customer_id: UUID
-    name: str
-    phone: str | None
-    email: str | None
+    name: Text200
+    phone: Text32 | None
+    email: Text200 | None
     loyalty_balance: Cents
     """Authoritative HQ balance: the sum of every delta HQ has accepted."""
 
 
 class CashierRecord(WireModel):
     cashier_id: UUID
-    name: str
+    name: Text100
     role: Literal["cashier", "manager"]
-    pin_hash: str
+    pin_hash: Text200
     """A slow hash (``scrypt$...``); the PIN itself never leaves the enrolling host."""
     active: bool
 
 
 class TenderRecord(WireModel):
-    code: str
-    name: str
+    code: Text16
+    name: Text100
     kind: TenderKind
     active: bool
-    sort_order: Cents = 0
+    sort_order: Int32 = 0
 
 
 class GstRate(WireModel):
     effective_from: date
-    rate_bp: Annotated[int, Field(strict=True, ge=0, le=10_000)]
+    rate_bp: RateBp
 
 
 BasisPoints = Annotated[int, Field(strict=True, ge=0, le=10_000)]
@@ -438,13 +565,13 @@ class ApprovalLimits(WireModel):
 
 
 class SettingsRecord(WireModel):
-    store_name: str
-    address: str
-    gst_reg_no: str
-    gst_rates: list[GstRate]
-    loyalty_cents_per_point_earned: Annotated[int, Field(strict=True, gt=0)] = 100
+    store_name: Text200
+    address: Text400
+    gst_reg_no: Text32
+    gst_rates: Annotated[list[GstRate], Field(max_length=100)]
+    loyalty_cents_per_point_earned: Ratio = 100
     """Spend this many cents (after discounts) to earn one point; 100 = 1 point per S$1."""
-    loyalty_point_value_cents: Annotated[int, Field(strict=True, gt=0)] = 1
+    loyalty_point_value_cents: Ratio = 1
     """What one point is worth when redeemed."""
     approval_limits: ApprovalLimits = Field(default_factory=lambda: ApprovalLimits())
     """When a cashier needs a manager's PIN (the till's approval policy reads these)."""

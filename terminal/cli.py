@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from terminal.cli_common import db_option, fail, open_db
+from terminal.cli_common import db_group_option, db_option, fail, open_db
 
 if TYPE_CHECKING:
     from terminal.services.schemas import TillStatus
 
 
 @click.group(invoke_without_command=True)
-@db_option
+@db_group_option
 @click.pass_context
 def main(ctx: click.Context, db_path: Path) -> None:
     """Kedai till. With no command, opens the till UI."""

@@ -24,15 +24,46 @@ def default_db_path() -> Path:
     return Path(base) / "kedai" / "till.db"
 
 
-db_option = click.option(
+def _inherit_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
+    """A command's ``--db`` if typed there, else the group's (typed, env or default).
+
+    The group resolves the environment and the default, so ``kedai-till --db X status``
+    and ``kedai-till status --db X`` open the same file.
+    """
+    if value is not None:
+        return value
+    parent = ctx.parent
+    while parent is not None:
+        inherited = parent.params.get("db_path")
+        if isinstance(inherited, Path):
+            return inherited
+        parent = parent.parent
+    env = os.environ.get(DB_ENV)
+    return Path(env) if env else default_db_path()
+
+
+_DB_HELP = f"The till's SQLite database file (env {DB_ENV})."
+
+db_group_option = click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=DB_ENV,
     default=default_db_path,
     show_default="$XDG_DATA_HOME/kedai/till.db",
-    help=f"The till's SQLite database file (env {DB_ENV}).",
+    help=_DB_HELP,
 )
+"""``--db`` on the ``kedai-till`` group: applies to every command typed after it."""
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_inherit_db,
+    help=_DB_HELP + " Defaults to the group's --db.",
+)
+"""``--db`` on a command: overrides the group's, else inherits it."""
 
 
 def open_db(path: Path) -> Database:

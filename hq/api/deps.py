@@ -7,6 +7,7 @@ token revoked between the two is still refused.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -46,16 +47,43 @@ def unauthorized(message: str) -> ApiError:
 
 
 async def current_terminal(
+    request: Request,
     db: DatabaseDep,
+    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> TerminalIdentity:
+) -> AsyncIterator[TerminalIdentity]:
+    """The terminal a bearer token belongs to, holding one of its request slots.
+
+    Runs before the request body is read (the body middleware reads it lazily), so an
+    unknown token costs HQ no body. One terminal may have at most
+    ``terminal_concurrency`` requests in progress per worker (429 beyond): a till sends
+    one at a time, so more means a loop gone wrong or a stolen token, and each slot may
+    hold a whole push body in memory.
+    """
     if credentials is None:
         raise unauthorized("missing bearer token")
     async with db.readers() as session, session.begin():
         identity = await authenticate(session=session, token=credentials.credentials)
     if identity is None:
         raise unauthorized("invalid or revoked token")
-    return identity
+    slots: dict[str, int] = request.app.state.terminal_slots
+    held = slots.get(identity.terminal_id, 0)
+    if held >= settings.terminal_concurrency:
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"terminal {identity.terminal_id} already has {held} requests in progress",
+            headers={"Retry-After": "1"},
+        )
+    slots[identity.terminal_id] = held + 1
+    try:
+        yield identity
+    finally:
+        left = slots.get(identity.terminal_id, 1) - 1
+        if left > 0:
+            slots[identity.terminal_id] = left
+        else:
+            slots.pop(identity.terminal_id, None)
 
 
 async def current_admin(

@@ -22,7 +22,10 @@ from terminal.services.outbox import append_event
 from terminal.services.schemas import CustomerView
 from terminal.services.uow import reading, writing
 
-_PHONE = re.compile(r"^\+?\d[\d ]{5,}$")
+_PHONE = re.compile(r"^\+?\d[\d ]{5,30}$")
+"""At most 32 characters: the wire's bound on a phone (sync.protocol)."""
+MAX_NAME = 200
+"""The wire's bound on a name (sync.protocol): a longer one would be refused at HQ."""
 
 
 class CustomerInputError(TillError):
@@ -85,6 +88,8 @@ async def create_customer(
     phone = phone.replace(" ", "").removeprefix("+65")
     if not name:
         raise CustomerInputError("Type the customer's name.")
+    if len(name) > MAX_NAME:
+        raise CustomerInputError(f"A name is at most {MAX_NAME} characters.")
     if not _PHONE.match(phone):
         raise CustomerInputError(f"{phone!r} is not a phone number: type digits, e.g. 91234567.")
     async with writing(db) as s:

@@ -89,6 +89,8 @@ def start_hq(
         "KEDAI_HQ_SECRET_KEY": SECRET,
         "KEDAI_HQ_MAX_BODY_BYTES": str(TEST_MAX_BODY),
         "KEDAI_HQ_CHANGES_PAGE_MAX": str(TEST_PAGE_MAX),
+        # test_concurrency sends one terminal's batch 20 times at once, on purpose
+        "KEDAI_HQ_TERMINAL_CONCURRENCY": "64",
         **(env or {}),
     }
     argv = manage.serve_argv(database_url=database_url, port=port, workers=workers)

@@ -80,11 +80,10 @@ def test_malformed_json_is_400(hq: Hq, terminal: tuple[str, str]) -> None:
         lambda b: b.pop("events"),
         lambda b: b.update(extra=1),
         lambda b: b["events"][0].pop("event_id"),
-        lambda b: b["events"][0].update(terminal_seq=0),
-        lambda b: b["events"][0].update(terminal_seq="1"),
+        lambda b: b["events"][0].update(event_id="not-a-uuid"),
         lambda b: b.update(events=[b["events"][0]] * 501),
     ],
-    ids=["no-events", "extra-field", "no-event-id", "seq-0", "seq-string", "too-many"],
+    ids=["no-events", "extra-field", "no-event-id", "bad-event-id", "too-many"],
 )
 def test_invalid_request_shape_is_422(hq: Hq, terminal: tuple[str, str], mutate) -> None:
     tid, token = terminal

@@ -145,3 +145,23 @@ def test_multi_worker_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert httpx.get(f"{hq.base_url}/healthz").json()["status"] == "ok"
     hq.proc.send_signal(signal.SIGTERM)
     assert hq.proc.wait(timeout=20) == 0, hq.log.read_text()
+
+
+def test_database_url_may_be_a_plain_path_and_a_bad_one_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "plain.db"
+    env = {**os.environ, "KEDAI_HQ_DATABASE_URL": str(db)}
+    out = subprocess.run(
+        [*KEDAI_HQ, "report", "summary", "--json"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["sales_count"] == 0
+    assert db.exists()
+    for bad in ("postgresql://u@h:notaport/db", "mysql://h/db"):
+        env["KEDAI_HQ_DATABASE_URL"] = bad
+        out = subprocess.run(
+            [*KEDAI_HQ, "report", "summary"], capture_output=True, text=True, env=env
+        )
+        assert out.returncode != 0
+        assert "Traceback" not in out.stderr
+        assert "KEDAI_HQ_DATABASE_URL" in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr

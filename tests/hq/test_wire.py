@@ -87,10 +87,11 @@ def test_uuid_spellings_are_read_to_the_same_uuid() -> None:
     [
         (b'{"terminal_id": "x", "events": [', "json_invalid"),
         (_body([sale("TST-T1", 1)] * (p.MAX_PUSH_EVENTS + 1)), "too_long"),
-        (_body([{**sale("TST-T1", 1), "terminal_seq": "1"}]), "int_type"),
+        (_body([{**sale("TST-T1", 1), "event_id": 7}]), "uuid_parsing"),
         (json.dumps({"events": []}).encode(), "missing"),
+        (b"[" * 5000 + b"]" * 5000, "json_invalid"),
     ],
-    ids=["bad-json", "too-many", "seq-string", "no-terminal"],
+    ids=["bad-json", "too-many", "event-id-not-uuid", "no-terminal", "nested-too-deep"],
 )
 def test_a_bad_request_raises_a_request_validation_error(body: bytes, kind: str) -> None:
     with pytest.raises(RequestValidationError) as caught:
@@ -103,5 +104,6 @@ def test_a_bad_request_raises_a_request_validation_error(body: bytes, kind: str)
 def test_the_openapi_request_schema_is_self_contained() -> None:
     schema = wire.push_request_schema()["content"]["application/json"]["schema"]
     assert "$ref" not in json.dumps(schema)
-    envelope_schema = schema["properties"]["events"]["items"]
-    assert set(envelope_schema["properties"]) == set(p.EventEnvelope.model_fields)
+    items = schema["properties"]["events"]["items"]
+    assert items["required"] == ["event_id"] and items["additionalProperties"] is True
+    assert set(items["x-kedai-envelope"]["properties"]) == set(p.EventEnvelope.model_fields)

@@ -39,7 +39,7 @@ async def push(request: Request, terminal: CurrentTerminal, db: DatabaseDep) -> 
     """
     batch = read_push(await request.body())
     foreign = {e.terminal_id for e in batch.events} | {batch.terminal_id}
-    foreign.discard(terminal.terminal_id)
+    foreign -= {terminal.terminal_id, ""}  # "": a malformed envelope, refused on its own
     if foreign:
         raise ApiError(
             403,
@@ -62,13 +62,18 @@ async def changes(
     terminal: CurrentTerminal,
     db: DatabaseDep,
     settings: SettingsDep,
-    since: Annotated[int, Query(ge=0, description="cursor: the last seq applied")] = 0,
-    limit: Annotated[int, Query(ge=1, description="page size (capped by HQ)")] = 500,
+    since: Annotated[
+        int, Query(ge=0, le=p.MAX_SEQ, description="cursor: the last seq applied")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=100_000, description="page size (capped by HQ)")] = 500,
 ) -> Response:
     """Latest state of every product/customer/cashier/tender/settings changed after ``since``."""
     async with db.readers() as session, session.begin():
         page = await read_changes(
-            session=session, since=since, limit=min(limit, settings.changes_page_max)
+            session=session,
+            since=since,
+            limit=min(limit, settings.changes_page_max),
+            max_bytes=settings.changes_page_max_bytes,
         )
     page = page.model_copy(update={"contiguous_seq": terminal.contiguous_seq})
     return Response(page.model_dump_json(), media_type="application/json")
