@@ -7,6 +7,7 @@ picture alone says nothing to a screen reader.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import pygal
@@ -15,6 +16,11 @@ from pygal.style import Style
 
 from hq.reports.common import money
 from hq.reports.dashboard import Point
+
+# pygal appends a legacy ``sys.meta_path`` finder (for map plugins, unused here) that only
+# has ``find_module``; on Python 3.11 every failed optional import anywhere in the process
+# then raises an ImportWarning. Take it out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 STYLE = Style(
     background="transparent",
