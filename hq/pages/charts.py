@@ -52,10 +52,22 @@ def _common(title: str) -> dict[str, object]:
         "width": 800,
         "margin": 8,
         "value_formatter": _dollars,
-        "y_labels_major_count": 5,
-        "show_minor_y_labels": False,
         "print_values": False,
+        "truncate_label": -1,
     }
+
+
+def y_ticks(values: Sequence[int], count: int = 4) -> list[int]:
+    """Round-dollar gridlines (1, 2, 2.5 or 5 x 10^k cents apart) from 0 past the top."""
+    top = max([*values, 0])
+    raw = max(top / count, 100)
+    magnitude = 10 ** (len(str(int(raw))) - 1)
+    step = next(f * magnitude for f in (1, 2, 2.5, 5, 10) if f * magnitude >= raw)
+    ticks, tick = [0], 0.0
+    while tick < top:
+        tick += step
+        ticks.append(int(tick))
+    return ticks if len(ticks) > 1 else [0, int(step)]
 
 
 def hourly_chart(points: Sequence[Point]) -> Markup:
@@ -63,14 +75,18 @@ def hourly_chart(points: Sequence[Point]) -> Markup:
     chart.x_labels = [p.label for p in points]
     chart.x_labels_major = [p.label for p in points if int(p.label) % 3 == 0]
     chart.show_minor_x_labels = False
+    chart.y_labels = y_ticks([p.net_sales_cents for p in points])
     chart.add("Net sales", [p.net_sales_cents for p in points])
     return Markup(chart.render(is_unicode=True))
 
 
 def trend_chart(points: Sequence[Point]) -> Markup:
-    chart = pygal.Line(**_common("Net sales, last 30 days"), x_label_rotation=0, fill=True)
+    chart = pygal.Line(
+        **_common("Net sales, last 30 days"), x_label_rotation=0, fill=True, dots_size=2
+    )
     chart.x_labels = [p.label[5:] for p in points]
-    chart.x_labels_major = [p.label[5:] for i, p in enumerate(points) if i % 5 == 4]
+    chart.x_labels_major = [p.label[5:] for i, p in enumerate(points) if i % 7 == 1]
     chart.show_minor_x_labels = False
+    chart.y_labels = y_ticks([p.net_sales_cents for p in points])
     chart.add("Net sales", [p.net_sales_cents for p in points])
     return Markup(chart.render(is_unicode=True))

@@ -192,7 +192,9 @@ async def till_health(
         elif silent > silent_after:
             warning = f"silent for {_ago(silent)}"
         elif gaps:
-            warning = f"{gaps} event(s) missing"
+            warning = f"{gaps} missing"
+        elif open_q.get(t.terminal_id):
+            warning = f"{open_q[t.terminal_id]} in quarantine"
         out.append(
             TillHealth(
                 terminal_id=t.terminal_id,
