@@ -193,3 +193,61 @@ def test_a_manager_sees_only_their_outlets(hq: Hq, pushed: dict[str, Any]) -> No
     assert mine["rows"] == [] and mine["total"]["transactions"] == 0
     dash = _get(hq, (name, PASSWORD), "/v1/reports/dashboard", pushed["terminal"])
     assert {t["terminal_id"].split("-")[0] for t in dash["tills"]} == {"OTH"}
+
+
+def test_gst_check_uses_the_rate_in_force_on_each_local_date(hq: Hq) -> None:
+    """Two sales either side of the 2024 rate change (8% -> 9%), 1 hour apart in
+    Singapore, both charged 9%: only the 2023 one is flagged. Rows are written straight
+    into the store, as no validating till would send the wrong one."""
+    from sqlalchemy import create_engine, insert
+    from sqlalchemy.engine import make_url
+
+    from hq import models as m
+
+    manage.seed_demo_sync(hq.database_url)
+    tid, _ = hq.enroll()
+    url = make_url(hq.database_url)
+    driver = "postgresql+psycopg" if url.get_backend_name() == "postgresql" else "sqlite"
+    engine = create_engine(url.set(drivername=driver))
+    late_2023 = datetime(2023, 12, 31, 23, 30, tzinfo=SG)
+    early_2024 = datetime(2024, 1, 1, 0, 30, tzinfo=SG)
+    try:
+        with engine.begin() as conn:
+            for n, at in enumerate((late_2023, early_2024), 1):
+                sale_id = uuid.uuid4()
+                conn.execute(
+                    insert(m.Sale.__table__),
+                    {
+                        "sale_id": sale_id, "kind": "sale", "event_id": uuid.uuid4(),
+                        "terminal_id": tid, "receipt_no": f"{tid}-{n:06d}",
+                        "cashier_id": uuid.uuid4(), "subtotal_cents": 10900,
+                        "discount_cents": 0, "total_cents": 10900, "tax_cents": 900,
+                        "gst_rate_bp": 900, "rounding_cents": 0, "change_cents": 0,
+                        "occurred_at": at, "received_at": at,
+                    },
+                )  # fmt: skip
+                conn.execute(
+                    insert(m.SaleLine.__table__),
+                    {
+                        "sale_id": sale_id, "line_no": 1, "sku": "X", "name": "X", "qty": 1,
+                        "unit_price_cents": 10900, "discount_cents": 0, "total_cents": 10900,
+                        "tax_code": "SR",
+                    },
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+    name = f"acct-{uuid.uuid4().hex[:8]}"
+    manage.create_admin_sync(hq.database_url, username=name, password=PASSWORD, role="accountant")
+    with httpx.Client(base_url=hq.base_url, timeout=30) as c:
+        f5 = c.get(
+            "/v1/reports/gst-f5",
+            params={"from": "2023-12-20", "to": "2024-01-10", "terminal": tid},
+            auth=(name, PASSWORD),
+        ).json()
+    assert f5["rates_in_period"] == [800, 900]
+    assert f5["box6_output_tax_cents"] == 1800
+    eight_pct = int((Decimal(10900) * 8 / 108).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    assert f5["recomputed_output_tax_cents"] == eight_pct + 900
+    assert [(x["receipt_no"], x["day"], x["expected_tax_cents"]) for x in f5["mismatches"]] == [
+        (f"{tid}-000001", "2023-12-31", eight_pct)
+    ]
