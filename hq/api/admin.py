@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from sqlalchemy.exc import OperationalError
 
 from hq import admins
 from hq.admins import AdminProfile
@@ -108,7 +109,12 @@ async def current_admin(
 ) -> AdminContext:
     found = await _from_session(db, request)
     if found is None and creds is not None and request.method in ("GET", "HEAD"):
-        found = await _from_basic(db, settings, request, creds)
+        try:
+            found = await _from_basic(db, settings, request, creds)
+        except OperationalError as exc:  # the store stayed locked past its busy timeout
+            raise ApiError(
+                503, "unavailable", "HQ is busy; try again", headers={"Retry-After": "5"}
+            ) from exc
     if found is None:
         raise ApiError(
             401,

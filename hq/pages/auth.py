@@ -8,18 +8,21 @@ own CSRF token.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 
 from hq.api.admin import CsrfAdminDep, PageAdminDep, client_address, login_policy
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.auth import login, sessions
 from hq.pages.templating import render
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 LOGIN_CSRF_COOKIE = "kedai_login_csrf"
 
@@ -87,13 +90,26 @@ async def login_submit(
             status=403,
             username=username,
         )
-    outcome = await login.log_in(
-        db=db,
-        username=username,
-        password=password,
-        address=client_address(request),
-        policy=login_policy(settings),
-    )
+    try:
+        outcome = await login.log_in(
+            db=db,
+            username=username,
+            password=password,
+            address=client_address(request),
+            policy=login_policy(settings),
+        )
+    except OperationalError:
+        # The store stayed locked past its busy timeout (a flood of log-ins on SQLite):
+        # say so with a 503 rather than fail, and count nothing.
+        log.warning("log-in for %r not processed: the store is busy", username[:64])
+        return _login_form(
+            request,
+            next_path=next_path,
+            error="Head office is busy. Please try again in a moment.",
+            status=503,
+            username=username,
+            headers={"Retry-After": "5"},
+        )
     if outcome.retry_at is not None:
         wait = max(1, int((outcome.retry_at - datetime.now(UTC)).total_seconds()) + 1)
         return _login_form(
@@ -171,4 +187,13 @@ async def password_submit(
         )
     except login.PasswordChangeError as exc:
         return render(request, "auth/password.html", admin, status=422, error=str(exc).capitalize())
+    except OperationalError:
+        log.warning("password change for %r not processed: the store is busy", admin.username)
+        return render(
+            request,
+            "auth/password.html",
+            admin,
+            status=503,
+            error="Head office is busy. Try again.",
+        )
     return render(request, "auth/password.html", admin, done=True)
