@@ -1,6 +1,6 @@
 """HQ's central store, one schema for SQLite and PostgreSQL.
 
-Three groups of tables:
+Four groups of tables:
 
 * **Identity**: outlets, terminals (token hash, revocation, contiguous mark), admins.
 * **Facts from tills**: events (every event HQ holds, unique ``event_id`` and unique
@@ -11,6 +11,8 @@ Three groups of tables:
 * **Master data flowing down**: products, customers, cashiers, tenders, settings. Each row
   carries ``change_seq``, stamped from the single ``counters`` row named ``change_seq``
   whenever the row changes; the change feed pages by it.
+* **Back office**: admin roles and outlets, browser sessions, log-in throttling, the admin
+  audit trail, quarantine dismissals.
 
 Money is integer cents (BigInteger for sums that may grow), never float. Relationships are
 not declared at all: HQ code reads with explicit Core/ORM queries.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -105,6 +106,17 @@ def _page(name: str) -> ReportPage:
     return page
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _cell(value: Any) -> Any:
+    """Text from tills (product names, raw events) that a spreadsheet would run as a
+    formula is prefixed with ``'``; numbers, negative ones too, are left alone."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return value if _NUMBER.fullmatch(value) else "'" + value
+    return value
+
+
 @router.get("/reports/{name}.csv")
 async def report_csv(
     name: str,
@@ -121,7 +133,7 @@ async def report_csv(
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(head)
-    writer.writerows(rows)
+    writer.writerows([_cell(c) for c in row] for row in rows)
     async with db.sessions() as session, session.begin():
         await audit.record(
             session=session,

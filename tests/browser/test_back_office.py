@@ -96,6 +96,7 @@ def test_owner_sees_the_synced_sales_and_every_report_adds_up(page: Any, shop: S
     want = own_sums(shop.sales)
     log_in(page, shop.url, OWNER, "not-the-password")
     assert page.locator(".alert").inner_text() == "Wrong username or password."
+    shoot(page, "login-refused")
     assert page.url.startswith(f"{shop.url}/login")
 
     log_in(page, shop.url, OWNER)
@@ -148,6 +149,7 @@ def test_owner_sees_the_synced_sales_and_every_report_adds_up(page: Any, shop: S
 
     page.click("nav >> text=Quarantine")
     page.wait_for_url("**/reports/quarantine")
+    shoot(page, "quarantine")
     item = page.locator("article.qitem", has_text=f"#{shop.quarantined_seq}")
     assert "lots" in item.locator("pre").text_content()
     rows = download_csv(page)

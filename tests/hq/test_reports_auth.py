@@ -4,6 +4,8 @@ file): sessions, cookie flags, CSRF, roles, throttling, bounded hashing, audit."
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 import sqlite3
 import threading
@@ -286,3 +288,30 @@ async def test_basic_auth_reads_but_never_writes(app: FastAPI, db_url: str) -> N
         assert (await c.get("/v1/reports/tenders", auth=auth)).status_code == 200
         post: Any = await c.post(f"/v1/reports/quarantine/{event_id}/dismiss", json={}, auth=auth)
         assert post.status_code == 401
+
+
+async def test_csv_downloads_are_audited_and_never_carry_a_formula(
+    app: FastAPI, db_url: str
+) -> None:
+    enrolled = await asyncio.to_thread(
+        manage.enroll_terminal_sync, db_url, outlet="AMK", terminal="T03"
+    )
+    tid = enrolled.terminal_id
+    event = sale(tid, 1)
+    event["payload"]["lines"][0]["name"] = '=HYPERLINK("http://evil.example","x")'
+    async with client(app) as c:
+        r = await c.post(
+            "/v1/sync/push",
+            json=push_body(tid, [event]),
+            headers={"Authorization": f"Bearer {enrolled.token}"},
+        )
+        assert r.json()["results"][0]["status"] == "accepted"
+        await log_in(c, ACCOUNTANT)
+        got = await c.get("/reports/top-products.csv", params={"terminal": tid})
+    assert got.headers["content-type"].startswith("text/csv")
+    assert "attachment" in got.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    names = {r[1]: r[2] for r in rows[1:]}
+    assert names["SKU-000"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert names["SKU-001"] == "Item 1"
+    assert (ACCOUNTANT, "report.export") in audit_actions(db_url)
