@@ -27,7 +27,7 @@ from hq.api.report_params import ReportQueryDep, scope_for
 from hq.api.routes.reports import dismiss_and_audit
 from hq.auth import audit
 from hq.pages.templating import render
-from hq.reports import gst_f5, products, quarantine, sales, tenders
+from hq.reports import gst_f5, products, quarantine, reconciliation, refunds, sales, tenders
 from hq.reports.common import ReportQuery, Scope, choices
 
 router = APIRouter()
@@ -80,6 +80,14 @@ async def _gst(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabula
     return await gst_f5.gst_f5(session=s, query=q, scope=sc)
 
 
+async def _refunds(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await refunds.refunds(session=s, query=q, scope=sc)
+
+
+async def _reconciliation(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await reconciliation.reconciliation(session=s, query=q, scope=sc)
+
+
 async def _quarantine(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
     return await quarantine.quarantine(session=s, query=q, scope=sc)
 
@@ -93,6 +101,13 @@ REPORTS: dict[str, ReportPage] = {
         "Top products", "reports/products.html", _products, "/v1/reports/top-products", ("limit",)
     ),
     "gst-f5": ReportPage("GST F5", "reports/gst_f5.html", _gst, "/v1/reports/gst-f5"),
+    "refunds": ReportPage("Refunds", "reports/refunds.html", _refunds, "/v1/reports/refunds"),
+    "reconciliation": ReportPage(
+        "Reconciliation",
+        "reports/reconciliation.html",
+        _reconciliation,
+        "/v1/reports/reconciliation",
+    ),
     "quarantine": ReportPage(
         "Quarantine", "reports/quarantine.html", _quarantine, "/v1/reports/quarantine"
     ),

@@ -35,6 +35,8 @@ NAV = [
     ("/reports/tenders", "Tenders"),
     ("/reports/top-products", "Products"),
     ("/reports/gst-f5", "GST F5"),
+    ("/reports/refunds", "Refunds"),
+    ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
 ]
 

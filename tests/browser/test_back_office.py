@@ -147,6 +147,17 @@ def test_owner_sees_the_synced_sales_and_every_report_adds_up(page: Any, shop: S
     assert "Boxes 5 and 7" in page.locator("p.note").inner_text()
     shoot(page, "gst-f5")
 
+    page.click("nav >> text=Refunds")
+    page.wait_for_url("**/reports/refunds")
+    assert "No refunds in this period." in page.locator("#report").inner_text()
+    assert download_csv(page)[0][:2] == ["credit_note", "at"]
+
+    page.click("nav >> text=Reconciliation")
+    page.wait_for_url("**/reports/reconciliation")
+    assert "without a gap" in page.locator("section.card").first.inner_text()
+    assert page.locator("#z-nodata").is_visible()
+    assert download_csv(page)[0][:2] == ["shift", "terminal"]
+
     page.click("nav >> text=Quarantine")
     page.wait_for_url("**/reports/quarantine")
     shoot(page, "quarantine")

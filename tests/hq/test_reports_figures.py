@@ -21,6 +21,8 @@ from tests.hq.conftest import Hq
 from tests.hq.events import envelope, push_body
 
 SG = ZoneInfo("Asia/Singapore")
+REPORTS = ("sales", "tenders", "top-products", "gst-f5", "refunds", "reconciliation",
+           "quarantine", "dashboard")  # fmt: skip
 PASSWORD = "figures-pass-1"
 
 
@@ -172,12 +174,12 @@ def test_tenders_and_sales_equal_the_tests_own_sums(
 def test_reports_answer_only_to_an_admin(hq: Hq, pushed: dict[str, Any]) -> None:
     _, token = hq.enroll()
     with httpx.Client(base_url=hq.base_url, timeout=30) as c:
-        for path in ("sales", "tenders", "top-products", "gst-f5", "quarantine", "dashboard"):
+        for path in REPORTS:
             assert c.get(f"/v1/reports/{path}").status_code == 401
             bearer = {"Authorization": f"Bearer {token}"}
             assert c.get(f"/v1/reports/{path}", headers=bearer).status_code == 401
         schema = c.get("/openapi.json").json()
-    for path in ("sales", "tenders", "top-products", "gst-f5", "quarantine", "dashboard"):
+    for path in REPORTS:
         assert f"/v1/reports/{path}" in schema["paths"]
     assert "/" not in schema["paths"] and "/login" not in schema["paths"]
 
@@ -251,3 +253,63 @@ def test_gst_check_uses_the_rate_in_force_on_each_local_date(hq: Hq) -> None:
     assert [(x["receipt_no"], x["day"], x["expected_tax_cents"]) for x in f5["mismatches"]] == [
         (f"{tid}-000001", "2023-12-31", eight_pct)
     ]
+
+
+def shift_closed(tid: str, seq: int, shift: uuid.UUID, **figures: int) -> dict[str, Any]:
+    now = datetime.now(SG)
+    payload = {
+        "shift_id": str(shift), "cashier_id": str(uuid.uuid4()),
+        "opened_at": (now - timedelta(hours=1)).isoformat(), "closed_at": now.isoformat(),
+        **figures,
+    }  # fmt: skip
+    return envelope(tid, seq, "shift.closed", payload)
+
+
+def test_reconciliation_and_refunds_to_the_cent(hq: Hq, accountant: tuple[str, str]) -> None:
+    """Shift 1's close agrees with its events; shift 2's close claims a sale HQ never got;
+    seq 7 never arrives (a gap); a refund is listed beside the receipt it refunds."""
+    tid, token = hq.enroll()
+    one, two = uuid.uuid4(), uuid.uuid4()
+    a_id, a = sale(tid, 1, [line(1, "X", 1, 1000, "SR")], [pay("cash", 1000, 1000)])
+    _, b = sale(tid, 2, [line(1, "Y", 1, 500, "ZR")], [pay("nets", 500)])
+    _, c = sale(tid, 4, [line(1, "Z", 1, 700, "SR")], [pay("cash", 700, 1000)], change=300)
+    for ev, shift in ((a, one), (b, one), (c, two)):
+        ev["payload"]["shift_id"] = str(shift)
+    events = [
+        a, b,
+        shift_closed(tid, 3, one, opening_float_cents=2000, expected_cash_cents=3000,
+                     counted_cash_cents=2990, sales_count=2, sales_total_cents=1500),
+        c,
+        refund(tid, 5, a_id, [line(1, "X", 1, 1000, "SR")], [pay("cash", 1000)]),
+        shift_closed(tid, 6, two, opening_float_cents=2000, expected_cash_cents=3400,
+                     counted_cash_cents=3400, sales_count=2, sales_total_cents=1400),
+        sale(tid, 8, [line(1, "W", 1, 100, "ES")], [pay("card", 100)])[1],
+    ]  # fmt: skip
+    with hq.client(token) as client:
+        answer = client.post("/v1/sync/push", json=push_body(tid, events)).json()
+    assert {x["status"] for x in answer["results"]} == {"accepted"}
+
+    rec = _get(hq, accountant, "/v1/reports/reconciliation", tid)
+    shifts = {s["shift_id"]: s for s in rec["shifts"]}
+    first, second = shifts[str(one)], shifts[str(two)]
+    assert (first["hq_sales_count"], first["hq_sales_cents"]) == (2, 1500)
+    assert first["hq_expected_cash_cents"] == 3000 and first["variance_cents"] == -10
+    assert first["differences"] == []
+    assert (second["till_sales_count"], second["hq_sales_count"]) == (2, 1)
+    assert (second["till_sales_cents"], second["hq_sales_cents"]) == (1400, 700)
+    assert second["hq_expected_cash_cents"] == 2700
+    assert second["differences"] == [
+        "sales count 2 at the till, 1 at HQ",
+        "sales 7.00 more at the till",
+        "expected cash 7.00 more at the till",
+    ]
+    assert rec["differing"] == 1
+    assert rec["gaps"] == [
+        {"terminal_id": tid, "contiguous_seq": 6, "highest_seq": 8, "missing": 1}
+    ]
+
+    refunds = _get(hq, accountant, "/v1/reports/refunds", tid)
+    [row] = refunds["rows"]
+    assert row["original_receipt_no"] == f"{tid}-000001"
+    assert (row["total_cents"], row["tax_cents"]) == (1000, gst_in(1000))
+    assert refunds["total_cents"] == 1000

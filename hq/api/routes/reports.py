@@ -21,7 +21,7 @@ from hq.config import Settings
 from hq.db import Database
 from hq.reports import dashboard as dashboard_report
 from hq.reports import gst_f5 as gst_report
-from hq.reports import products, sales, tenders
+from hq.reports import products, reconciliation, refunds, sales, tenders
 from hq.reports import quarantine as quarantine_report
 from sync import protocol as p
 
@@ -100,6 +100,27 @@ async def gst_f5(
     """GST F5 boxes 1-8 for the period, from synced sales and the effective-dated rates."""
     async with db.readers() as session, session.begin():
         return await gst_report.gst_f5(
+            session=session, query=query, scope=scope_for(admin, settings)
+        )
+
+
+@router.get("/refunds", response_model=refunds.RefundsReport)
+async def refund_list(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> refunds.RefundsReport:
+    """Every refund (credit note) in the period beside the receipt it refunds."""
+    async with db.readers() as session, session.begin():
+        return await refunds.refunds(session=session, query=query, scope=scope_for(admin, settings))
+
+
+@router.get("/reconciliation", response_model=reconciliation.ReconciliationReport)
+async def shift_reconciliation(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> reconciliation.ReconciliationReport:
+    """Each closed shift's own totals beside HQ's sums of its events, to the cent, and
+    every gap in each terminal's sequence."""
+    async with db.readers() as session, session.begin():
+        return await reconciliation.reconciliation(
             session=session, query=query, scope=scope_for(admin, settings)
         )
 
