@@ -175,6 +175,11 @@ async def report_page(
     settings: SettingsDep,
     query: ReportQueryDep,
 ) -> Response:
+    if name not in REPORTS:
+        return render(
+            request, "error.html", admin, status=404, title="Not found",
+            heading="No such report", message=f"There is no report called {name!r}.",
+        )  # fmt: skip
     page = _page(name)
     scope = scope_for(admin, settings)
     async with db.readers() as session, session.begin():
@@ -214,7 +219,10 @@ async def dismiss_form(
 @router.get("/audit")
 async def audit_page(request: Request, admin: PageAdminDep, db: DatabaseDep) -> Response:
     if admin.profile.role != "owner":
-        raise ApiError(403, "forbidden", "only an owner reads the audit trail")
+        return render(
+            request, "error.html", admin, status=403, title="Not allowed",
+            heading="Not allowed", message="Only an owner reads the audit trail.",
+        )  # fmt: skip
     async with db.readers() as session, session.begin():
         entries = await audit.recent(session=session, limit=300)
     return render(request, "reports/audit.html", admin, title="Audit trail", entries=entries)
