@@ -196,32 +196,36 @@ async def _rate_check(
         (checkable, (2 * sales.c.sr * rate + 10_000 + rate) // (2 * (10_000 + rate))),
         else_=sales.c.tax_cents,
     )
+    differs = and_(checkable, expected != sales.c.tax_cents)
     totals = (
         await session.execute(
             select(
                 func.coalesce(func.sum(expected), 0),
                 func.coalesce(func.sum(case((is_sale, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((differs, 1), else_=0)), 0),
             )
         )
     ).one()
-    wrong = await session.execute(
-        select(
-            sales.c.receipt_no, sales.c.occurred_at, sales.c.sr, sales.c.tax_cents,
-            expected.label("expected"), rate.label("rate"),
-        )
-        .where(checkable, expected != sales.c.tax_cents)
-        .order_by(sales.c.occurred_at, sales.c.receipt_no)
-        .limit(MAX_MISMATCHES)
-    )  # fmt: skip
-    mismatches = [
-        TaxMismatch(
-            receipt_no=r.receipt_no,
-            day=r.occurred_at.astimezone(scope.tz).date().isoformat(),
-            standard_rated_cents=int(r.sr),
-            recorded_tax_cents=int(r.tax_cents),
-            expected_tax_cents=int(r.expected),
-            rate_bp=int(r.rate),
-        )
-        for r in wrong
-    ]
+    mismatches: list[TaxMismatch] = []
+    if totals[2]:  # the listing reads the sales again: only when there is something to list
+        wrong = await session.execute(
+            select(
+                sales.c.receipt_no, sales.c.occurred_at, sales.c.sr, sales.c.tax_cents,
+                expected.label("expected"), rate.label("rate"),
+            )
+            .where(differs)
+            .order_by(sales.c.occurred_at, sales.c.receipt_no)
+            .limit(MAX_MISMATCHES)
+        )  # fmt: skip
+        mismatches = [
+            TaxMismatch(
+                receipt_no=r.receipt_no,
+                day=r.occurred_at.astimezone(scope.tz).date().isoformat(),
+                standard_rated_cents=int(r.sr),
+                recorded_tax_cents=int(r.tax_cents),
+                expected_tax_cents=int(r.expected),
+                rate_bp=int(r.rate),
+            )
+            for r in wrong
+        ]
     return int(totals[0]), int(totals[1]), mismatches
