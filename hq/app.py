@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from hq import httpserver
 from hq.api import errors
@@ -18,6 +19,8 @@ from hq.api.main import api_router
 from hq.api.middleware import RequestBodyMiddleware, SecurityHeadersMiddleware
 from hq.config import Settings
 from hq.db import open_database
+from hq.pages import STATIC
+from hq.pages import router as pages_router
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.terminal_slots = {}  # per-worker request slots per terminal (api/deps.py)
     errors.install(app)
     app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(
         RequestBodyMiddleware,
         max_bytes=settings.max_body_bytes,
