@@ -88,7 +88,14 @@ class Box:
 @contextmanager
 def box() -> Iterator[Box]:
     """Make a fresh low-spec cgroup and remove it afterwards (its children have exited)."""
-    b = Box(f"kedai-bench-{os.getpid()}")
+    name = f"kedai-bench-{os.getpid()}"
+    try:
+        b = Box(name)
+    except OSError:
+        for d in (ROOT / name, ROOT / "cpu" / name, ROOT / "memory" / name):
+            if d.is_dir():
+                d.rmdir()
+        raise
     try:
         yield b
     finally:

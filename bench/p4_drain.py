@@ -237,7 +237,7 @@ async def _post_to_noop(bodies: list[bytes], n: int) -> float:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         current = asyncio.current_task()
         assert current is not None
-        handlers.append(current)  # type: ignore[arg-type]
+        handlers.append(current)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -405,7 +405,7 @@ def _raw_pg_floor(backlog: Path, url: str, n: int) -> float:
             rows["events"] = [(*r[:-1], False) for r in rows["events"]]
             with conn.transaction(), conn.cursor() as cur:
                 for table in ("events", "sales", "sale_lines", "payments", "loyalty_entries"):
-                    with cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:  # type: ignore[arg-type]
+                    with cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                         for row in rows[table]:
                             copy.write_row(row)
                 cur.executemany(

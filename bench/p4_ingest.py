@@ -95,7 +95,7 @@ def events(terminal_id: str, first_seq: int, count: int = BATCH) -> list[dict[st
     out = []
     for seq in range(first_seq, first_seq + count):
         customer = CUSTOMERS[seq % len(CUSTOMERS)] if seq % 2 else None
-        lines = [
+        lines: list[dict[str, Any]] = [
             {
                 "line_no": i + 1,
                 "product_id": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"p{(seq + i) % 60}")),

@@ -87,6 +87,7 @@ async def _measure(
 ) -> tuple[list[float], list[float]]:
     from sync import demo_data
     from sync.agent import SyncAgent, enroll
+    from sync.protocol import PushResponse
     from terminal.db.engine import open_database
     from terminal.services.catalog import list_products
     from terminal.services.checkout import finalize_sale
@@ -104,10 +105,10 @@ async def _measure(
         http = agent._http  # time the agent's own POSTs: the transport+ingest floor
         real_push = http.push
 
-        async def timed_push(*args: object, **kwargs: object) -> object:
+        async def timed_push(base: str, token: str, body: bytes) -> PushResponse:
             t = time.perf_counter()
             try:
-                return await real_push(*args, **kwargs)  # type: ignore[arg-type]
+                return await real_push(base, token, body)
             finally:
                 pushes.append((time.perf_counter() - t) * 1000)
 

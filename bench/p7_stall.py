@@ -115,7 +115,7 @@ async def _measure(
     gate = asyncio.Event()
     store = TillSyncStore(db)
     await enroll(store, server=base, token=token)
-    agent = SyncAgent(_Gated(store, gate))  # type: ignore[arg-type]
+    agent = SyncAgent(_Gated(store, gate))
     app = KedaiTill(db, agent=agent)
     lags: list[float] = []
     idle: list[float] = []

@@ -21,7 +21,7 @@ def _routes() -> list[str]:
     from hq.app import create_app
     from hq.config import Settings
 
-    app = create_app(Settings(secret_key="bench-routes-only-" + "x" * 32))  # type: ignore[call-arg]
+    app = create_app(Settings(secret_key="bench-routes-only-" + "x" * 32))
     return sorted(app.openapi()["paths"])
 
 

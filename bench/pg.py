@@ -39,11 +39,11 @@ class Cluster:
         self.port = free_port()
         self.data = self.home / "data"
         self._names = itertools.count(1)
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+        quiet = subprocess.DEVNULL
         subprocess.run(
             [*self.prefix, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
              "--auth=trust", "-E", "UTF8"],
-            **quiet,  # type: ignore[arg-type]
+            stdout=quiet, stderr=quiet, check=True,
         )  # fmt: skip
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
@@ -51,7 +51,9 @@ class Cluster:
         )
         subprocess.run(
             [*self._ctl(), "-w", "-l", str(self.home / "log"), "-o", options, "start"],
-            **quiet,  # type: ignore[arg-type]
+            stdout=quiet,
+            stderr=quiet,
+            check=True,
         )
         self.base = f"postgresql://postgres@127.0.0.1:{self.port}"
 
@@ -64,7 +66,7 @@ class Cluster:
 
         name = f"{stem}_{next(self._names)}"
         with psycopg.connect(f"{self.base}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')
         return f"{self.base}/{name}"
 
     def stop(self) -> None:

@@ -154,7 +154,7 @@ async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
 
         for c in base:  # the 30-line cart every measured scan lands on
             _send_code(app, driver, c)
-        await _until(lambda: len(screen.cart) == 30, "the base cart never filled")
+        await _until(lambda: len(screen.cart) == 30, "the base cart never filled", 120)
         await screen.scans_settled()
         thirty = list(screen.cart.entries)
         for i, c in enumerate(codes):
