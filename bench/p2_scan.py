@@ -41,7 +41,7 @@ LOWSPEC_KEYS = ("p2_lowspec_scan_median_ms", "p2_lowspec_scan_p99_ms", "p2_lowsp
 
 def run(quick: bool) -> Section:
     products = 5_000 if quick else CATALOG
-    scans = 30 if quick else 300
+    scans = 20 if quick else 300
     bursts = 1 if quick else 5
     section = Section(title="P2 scan to line shown (till UI)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -46,7 +46,7 @@ PULL_LIMIT = 500
 
 
 def run(quick: bool) -> Section:
-    n = 10_000 if quick else 100_000
+    n = 5_000 if quick else 100_000
     runs = 1 if quick else 3
     section = Section(title="P4b first catalog pull by a new till, and HQ's CSV import")
     pulls, floors, transfers, inserts, imports, import_floors = [], [], [], [], [], []

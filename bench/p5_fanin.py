@@ -37,7 +37,7 @@ ROUNDS = 5
 
 
 def run(quick: bool) -> Section:
-    tills = 50 if quick else 200
+    tills = 30 if quick else 200
     rounds = 2 if quick else ROUNDS
     section = Section(title="P5 fan-in: tills pushing at once (PostgreSQL, 2 workers)")
     try:

@@ -26,7 +26,7 @@ KEYS = ("p6_visible_p50_ms", "p6_visible_p90_ms", "p6_visible_p99_ms", "p6_floor
 
 
 def run(quick: bool) -> Section:
-    n = 20 if quick else 200
+    n = 10 if quick else 200
     section = Section(title="P6 sale -> visible at HQ while online")
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
