@@ -1,69 +1,151 @@
-"""Run every ``bench/bench_*.py`` and write ``bench/RESULTS.md``.
+"""``python -m bench [--quick] [--json] [names...]``: every user-facing figure of Kedai.
 
-``python -m bench`` runs all; ``python -m bench checkout`` runs the named ones;
-``--quick`` shrinks sample counts for a smoke run (its results are not written).
+Each benchmark module (``bench/p*.py``) reports figures beside a floor measured in the
+same run, and metrics under fixed keys. ``names`` pick modules by number or word
+(``p1``, ``sale``, ``p4b``, ``catalog``...; default: all). ``--quick`` shrinks every
+count for a smoke run of under a minute and writes nothing; a full run writes
+``bench/RESULTS.md`` (sections of modules not run are kept from the previous file).
+``--json`` prints one object: every metric key of every module (``null`` when not
+measured, with the reason under ``"reasons"``), plus ``"meta"``. A benchmark that fails
+is reported, never fatal: its keys are null with the error as the reason.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import platform
+import json
 import sys
 import time
-from datetime import UTC, datetime
+import traceback
 from pathlib import Path
+from types import ModuleType
+
+from bench import pg
+from bench.harness import Section
+from bench.meta import environment, header_lines
 
 HERE = Path(__file__).parent
+MODULES = (
+    "p1_sale",
+    "p2_scan",
+    "p3_start",
+    "p4_drain",
+    "p4_ingest",
+    "p4b_catalog",
+    "p5_fanin",
+    "p6_visible",
+    "p7_stall",
+    "p8_backoffice",
+)
+ALIASES = {"checkout": "p1_sale", "ui": "p3_start", "drain": "p4_drain", "ingest": "p4_ingest"}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench")
+def resolve(name: str) -> str | None:
+    """``p1``, ``sale``, ``p1_sale`` or an old name (``checkout``) -> the module's name."""
+    if name in ALIASES:
+        return ALIASES[name]
+    for module in MODULES:
+        number, word = module.split("_", 1)
+        if name in (module, word) or (name == number and number != "p4"):
+            return module
+    if name == "p4":
+        return "p4_drain"
+    return None
+
+
+def load(module: str) -> ModuleType:
+    return importlib.import_module(f"bench.{module}")
+
+
+def all_keys() -> dict[str, tuple[str, ...]]:
+    return {module: tuple(load(module).KEYS) for module in MODULES}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
-    parser.add_argument("--quick", action="store_true", help="few samples; do not write")
-    args = parser.parse_args()
-    available = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
-    names = args.names or available
-    sections = []
-    for name in names:
-        if name not in available:
-            print(f"unknown benchmark {name!r}; have: {', '.join(available)}", file=sys.stderr)
+    parser.add_argument("--quick", action="store_true", help="small counts; write nothing")
+    parser.add_argument("--json", action="store_true", help="print the metrics as one object")
+    args = parser.parse_args(argv)
+    chosen: list[str] = []
+    for name in args.names:
+        module = resolve(name)
+        if module is None:
+            known = ", ".join(m.split("_", 1)[0] + "/" + m.split("_", 1)[1] for m in MODULES)
+            print(f"unknown benchmark {name!r}; have: {known}", file=sys.stderr)
             return 2
-        module = importlib.import_module(f"bench.bench_{name}")
-        started = time.perf_counter()
-        print(f"running {name} ...", file=sys.stderr, flush=True)
-        section = module.run(quick=args.quick)
-        section.notes.append(f"_Took {time.perf_counter() - started:.1f} s._")
-        sections.append(section)
-        print(section.markdown())
-    if args.quick:
-        return 0
-    header = [
-        "# Kedai benchmark results",
-        "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"Python {platform.python_version()}, {_cores()} cores (shared, noisy machine). "
-        "Each figure is beside its floor measured in the same run; ratio = figure / floor "
-        "(for throughput: floor / figure), so 1.00x is as fast as the floor.",
-        "",
-    ]
-    out = HERE / "RESULTS.md"
-    existing = _existing_sections(out) if args.names else {}
-    for s in sections:
-        existing[s.title] = s.markdown()
-    out.write_text("\n".join(header) + "\n".join(existing.values()))
-    print(f"wrote {out}", file=sys.stderr)
+        if module not in chosen:
+            chosen.append(module)
+    selected = chosen or list(MODULES)
+    keys = all_keys()
+    report = sys.stderr if args.json else sys.stdout
+    metrics: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    sections: list[Section] = []
+    started_all = time.perf_counter()
+    try:
+        for module in MODULES:
+            if module not in selected:
+                for key in keys[module]:
+                    metrics[key] = None
+                    reasons[key] = "not selected in this run"
+                continue
+            print(f"running {module} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            try:
+                section = load(module).run(quick=args.quick)
+            except Exception as exc:  # one broken benchmark must not hide the others
+                traceback.print_exc()
+                section = Section(title=f"{module} (failed)")
+                section.skip(keys[module], f"benchmark failed: {type(exc).__name__}: {exc}")
+            took = time.perf_counter() - started
+            section.notes.append(f"_Took {took:.1f} s._")
+            for key in keys[module]:
+                if key not in section.metrics:
+                    section.put(key, None, "the benchmark did not report it")
+            metrics.update({k: section.metrics[k] for k in keys[module]})
+            reasons.update({k: v for k, v in section.reasons.items() if k in keys[module]})
+            sections.append(section)
+            print(section.markdown(), file=report, flush=True)
+    finally:
+        pg.stop()
+    env = environment(quick=args.quick, seconds=time.perf_counter() - started_all)
+    if args.json:
+        print(json.dumps({**metrics, "reasons": reasons, "meta": env}, indent=1))
+    if not args.quick:
+        out = HERE / "RESULTS.md"
+        write_results(out, sections, metrics, reasons, env, partial=bool(chosen))
+        print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
+def write_results(
+    out: Path,
+    sections: list[Section],
+    metrics: dict[str, float | None],
+    reasons: dict[str, str],
+    env: dict[str, object],
+    *,
+    partial: bool,
+) -> None:
+    kept = _existing_sections(out) if partial else {}
+    for s in sections:
+        kept[s.title] = s.markdown()
+    lines = [*header_lines(env), ""]
+    lines += ["## Metrics (`python -m bench --json`)", ""]
+    lines += ["| key | value | note |", "|---|---|---|"]
+    for key, value in metrics.items():
+        if value is None and reasons.get(key) == "not selected in this run":
+            continue
+        lines.append(f"| `{key}` | {'null' if value is None else value} | {reasons.get(key, '')} |")
+    lines.append("")
+    body = "\n".join(lines) + "\n" + "\n".join(v.rstrip() + "\n" for v in kept.values())
+    out.write_text(body)
 
 
 def _existing_sections(path: Path) -> dict[str, str]:
-    """Keep other benchmarks' sections when only some are re-run."""
+    """Other benchmarks' sections when only some are re-run (the metrics table is not)."""
     if not path.exists():
         return {}
     sections: dict[str, str] = {}
@@ -71,6 +153,9 @@ def _existing_sections(path: Path) -> dict[str, str]:
     for line in path.read_text().splitlines(keepends=True):
         if line.startswith("## "):
             title = line[3:].strip()
+            if title.startswith("Metrics"):
+                title = None
+                continue
             sections[title] = ""
         if title is not None:
             sections[title] += line

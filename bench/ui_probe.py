@@ -5,6 +5,8 @@
 ``python -m bench.ui_probe rss-floor``    a bare Textual app with one Input, same driving.
 ``python -m bench.ui_probe bare-ready FILE``  a bare Textual app that writes the time it
     became ready to FILE and exits (the cold-start floor).
+``python -m bench.ui_probe scan TILL_DB SCANS BURSTS PRODUCTS``  scan-to-line latencies
+    on a 30-line cart, 50-scan bursts, and ``lookup_code`` alone (P2).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def _status_mb(field: str) -> float:
@@ -88,6 +92,103 @@ def _bare_ready(marker: str) -> None:
     Bare().run()
 
 
+async def _login(app: Any, pilot: Any) -> Any:
+    from terminal.ui.screens.sale import SaleScreen
+
+    await app.workers.wait_for_complete()
+    await pilot.press(*"1234", "enter")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    if not isinstance(app.screen, SaleScreen):
+        await pilot.press("enter")  # opening float
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert isinstance(app.screen, SaleScreen), app.screen
+    return app.screen
+
+
+def _send_code(app: Any, driver: Any, code: str) -> None:
+    from textual import events
+
+    for key in (*code, "enter"):
+        event = events.Key(key, "\r" if key == "enter" else key)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+async def _until(check: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.perf_counter() + timeout
+    while not check():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(what)
+        await asyncio.sleep(0)
+
+
+async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
+    from bench.tilldb import GENERATED_BARCODE
+    from terminal.db.engine import open_database
+    from terminal.services.catalog import lookup_code
+    from terminal.ui.app import KedaiTill
+
+    rng = random.Random(7)
+    generated = products - 52
+
+    def code() -> str:
+        return GENERATED_BARCODE.format(rng.randrange(generated))
+
+    codes = [code() for _ in range(n)]
+    base = [GENERATED_BARCODE.format(i) for i in range(30)]
+    app = KedaiTill(db)
+    line: list[float] = []
+    burst: list[float] = []
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _login(app, pilot)
+        driver = app._driver
+        assert driver is not None
+
+        def reset(entries: list[Any]) -> None:
+            screen.cart.entries[:] = entries
+            refresh = getattr(screen, "_refresh_cart", None)
+            if refresh is not None:
+                refresh()
+
+        for c in base:  # the 30-line cart every measured scan lands on
+            _send_code(app, driver, c)
+        await _until(lambda: len(screen.cart) == 30, "the base cart never filled", 120)
+        await screen.scans_settled()
+        thirty = list(screen.cart.entries)
+        for i, c in enumerate(codes):
+            if i % 10 == 0:
+                reset(thirty)
+                await pilot.pause()
+            before = len(screen.cart)
+            started = time.perf_counter()
+            _send_code(app, driver, c)
+            await _until(lambda b=before: len(screen.cart) != b, f"scan {c} never arrived")
+            await screen.scans_settled()
+            line.append((time.perf_counter() - started) * 1000)
+        for _ in range(bursts):
+            reset([])
+            await pilot.pause()
+            many = [code() for _ in range(50)]
+            started = time.perf_counter()
+            for c in many:
+                _send_code(app, driver, c)
+            await _until(lambda: len(screen.cart) >= 50, "the burst never arrived", 60)
+            await screen.scans_settled()
+            burst.append(time.perf_counter() - started)
+    tdb = open_database(db)
+    lookup: list[float] = []
+    try:
+        for c in codes:
+            started = time.perf_counter()
+            await lookup_code(tdb, c)
+            lookup.append((time.perf_counter() - started) * 1000)
+    finally:
+        await tdb.dispose()
+    print(json.dumps({"line_ms": line, "lookup_ms": lookup, "burst_s": burst}))
+
+
 def main() -> None:
     kind = sys.argv[1]
     if kind == "rss":
@@ -96,6 +197,9 @@ def main() -> None:
         asyncio.run(_floor_rss())
     elif kind == "bare-ready":
         _bare_ready(sys.argv[2])
+    elif kind == "scan":
+        scans, bursts, products = (int(x) for x in sys.argv[3:6])
+        asyncio.run(_scan(Path(sys.argv[2]), scans, bursts, products))
     else:
         raise SystemExit(f"unknown probe {kind!r}")
     sys.stdout.flush()

@@ -452,6 +452,13 @@ class SyncAgent:
         rows = await self._store.read_pending(after_seq=after, limit=self._batch_events)
         if not rows:
             return None
+        # Off the event loop: building and gzipping 500 events is CPU work of 20-200 ms
+        # that would otherwise stall the till UI sharing this loop during a drain.
+        return await asyncio.to_thread(self._body, rows, terminal_id)
+
+    def _body(
+        self, rows: list[PendingEvent], terminal_id: str
+    ) -> tuple[list[PendingEvent], bytes, bool]:
         batch, body = batch_body(rows, terminal_id, self._batch_bytes)
         more = len(rows) == self._batch_events or len(batch) < len(rows)
         return batch, gzip.compress(body, compresslevel=self._gzip_level), more

@@ -14,22 +14,17 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench import hqserver, pg
 from bench.harness import Figure, Section
 from tests.events import grocery_sales
 
@@ -37,10 +32,18 @@ BATCH = 200
 CUSTOMERS = [uuid.uuid4() for _ in range(40)]
 
 
+KEYS = (
+    "p4_ingest_sqlite_events_s",
+    "p4_ingest_sqlite_ratio",
+    "p4_ingest_pg_events_s",
+    "p4_ingest_pg_ratio",
+)
+
+
 def run(quick: bool) -> Section:
     batches = 4 if quick else 25
     section = Section(
-        title="HQ ingest (push over loopback vs raw bulk insert)",
+        title="P4 HQ ingest (push over loopback vs raw bulk insert)",
         notes=[
             f"{BATCH} `sale.completed` events per push (3 lines, 1 payment, loyalty on ~half), "
             "gzip JSON, sequential pushes from one till to `kedai-hq serve --workers 1`; "
@@ -53,45 +56,43 @@ def run(quick: bool) -> Section:
         sqlite_url = f"sqlite:///{tmp}/hq.db"
         figure = _serve_samples(Path(tmp), sqlite_url, batches)
         floor = _sqlite_floor(Path(tmp) / "floor.db", batches)
-        section.figures.append(
-            Figure(
-                name="ingest, SQLite",
-                unit="events/s",
-                samples=figure,
-                floor_name="sqlite3 executemany",
-                floor_samples=floor,
-                higher_is_better=True,
-                target=">= 1,000 events/s",
-            )
+        sq = Figure(
+            name="ingest, SQLite",
+            unit="events/s",
+            samples=figure,
+            floor_name="sqlite3 executemany",
+            floor_samples=floor,
+            higher_is_better=True,
         )
+        section.figures.append(sq)
+        section.put("p4_ingest_sqlite_events_s", sq.median)
+        section.put("p4_ingest_sqlite_ratio", sq.ratio)
         try:
-            with _temp_postgres(Path(tmp)) as (admin_url, run_sql):
-                run_sql("CREATE DATABASE hq")
-                run_sql("CREATE DATABASE floor")
-                base = admin_url.rsplit("/", 1)[0]
-                figure = _serve_samples(Path(tmp), f"{base}/hq", batches)
-                floor = _pg_floor(f"{base}/floor", batches)
-                section.figures.append(
-                    Figure(
-                        name="ingest, PostgreSQL",
-                        unit="events/s",
-                        samples=figure,
-                        floor_name="psycopg executemany",
-                        floor_samples=floor,
-                        higher_is_better=True,
-                        target=">= 1,000 events/s",
-                    )
-                )
-        except _NoPostgres as exc:
-            section.notes.append(f"PostgreSQL skipped: {exc}")
+            cluster = pg.cluster()
+        except pg.NoPostgres as exc:
+            section.skip(("p4_ingest_pg_events_s", "p4_ingest_pg_ratio"), str(exc))
+            return section
+        figure = _serve_samples(Path(tmp), cluster.create_db("ingest"), batches)
+        floor = _pg_floor(cluster.create_db("ingestfloor"), batches)
+        pgf = Figure(
+            name="ingest, PostgreSQL",
+            unit="events/s",
+            samples=figure,
+            floor_name="psycopg executemany",
+            floor_samples=floor,
+            higher_is_better=True,
+        )
+        section.figures.append(pgf)
+        section.put("p4_ingest_pg_events_s", pgf.median)
+        section.put("p4_ingest_pg_ratio", pgf.ratio)
     return section
 
 
 # ------------------------------------------------------------------------- workload
 
 
-def _events(terminal_id: str, first_seq: int) -> list[dict[str, Any]]:
-    return grocery_sales(terminal_id, first_seq, BATCH, CUSTOMERS)
+def events(terminal_id: str, first_seq: int, count: int = BATCH) -> list[dict[str, Any]]:
+    return grocery_sales(terminal_id, first_seq, count, CUSTOMERS)
 
 
 # ---------------------------------------------------------------------------- serve
@@ -104,50 +105,29 @@ def _serve_samples(tmp: Path, database_url: str, batches: int) -> list[float]:
     tid = enrolled.terminal_id
     bodies = [
         gzip.compress(
-            json.dumps({"terminal_id": tid, "events": _events(tid, 1 + b * BATCH)}).encode(), 5
+            json.dumps({"terminal_id": tid, "events": events(tid, 1 + b * BATCH)}).encode(), 5
         )
         for b in range(batches + 1)
     ]
-    port = _free_port()
-    env = {**os.environ, "KEDAI_HQ_SECRET_KEY": uuid.uuid4().hex}
-    argv = manage.serve_argv(database_url=database_url, port=port, workers=1)
-    with (tmp / f"serve-{port}.log").open("wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
     samples = []
-    try:
-        headers = {
-            "Authorization": f"Bearer {enrolled.token}",
-            "Content-Encoding": "gzip",
-            "Content-Type": "application/json",
-        }
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            _wait_healthy(client, proc)
-            for i, body in enumerate(bodies):
-                started = time.perf_counter()
-                r = client.post("/v1/sync/push", content=body, headers=headers)
-                elapsed = time.perf_counter() - started
-                r.raise_for_status()
-                assert r.json()["contiguous_seq"] == (i + 1) * BATCH
-                if i:
-                    samples.append(BATCH / elapsed)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    headers = {
+        "Authorization": f"Bearer {enrolled.token}",
+        "Content-Encoding": "gzip",
+        "Content-Type": "application/json",
+    }
+    with (
+        hqserver.serve(database_url, tmp) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        for i, body in enumerate(bodies):
+            started = time.perf_counter()
+            r = client.post("/v1/sync/push", content=body, headers=headers)
+            elapsed = time.perf_counter() - started
+            r.raise_for_status()
+            assert r.json()["contiguous_seq"] == (i + 1) * BATCH
+            if i:
+                samples.append(BATCH / elapsed)
     return samples
-
-
-def _wait_healthy(client: httpx.Client, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kedai-hq serve exited with {proc.returncode}")
-        try:
-            if client.get("/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("kedai-hq serve did not become healthy")
 
 
 # ---------------------------------------------------------------------------- floor
@@ -247,7 +227,7 @@ def _sqlite_floor(path: Path, batches: int) -> list[float]:
     sql = _statements("?")
     samples = []
     for b in range(batches + 1):
-        rows = _rows(_events("FLOOR-T01", 1 + b * BATCH), hex_ids=True)
+        rows = _rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=True)
         started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         for table, stmt in sql.items():
@@ -269,7 +249,7 @@ def _pg_floor(database_url: str, batches: int) -> list[float]:
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(_CUSTOMER_SQL.format("%s"), customers)
         for b in range(batches + 1):
-            rows = _rows(_events("FLOOR-T01", 1 + b * BATCH), hex_ids=False)
+            rows = _rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=False)
             started = time.perf_counter()
             with conn.transaction(), conn.cursor() as cur:
                 for table, stmt in sql.items():
@@ -277,54 +257,3 @@ def _pg_floor(database_url: str, batches: int) -> list[float]:
             if b:
                 samples.append(BATCH / (time.perf_counter() - started))
     return samples
-
-
-# ----------------------------------------------------------------------- postgresql
-
-
-class _NoPostgres(Exception):
-    pass
-
-
-@contextmanager
-def _temp_postgres(tmp: Path) -> Iterator[tuple[str, Any]]:
-    """A throwaway cluster; as root, its processes run as the ``postgres`` user."""
-    import psycopg
-
-    pg_ctl = shutil.which("pg_ctl") or next(
-        iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)), None
-    )
-    if pg_ctl is None:
-        raise _NoPostgres("pg_ctl not found")
-    bindir = Path(pg_ctl).resolve().parent
-    home = Path(tempfile.mkdtemp(prefix="kedai-bench-pg-"))
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(home, "postgres", "postgres")
-        prefix = ["runuser", "-u", "postgres", "--"]
-    data, port = home / "data", _free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
-    subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-        **quiet,  # type: ignore[arg-type]
-    )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={home}"
-    ctl = [*prefix, str(bindir / "pg_ctl"), "-D", str(data)]
-    subprocess.run([*ctl, "-w", "-l", str(home / "log"), "-o", options, "start"], **quiet)  # type: ignore[arg-type]
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-    def run_sql(statement: str) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
-
-    try:
-        yield url, run_sql
-    finally:
-        subprocess.run([*ctl, "-m", "fast", "stop"], stdout=subprocess.DEVNULL, check=False)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
