@@ -137,7 +137,8 @@ def _raw_floor(path: Path, payloads: list[str]) -> list[float]:
             "INSERT INTO sales VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 sale_id,
-                p["receipt_no"],
+                # the database checks a receipt number against its gapless sequence
+                f"{p['receipt_no'].rsplit('-', 1)[0]}-{seq:06d}",
                 seq,
                 now,
                 _hex(p["cashier_id"]),
