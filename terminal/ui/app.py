@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from terminal.ui.agent_port import AgentPort
@@ -57,10 +58,15 @@ class KedaiTill(App[None]):
         clock: Clock = system_clock,
         printer: ReceiptPrinter | None = None,
         auto_agent: bool = False,
+        cursor_blink: bool = True,
     ) -> None:
         """``agent``: a running sync agent to show and nudge. ``auto_agent``: if none is
-        given and the till is enrolled, make one (``kedai-till``, ``kedai-till demo``)."""
+        given and the till is enrolled, make one (``kedai-till``, ``kedai-till demo``).
+        ``cursor_blink=False`` keeps every input's cursor steady (tests and snapshots: a
+        blink is a timer, and a screenshot would catch whichever half of it the clock says).
+        """
         super().__init__()
+        self.cursor_blink = cursor_blink
         self._db_source = db
         self._owns_db = isinstance(db, Path)
         self.db: Database | None = None if isinstance(db, Path) else db
@@ -168,6 +174,13 @@ class KedaiTill(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, LoginScreen):
                 screen.startup_done(message)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Inputs blink by a 0.5 s timer; a till told not to blink stops each one as it
+        gets focus (the cursor then stays shown), so what is on screen never depends on
+        how long the machine took to get there."""
+        if not self.cursor_blink and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
 
     # ------------------------------------------------------------------ session
 
