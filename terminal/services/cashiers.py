@@ -36,6 +36,7 @@ from sync.pins import verify_pin
 from sync.protocol import ApprovalGranted
 from terminal.db.engine import Database
 from terminal.db.models import Cashier
+from terminal.domain.words import plural
 from terminal.services.errors import LoginError
 from terminal.services.outbox import append_event
 from terminal.services.schemas import CashierView
@@ -85,7 +86,7 @@ async def _candidates(
 
 def _locked_message(until: datetime, at: datetime, *, what: str) -> str:
     minutes = max(1, int((until - at).total_seconds() + 59) // 60)
-    return f"Too many wrong PINs: {what} locked for {minutes} more minute(s)."
+    return f"Too many wrong PINs: {what} locked for {plural(minutes, 'more minute')}."
 
 
 async def _check_lock(s: AsyncSession, ids: list[uuid.UUID], at: datetime, *, what: str) -> None:
@@ -124,7 +125,8 @@ async def _count_failure(s: AsyncSession, ids: list[uuid.UUID], at: datetime, *,
             f"{int(LOCKOUT.total_seconds() // 60)} minutes."
         )
     await s.execute(update(Cashier).where(Cashier.id.in_(ids)).values(failed_attempts=failures))
-    return f"Wrong PIN ({MAX_FAILURES - failures} tries left before lockout)."
+    left = MAX_FAILURES - failures
+    return f"Wrong PIN ({plural(left, 'try', 'tries')} left before lockout)."
 
 
 async def _reset_failures(s: AsyncSession, ids: list[uuid.UUID]) -> None:

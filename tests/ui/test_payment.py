@@ -56,7 +56,7 @@ async def test_split_nets_and_cash_with_rounding_and_change(make_app, till_path)
             "DEMO-T01-000001",
             "GST 9% included",
             "0.92",
-            "Cash rounding",
+            "Rounding",
             "14/03/2025 12:30",
             "Aisha",
         ):

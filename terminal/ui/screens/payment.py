@@ -81,8 +81,12 @@ class PaymentScreen(TillModal[Receipt | None]):
             yield Label("", id="pay-due")
             with Horizontal(id="pay-row"):
                 yield Label("Cash S$", id="amount-label")
-                yield Input(placeholder="amount, Enter (F1 or Enter alone: exact)", id="amount")
+                yield Input(placeholder="amount", id="amount")
             yield Label("", id="pay-error")
+            yield Label(
+                "Enter: cash   F1 or Enter alone: exact cash",
+                classes="dialog-hint",
+            )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

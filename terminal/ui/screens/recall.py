@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,18 +13,20 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from terminal.domain.money import format_cents
+from terminal.domain.words import plural
 from terminal.services.parked import list_parked
 from terminal.services.schemas import ParkedSaleView
 from terminal.ui.clock import local
 from terminal.ui.screens.base import TillModal
 
 
-def parked_line(p: ParkedSaleView) -> str:
+def parked_line(p: ParkedSaleView) -> Text:
     """One parked sale: when, what, the member if any, how many items, how much."""
-    member = f"  [{p.customer_name}]" if p.customer_name else ""
-    return (
-        f"{local(p.parked_at):%H:%M}  {p.label:<28.28}{member} {p.item_count:>3} items "
-        f"S${format_cents(p.total_cents)}"
+    member = p.customer_name or ""
+    items = plural(p.item_count, "item")
+    return Text(  # plain text: a label or a name may hold "[" (markup otherwise)
+        f"{local(p.parked_at):%H:%M}  {p.label:<22.22} {member:<13.13} {items:>8} "
+        f"{'S$' + format_cents(p.total_cents):>10}"
     )
 
 

@@ -107,10 +107,12 @@ class CloseShiftModal(_CountModal):
             parked = await list_parked(self.till.database)
         if outcome.failed or not parked:
             return
-        self.query_one("#count-warning", Label).update(
+        warning = self.query_one("#count-warning", Label)
+        warning.update(
             f"{plural(len(parked), 'parked sale')} left on this till "
             "(F5 recalls them): they stay parked after the shift closes."
         )
+        warning.add_class("shown")
 
     async def save(self, text: str) -> None:
         till = self.till

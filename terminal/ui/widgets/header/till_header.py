@@ -24,15 +24,16 @@ class TillHeader(Horizontal):
     DEFAULT_CSS = """
     TillHeader {
         height: 1;
-        background: $primary;
-        color: $text;
+        background: $primary-darken-2;
+        color: white;
     }
     TillHeader Label { padding: 0 1; }
     TillHeader #hdr-store { width: 1fr; text-style: bold; }
-    TillHeader #hdr-sync.online { background: $success; }
-    TillHeader #hdr-sync.offline { background: $error; }
-    TillHeader #hdr-sync.warning { background: $warning; color: $text; }
-    TillHeader #hdr-sync.unknown { background: $panel; }
+    /* Text colours chosen for WCAG AA contrast on each state's background. */
+    TillHeader #hdr-sync.online { background: $success; color: black; }
+    TillHeader #hdr-sync.offline { background: $error; color: white; text-style: bold; }
+    TillHeader #hdr-sync.warning { background: $warning; color: black; }
+    TillHeader #hdr-sync.unknown { background: $panel; color: $foreground; }
     """
 
     sync_state: reactive[AgentState | None] = reactive(None, always_update=True, init=False)
