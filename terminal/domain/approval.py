@@ -143,3 +143,36 @@ def missing(needs: Iterable[Need], granted: Iterable[Granted]) -> list[Need]:
         for n in needs
         if not any(g.action == n.action and g.line_no in (None, n.line_no) for g in have)
     ]
+
+
+# ------------------------------------------------------------ the till UI's questions
+
+ApprovalNeed = Action
+"""The approval one line edit needs (the ``action`` of its ``approval.granted`` event)."""
+
+DEFAULT_LIMITS = ApprovalLimits()
+
+
+def for_void(limits: ApprovalLimits = DEFAULT_LIMITS) -> ApprovalNeed | None:
+    """Voiding a line takes money off the sale."""
+    return "void" if limits.void else None
+
+
+def for_quantity(
+    old_qty: int, new_qty: int, limits: ApprovalLimits = DEFAULT_LIMITS
+) -> ApprovalNeed | None:
+    """A lower quantity takes items off the sale (a partial void); a higher one never does."""
+    needs = line_change_needs(old_qty, new_qty, limits)
+    return needs[0].action if needs else None
+
+
+def for_discount(
+    discount_cents: int, gross_cents: int, limits: ApprovalLimits = DEFAULT_LIMITS
+) -> ApprovalNeed | None:
+    """A line discount over the line limits (percent of the line, or an amount) needs a
+    manager: the same rule the checkout applies to the line as it is at payment."""
+    if discount_cents and _over(
+        discount_cents, gross_cents, limits.line_discount_bp, limits.line_discount_cents
+    ):
+        return "discount"
+    return None

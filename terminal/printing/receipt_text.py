@@ -55,8 +55,11 @@ def render_receipt(receipt: Receipt, *, width: int = 42, reprint: bool = False) 
         out.append(_pair("Discount", format_cents(-r.discount_cents), width))
     out.append(_pair("TOTAL (incl. GST) S$", format_cents(r.total_cents), width))
     out.append(_pair(f"GST {r.gst_rate_bp / 100:g}% included", format_cents(r.tax_cents), width))
-    if r.rounding_cents:
-        out.append(_pair("Cash rounding", format_cents(r.rounding_cents), width))
+    if r.rounding_cents:  # signed, and the total the cash was asked for
+        sign = "+" if r.rounding_cents > 0 else ""
+        out.append(_pair("Rounding", sign + format_cents(r.rounding_cents), width))
+        rounded = format_cents(r.total_cents + r.rounding_cents)
+        out.append(_pair("Total (cash) S$", rounded, width))
     for p in r.payments:
         name = TENDER_NAMES.get(p.tender, p.tender)
         out.append(_pair(name, format_cents(p.tendered_cents), width))

@@ -41,6 +41,7 @@ from sync.pins import verify_pin
 from sync.protocol import ApprovalGranted, ApprovalRefused
 from terminal.db.engine import Database
 from terminal.db.models import ApprovalRow, Cashier
+from terminal.domain.words import plural
 from terminal.services.errors import LoginError
 from terminal.services.outbox import append_event
 from terminal.services.schemas import ApprovalView, CashierView
@@ -118,7 +119,7 @@ async def _candidates(
 
 def _locked_message(until: datetime, at: datetime, *, what: str) -> str:
     minutes = max(1, int((until - at).total_seconds() + 59) // 60)
-    return f"Too many wrong PINs: {what} locked for {minutes} more minute(s)."
+    return f"Too many wrong PINs: {what} locked for {plural(minutes, 'more minute')}."
 
 
 async def _lock_of(s: AsyncSession, ids: list[uuid.UUID], counter: _Counter) -> datetime | None:
@@ -174,7 +175,11 @@ async def _count_failure(
         )
         return message, failures, True
     await s.execute(update(Cashier).where(Cashier.id.in_(ids)).values({failed: failures}))
-    return f"Wrong PIN ({MAX_FAILURES - failures} tries left before lockout).", failures, False
+    return (
+        f"Wrong PIN ({plural(MAX_FAILURES - failures, 'try', 'tries')} left before lockout).",
+        failures,
+        False,
+    )
 
 
 async def _reset_failures(

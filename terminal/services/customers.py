@@ -29,7 +29,13 @@ MAX_NAME = 200
 
 
 class CustomerInputError(TillError):
+    """What was typed for a new member is wrong; ``field`` says which ("name", "phone")."""
+
     code = "customer_input"
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _balance() -> ColumnElement[int]:
@@ -87,17 +93,22 @@ async def create_customer(
     name = " ".join(name.split())
     phone = phone.replace(" ", "").removeprefix("+65")
     if not name:
-        raise CustomerInputError("Type the customer's name.")
+        raise CustomerInputError("Type the customer's name.", field="name")
     if len(name) > MAX_NAME:
-        raise CustomerInputError(f"A name is at most {MAX_NAME} characters.")
+        raise CustomerInputError(f"A name is at most {MAX_NAME} characters.", field="name")
     if not _PHONE.match(phone):
-        raise CustomerInputError(f"{phone!r} is not a phone number: type digits, e.g. 91234567.")
+        raise CustomerInputError(
+            f"{phone!r} is not a phone number: type digits, e.g. 91234567.", field="phone"
+        )
     async with writing(db) as s:
         taken = (
             await s.execute(select(Customer.name).where(Customer.phone == phone))
         ).scalar_one_or_none()
         if taken is not None:
-            raise CustomerInputError(f"Phone {phone} already belongs to {taken}: press F3 to find.")
+            raise CustomerInputError(
+                f"Phone {phone} already belongs to {taken}: Esc, then find them with F3.",
+                field="phone",
+            )
         customer_id = uuid.uuid4()
         await s.execute(
             insert(Customer),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select
 
 from terminal.db.engine import Database
-from terminal.db.models import ParkedSale
+from terminal.db.models import Customer, ParkedSale
 from terminal.services.catalog import products_in
 from terminal.services.customers import customer_in
 from terminal.services.errors import EmptyCartError, NotFoundError, TillError
@@ -81,6 +81,7 @@ async def park_sale(
         cashier_id=cashier_id,
         item_count=sum(i.qty for i in items),
         total_cents=total,
+        customer_name=customer.name if customer else None,
     )
 
 
@@ -98,9 +99,15 @@ async def list_parked(db: Database) -> list[ParkedSaleView]:
                 ).order_by(ParkedSale.parked_at)
             )
         ).all()
+        bodies = [json.loads(r.cart_json) for r in rows]
+        member_ids = {uuid.UUID(b["customer_id"]) for b in bodies if b.get("customer_id")}
+        names: dict[uuid.UUID, str] = {}
+        if member_ids:
+            query = select(Customer.id, Customer.name).where(Customer.id.in_(member_ids))
+            names = {r.id: r.name for r in await s.execute(query)}
     out = []
-    for r in rows:
-        body = json.loads(r.cart_json)
+    for r, body in zip(rows, bodies, strict=True):
+        member = body.get("customer_id")
         out.append(
             ParkedSaleView(
                 id=r.id,
@@ -109,6 +116,7 @@ async def list_parked(db: Database) -> list[ParkedSaleView]:
                 cashier_id=r.cashier_id,
                 item_count=sum(int(i["qty"]) for i in body["items"]),
                 total_cents=int(body["total_cents"]),
+                customer_name=names.get(uuid.UUID(member)) if member else None,
             )
         )
     return out

@@ -222,6 +222,8 @@ class ParkedSaleView(Model):
     cashier_id: UUID
     item_count: int
     total_cents: int
+    customer_name: str | None = None
+    """The member attached when it was parked (shown in the recall list)."""
 
 
 class ParkedCart(Model):

@@ -1,44 +1,46 @@
 """What the UI needs from the sync agent (``sync.agent.SyncAgent``), as a Protocol.
 
 The UI never imports ``sync.agent`` at start-up (httpx and friends cost start-up time);
-it is handed an object with this shape. ``state`` is the agent's frozen ``AgentState``
-(online, enrolled, pending, rejected, sent_total, backlog_total, last_success_at,
-last_error, last_error_at, hq_url), read by attribute.
+it is handed an object with this shape. Its types are imported for the type checker only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sync.agent import AgentState, SyncReport
 
 
 class AgentPort(Protocol):
     @property
-    def state(self) -> Any: ...
+    def state(self) -> AgentState: ...
 
     async def run(self) -> None: ...
 
     def nudge(self) -> None: ...
 
-    async def sync_once(self) -> Any: ...
+    async def local_change(self) -> None:
+        """An event was committed: publish the new pending count now, then sync."""
+        ...
 
-    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]: ...
+    async def sync_once(self) -> SyncReport: ...
+
+    def subscribe(self, callback: Callable[[AgentState], None]) -> Callable[[], None]: ...
 
     async def aclose(self) -> None: ...
 
 
-def describe(state: Any) -> tuple[str, str]:
+def describe(state: AgentState | None) -> tuple[str, str]:
     """(indicator text, CSS class) for the header: honest about what is known."""
     if state is None:
         return "sync off", "offline"
-    if not getattr(state, "enrolled", False):
+    if not state.enrolled:
         return "offline (not enrolled)", "offline"
-    pending = int(getattr(state, "pending", 0))
-    rejected = int(getattr(state, "rejected", 0))
-    tail = f" {pending} pending" + (f" {rejected} rejected" if rejected else "")
-    online = getattr(state, "online", None)
-    if online is None:
+    tail = f" {state.pending} pending" + (f" {state.rejected} rejected" if state.rejected else "")
+    if state.online is None:
         return "sync: connecting" + tail, "unknown"
-    if online:
-        return "online" + tail, "online" if not rejected else "warning"
+    if state.online:
+        return "online" + tail, "online" if not state.rejected else "warning"
     return "OFFLINE" + tail, "offline"

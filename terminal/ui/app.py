@@ -12,12 +12,14 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from terminal.ui.agent_port import AgentPort
@@ -32,9 +34,17 @@ from terminal.ui.messages import (
 from terminal.ui.screens.login import LoginScreen
 
 if TYPE_CHECKING:
+    from sync.agent import AgentState
     from terminal.db.engine import Database
     from terminal.printing.printer import ReceiptPrinter
-    from terminal.services.schemas import CashierView, Receipt, ShiftView, StoreProfile
+    from terminal.services.schemas import (
+        CashierView,
+        Receipt,
+        ShiftSummary,
+        ShiftView,
+        StoreProfile,
+    )
+    from terminal.ui.port import TillPort
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +67,15 @@ class KedaiTill(App[None]):
         clock: Clock = system_clock,
         printer: ReceiptPrinter | None = None,
         auto_agent: bool = False,
+        cursor_blink: bool = True,
     ) -> None:
         """``agent``: a running sync agent to show and nudge. ``auto_agent``: if none is
-        given and the till is enrolled, make one (``kedai-till``, ``kedai-till demo``)."""
+        given and the till is enrolled, make one (``kedai-till``, ``kedai-till demo``).
+        ``cursor_blink=False`` keeps every input's cursor steady (tests and snapshots: a
+        blink is a timer, and a screenshot would catch whichever half of it the clock says).
+        """
         super().__init__()
+        self.cursor_blink = cursor_blink
         self._db_source = db
         self._owns_db = isinstance(db, Path)
         self.db: Database | None = None if isinstance(db, Path) else db
@@ -73,8 +88,8 @@ class KedaiTill(App[None]):
         self.cashier: CashierView | None = None
         self.shift: ShiftView | None = None
         self.last_receipt: Receipt | None = None
-        self.sync_state: Any = agent.state if agent is not None else None
-        self._unsubscribe: Any = None
+        self.sync_state: AgentState | None = agent.state if agent is not None else None
+        self._unsubscribe: Callable[[], None] | None = None
         self._auto_agent = auto_agent
         self._owns_agent = False
 
@@ -159,7 +174,7 @@ class KedaiTill(App[None]):
         assert self.agent is not None
         await self.agent.run()
 
-    def _agent_changed(self, state: Any) -> None:
+    def _agent_changed(self, state: AgentState) -> None:
         self.post_message(SyncStateChanged(state))
 
     @on(TillReady)
@@ -169,6 +184,50 @@ class KedaiTill(App[None]):
             if isinstance(screen, LoginScreen):
                 screen.startup_done(message)
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Inputs blink by a 0.5 s timer; a till told not to blink stops each one as it
+        gets focus (the cursor then stays shown), so what is on screen never depends on
+        how long the machine took to get there."""
+        if not self.cursor_blink and isinstance(event.widget, Input):
+            event.widget.cursor_blink = False
+
+    # ------------------------------------------------------------------ the port
+
+    @property
+    def database(self) -> Database:
+        if self.db is None:
+            from terminal.services.errors import TillError
+
+            raise TillError(self.startup_error or "The till database is not open yet.")
+        return self.db
+
+    @property
+    def store(self) -> StoreProfile:
+        if self.profile is None:
+            from terminal.services.errors import TillError
+
+            raise TillError(self.startup_error or "The till is still starting.")
+        return self.profile
+
+    @property
+    def signed_in(self) -> CashierView:
+        if self.cashier is None:
+            from terminal.services.errors import TillError
+
+            raise TillError("Nobody is logged in: log in with your PIN.")
+        return self.cashier
+
+    def local_change(self) -> None:
+        """Something was committed locally: the header's pending count moves at once,
+        and the agent is woken to send it."""
+        if self.agent is not None:
+            self._publish_local_change()
+
+    @work(group="local-change", exit_on_error=False)
+    async def _publish_local_change(self) -> None:
+        assert self.agent is not None
+        await self.agent.local_change()
+
     # ------------------------------------------------------------------ session
 
     @on(LoggedIn)
@@ -176,124 +235,46 @@ class KedaiTill(App[None]):
         await self.begin_session(message.cashier, message.shift)
 
     async def begin_session(self, cashier: CashierView, shift: ShiftView | None) -> None:
-        """After a good PIN: ask for a float if no shift is open, then sell."""
-        from terminal.ui.screens.prompt import PromptModal
+        """After a good PIN: count the float if no shift is open (Esc: back to log-in),
+        then sell."""
         from terminal.ui.screens.sale import SaleScreen
+        from terminal.ui.screens.shift import OpenShiftModal
 
         self.cashier = cashier
         self.shift = shift
         if shift is None:
-            await self.push_screen(
-                PromptModal(
-                    "Open shift",
-                    f"Welcome, {cashier.name}. Count the drawer: opening float (S$)",
-                    placeholder="e.g. 100.00",
-                    default="0.00",
-                ),
-                callback=self._float_given,
-            )
+            await self.push_screen(OpenShiftModal(cashier.name))
             return
         await self.switch_screen(SaleScreen())
 
-    def _float_given(self, text: str | None) -> None:
-        self._open_shift(text or "0")
-
-    @work(exclusive=True, group="shift", exit_on_error=False)
-    async def _open_shift(self, text: str) -> None:
-        from terminal.domain.money import MoneyError, parse_cents
-        from terminal.services.errors import TillError
-        from terminal.services.shifts import open_shift
+    def shift_opened(self, shift: ShiftView) -> None:
         from terminal.ui.screens.sale import SaleScreen
 
-        assert self.db is not None and self.cashier is not None
-        try:
-            cents = parse_cents(text)
-            self.shift = await open_shift(
-                self.db, self.cashier.id, float_cents=cents, now=self.clock()
-            )
-        except MoneyError as exc:
-            self.notify(str(exc), title="Opening float", severity="error")
-            await self.begin_session(self.cashier, None)
-            return
-        except TillError as exc:
-            self.notify(exc.message, title="Shift", severity="error")
-            await self.begin_session(self.cashier, None)
-            return
-        except Exception as exc:  # ask again rather than leave a blank login screen
-            from terminal.ui.failures import unexpected
+        self.shift = shift
+        self.switch_screen(SaleScreen())
 
-            self.notify(unexpected(exc, "opening the shift"), title="Shift", severity="error")
-            await self.begin_session(self.cashier, None)
-            return
-        await self.switch_screen(SaleScreen())
+    def shift_closed(self, summary: ShiftSummary, counted_cents: int) -> None:
+        from terminal.domain.money import format_cents
+        from terminal.domain.words import plural
 
-    def end_session(self) -> None:
-        self.cashier = None
-        self.shift = None
-        self.switch_screen(LoginScreen())
-
-    def ask_to_close_shift(self) -> None:
-        """Ctrl+L: count the drawer, close the shift (``shift.closed``), then log out.
-
-        Esc at the count cancels the logout: the shift stays open and the sale screen too.
-        """
-        from terminal.ui.screens.prompt import PromptModal
-
-        if self.shift is None:
-            self.end_session()
-            return
-
-        def counted(text: str | None) -> None:
-            if text is not None:
-                self._close_shift(text)
-
-        self.push_screen(
-            PromptModal(
-                "Close shift and log out",
-                "Count the drawer: cash in the drawer (S$). Esc: stay logged in",
-                placeholder="e.g. 250.00",
-            ),
-            counted,
-        )
-
-    @work(exclusive=True, group="shift", exit_on_error=False)
-    async def _close_shift(self, text: str) -> None:
-        from terminal.domain.money import MoneyError, format_cents, parse_cents
-        from terminal.services.errors import TillError
-        from terminal.services.shifts import close_shift
-
-        assert self.db is not None and self.shift is not None
-        try:
-            counted = parse_cents(text)
-            summary = await close_shift(
-                self.db, self.shift.id, counted_cash_cents=counted, now=self.clock()
-            )
-        except MoneyError as exc:
-            self.notify(str(exc), title="Counted cash", severity="error")
-            self.ask_to_close_shift()
-            return
-        except TillError as exc:
-            self.notify(exc.message, title="Close shift", severity="error")
-            return
-        except Exception as exc:
-            from terminal.ui.failures import unexpected
-
-            message = unexpected(exc, "closing the shift")
-            self.notify(message, title="Close shift", severity="error")
-            return
-        variance = counted - summary.expected_cash_cents
+        variance = counted_cents - summary.expected_cash_cents
         self.notify(
-            f"{summary.sales_count} sale(s), S${format_cents(summary.sales_total_cents)}\n"
+            f"{plural(summary.sales_count, 'sale')}, "
+            f"S${format_cents(summary.sales_total_cents)}\n"
             f"Expected cash S${format_cents(summary.expected_cash_cents)}\n"
-            f"Counted cash  S${format_cents(counted)}\n"
+            f"Counted cash  S${format_cents(counted_cents)}\n"
             f"Variance      {'+' if variance > 0 else ''}{format_cents(variance)}",
             title="Shift closed",
             severity="information" if variance == 0 else "warning",
             timeout=30,
         )
-        if self.agent is not None:
-            self.agent.nudge()
+        self.local_change()
         self.end_session()
+
+    def end_session(self) -> None:
+        self.cashier = None
+        self.shift = None
+        self.switch_screen(LoginScreen())
 
     # ------------------------------------------------------------------ sync
 
@@ -324,8 +305,7 @@ class KedaiTill(App[None]):
     @on(SaleCommitted)
     def _sale_committed(self, message: SaleCommitted) -> None:
         self.last_receipt = message.receipt
-        if self.agent is not None:
-            self.agent.nudge()
+        self.local_change()
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -335,6 +315,12 @@ class KedaiTill(App[None]):
             await self.agent.aclose()
         if self._owns_db and self.db is not None:
             await self.db.dispose()
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(app: KedaiTill) -> TillPort:
+        return app  # mypy checks here that KedaiTill is a TillPort
 
 
 def _cannot_open(exc: BaseException) -> str:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from terminal.domain.cart import CartError, CartLine, Totals, price_cart, validate_line
 from terminal.services.schemas import (
+    ApprovalView,
     CartItemIn,
     CheckoutRequest,
     CustomerView,
@@ -28,6 +29,8 @@ class CartEntry:
     product: ProductView
     qty: int = 1
     discount_cents: int = 0
+    approval: ApprovalView | None = None
+    """The manager's approval of this line's discount, carried to the checkout."""
 
     def line(self) -> CartLine:
         p = self.product
@@ -71,8 +74,9 @@ class Cart:
         self.entries[index] = entry
         return index
 
-    def set_discount(self, index: int, cents: int) -> int:
-        entry = replace(self.entries[index], discount_cents=cents)
+    def set_discount(self, index: int, cents: int, approval: ApprovalView | None = None) -> int:
+        old = self.entries[index]
+        entry = replace(old, discount_cents=cents, approval=approval or old.approval)
         validate_line(entry.line())
         self.entries[index] = entry
         return index
@@ -115,6 +119,11 @@ class Cart:
                 for e in self.entries
             ],
             tenders=tenders,
+            approvals=[
+                e.approval.as_approval(line_no)
+                for line_no, e in enumerate(self.entries, start=1)
+                if e.approval is not None
+            ],
         )
 
 

@@ -7,19 +7,20 @@ the same kind still in the queue, so a burst of agent updates costs one repaint.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from terminal.services.schemas import Receipt
+    from sync.agent import AgentState
+    from terminal.services.schemas import CashierView, Receipt, ShiftView
 
 
 @dataclass
 class SyncStateChanged(Message, bubble=False):
-    """The sync agent's state changed (``state`` is an ``AgentState``)."""
+    """The sync agent's state changed."""
 
-    state: Any
+    state: AgentState
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SyncStateChanged)
@@ -53,11 +54,11 @@ class TillFailed(Message, bubble=False):
 
 @dataclass
 class LoggedIn(Message):
-    """A PIN was accepted (``cashier`` a CashierView, ``shift`` their open ShiftView or None).
+    """A PIN was accepted: the cashier, and their open shift if they have one.
 
     Posted to the app rather than acted on in the login worker: switching away from the
     login screen from its own worker would cancel that worker mid-switch.
     """
 
-    cashier: Any
-    shift: Any
+    cashier: CashierView
+    shift: ShiftView | None

@@ -69,6 +69,7 @@ def till_path(tmp_path: Path, _template_db: Path) -> Path:
 def make_app(till_path: Path):  # type: ignore[no-untyped-def]
     def make(**kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("clock", fixed_clock(NOON_SGT))
+        kwargs.setdefault("cursor_blink", False)  # a blink phase is timing, not state
         return KedaiTill(till_path, **kwargs)
 
     return make

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from terminal.db.engine import open_database
 from terminal.db.models import OutboxEvent, Shift
 from terminal.ui.screens.login import LoginScreen
-from terminal.ui.screens.prompt import PromptModal
 from terminal.ui.screens.sale import SaleScreen
+from terminal.ui.screens.shift import CloseShiftModal, OpenShiftModal
 from tests.ui.conftest import DEMO_BARCODE
 from tests.ui.helpers import login, notices, scan, settle, text_of
 
@@ -25,7 +25,7 @@ async def test_wrong_pin_then_right_pin_opens_a_shift(make_app, till_path) -> No
         assert "Wrong PIN (4 tries left" in text_of(app, "#login-error")
         await pilot.press(*"1234", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, PromptModal)  # no shift open: asks for the float
+        assert isinstance(app.screen, OpenShiftModal)  # no shift open: asks for the float
         await pilot.press(*"150", "enter")
         await settle(pilot)
         assert isinstance(app.screen, SaleScreen)
@@ -82,7 +82,7 @@ async def test_logout_counts_the_drawer_closes_the_shift_and_shows_the_variance(
         await settle(pilot)
         await pilot.press("ctrl+l")
         await settle(pilot)
-        assert isinstance(app.screen, PromptModal)
+        assert isinstance(app.screen, CloseShiftModal)
         await pilot.press("escape")  # Esc: stay logged in, shift open
         await settle(pilot)
         assert app.screen is sale and app.shift is not None
@@ -90,7 +90,8 @@ async def test_logout_counts_the_drawer_closes_the_shift_and_shows_the_variance(
         await settle(pilot)
         await pilot.press(*"abc", "enter")  # not an amount: asked again
         await settle(pilot)
-        assert isinstance(app.screen, PromptModal)
+        assert isinstance(app.screen, CloseShiftModal)
+        assert "'abc'" in text_of(app, "#count-error") or "amount" in text_of(app, "#count-error")
         await pilot.press(*"103.20", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
@@ -101,7 +102,7 @@ async def test_logout_counts_the_drawer_closes_the_shift_and_shows_the_variance(
         assert "Variance      -0.10" in summary
         await pilot.press(*"1234", "enter")  # next login opens a new shift
         await settle(pilot)
-        assert isinstance(app.screen, PromptModal)
+        assert isinstance(app.screen, OpenShiftModal)
     db = open_database(till_path)
     async with db.reader() as s:
         shifts = (await s.execute(select(Shift.closed_at, Shift.counted_cash_cents))).all()

@@ -10,6 +10,7 @@ from sync.demo_data import demo_products
 from terminal.db.engine import open_database
 from terminal.db.models import OutboxEvent
 from terminal.ui.screens.approve import ApproveModal
+from terminal.ui.screens.confirm import ConfirmModal
 from terminal.ui.screens.search import SearchModal
 from tests.ui.conftest import DEMO_BARCODE
 from tests.ui.helpers import burst, login, notices, scan, settle, text_of
@@ -128,11 +129,15 @@ async def test_a_managers_own_void_and_discount_are_audited(make_app, till_path)
         await scan(pilot, DEMO_BARCODE, BARCODES["RICE-5KG"])
         await pilot.press("f7", *"5.00", "enter")  # 36% of 13.95: over the limit
         await settle(pilot)
-        assert not isinstance(app.screen, ApproveModal)
+        assert isinstance(app.screen, ConfirmModal)  # no PIN, but asked once
+        await pilot.press("enter")
+        await settle(pilot)
         assert sale.cart.entries[1].discount_cents == 500
         await pilot.press("f8")
         await settle(pilot)
-        assert not isinstance(app.screen, ApproveModal)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("enter")
+        await settle(pilot)
         assert [e.product.sku for e in sale.cart.entries] == ["KOPI-001"]
     db = open_database(till_path)
     async with db.reader() as s:

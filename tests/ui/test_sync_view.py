@@ -18,6 +18,7 @@ class FakeAgent:
     def __init__(self) -> None:
         self.state = AgentState(enrolled=True, online=True, pending=0, hq_url="http://hq.test")
         self.nudges = 0
+        self.local_changes = 0
         self.syncs = 0
         self.ran = False
         self._subscribers: list[Callable[[AgentState], None]] = []
@@ -27,6 +28,9 @@ class FakeAgent:
 
     def nudge(self) -> None:
         self.nudges += 1
+
+    async def local_change(self) -> None:
+        self.local_changes += 1
 
     async def sync_once(self) -> None:
         self.syncs += 1
@@ -57,10 +61,11 @@ async def test_header_follows_the_agent_and_a_sale_nudges_it(make_app) -> None:
         await settle(pilot)
         assert text_of(app, "#hdr-sync") == "OFFLINE 29 pending"
         assert app.screen.query_one("#hdr-sync").has_class("offline")
+        before = agent.local_changes
         await scan(pilot, DEMO_BARCODE)
         await pilot.press("f9", "f1")
         await settle(pilot)
-        assert agent.nudges == 1
+        assert agent.local_changes == before + 1
 
 
 async def test_sync_screen_lists_rejected_events_and_syncs_now(make_app, till_path) -> None:

@@ -10,8 +10,8 @@ import asyncio
 
 from sync.demo_data import demo_products
 from terminal.ui.screens.login import LoginScreen
-from terminal.ui.screens.prompt import PromptModal
 from terminal.ui.screens.sale import SaleScreen
+from terminal.ui.screens.shift import OpenShiftModal
 from tests.ui.conftest import DEMO_BARCODE
 from tests.ui.helpers import burst, login, notices, settle, text_of
 
@@ -45,7 +45,7 @@ async def test_open_shift_failure_asks_for_the_float_again(make_app, monkeypatch
         calls.append(kwargs)
         raise RuntimeError("shift table gone")
 
-    monkeypatch.setattr("terminal.services.shifts.open_shift", flaky)
+    monkeypatch.setattr("terminal.ui.screens.shift.open_shift", flaky)
     app = make_app()
     async with app.run_test() as pilot:
         await settle(pilot)
@@ -54,7 +54,8 @@ async def test_open_shift_failure_asks_for_the_float_again(make_app, monkeypatch
         await pilot.press("enter")
         await settle(pilot)
         assert len(calls) == 1
-        assert isinstance(app.screen, PromptModal)  # asked again, not a blank login
+        assert isinstance(app.screen, OpenShiftModal)  # asked again, not a blank login
+        assert "opening the shift" in text_of(app, "#count-error")
         assert any("opening the shift" in n for n in notices(app))
     assert _logged(caplog, "shift table gone")
 

@@ -9,45 +9,51 @@ queued behind keys already typed, so an Esc right after Enter would get in first
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from terminal.services.cashiers import ApprovalAction, approve
-from terminal.services.errors import TillError
-from terminal.ui.failures import unexpected
+from terminal.services.cashiers import approve
+from terminal.services.schemas import ApprovalView
+from terminal.ui.screens.base import TillModal
 
 if TYPE_CHECKING:
-    from terminal.ui.app import KedaiTill
+    from terminal.domain.approval import ApprovalNeed
 
-_WHAT = {"void": "Void a line", "discount": "Discount over the limit"}
+_WHAT = {
+    "void": "Void",
+    "discount": "Discount over the limit",
+    "qty_decrease": "Lower a quantity",
+    "price_override": "Price override",
+    "no_sale": "Open the drawer (no sale)",
+    "cancel": "Cancel the sale",
+    "refund": "Refund",
+    "refund_to_cash": "Refund to cash",
+    "unlock": "Unlock the till",
+}
 
 
-class ApproveModal(ModalScreen[bool]):
+class ApproveModal(TillModal[ApprovalView | None]):
     BINDINGS = [Binding("escape", "cancel", "Back")]
     AUTO_FOCUS = "#manager-pin"
 
-    def __init__(self, action: str, note: str) -> None:
+    def __init__(self, action: ApprovalNeed, note: str) -> None:
         super().__init__()
-        self.action_name = cast("ApprovalAction", action)
+        self.action_name: ApprovalNeed = action
         self.note = note
         self.checking = False
-
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Manager approval", classes="dialog-title")
-            yield Label(f"{_WHAT.get(self.action_name, self.action_name)}: {self.note}")
+            yield Label(f"{_WHAT[self.action_name]}: {self.note}", id="approve-what")
             yield _PinInput(password=True, placeholder="manager PIN", id="manager-pin")
             yield Label("", id="approve-error")
+            yield Label("Enter: approve   Esc: back", classes="dialog-hint")
 
     def submit_pin(self) -> None:
         """Enter in the PIN field: check it (once; a second Enter while checking is lost)."""
@@ -63,31 +69,28 @@ class ApproveModal(ModalScreen[bool]):
     @work(exclusive=True, group="approve", exit_on_error=False)
     async def _check(self, pin: str) -> None:
         till = self.till
+        label = self.query_one("#approve-error", Label)
         try:
-            assert till.db is not None and till.cashier is not None
-            await approve(
-                till.db,
-                pin,
-                action=self.action_name,
-                cashier_id=till.cashier.id,
-                note=self.note,
-                now=till.clock(),
-            )
-        except TillError as exc:
-            self.query_one("#approve-error", Label).update(exc.message)
-            return
-        except Exception as exc:
-            self.query_one("#approve-error", Label).update(unexpected(exc, "checking the PIN"))
-            return
+            with self.boundary("checking the PIN", show=label.update) as outcome:
+                granted = await approve(
+                    till.database,
+                    pin,
+                    action=self.action_name,
+                    cashier_id=till.signed_in.id,
+                    note=self.note,
+                    now=till.clock(),
+                )
         finally:
             self.checking = False
-        self.dismiss(True)
+        if not outcome.failed:
+            till.local_change()
+            self.dismiss(granted)
 
     def action_cancel(self) -> None:
         if self.checking:
             self.app.bell()
             return
-        self.dismiss(False)
+        self.dismiss(None)
 
 
 class _PinInput(Input):

@@ -6,8 +6,6 @@ services (SQLAlchemy) load in the background while the cashier types.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,12 +14,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from terminal.ui.messages import LoggedIn, TillFailed, TillReady
-
-if TYPE_CHECKING:
-    from terminal.ui.app import KedaiTill
+from terminal.ui.port import TillPort, till_of
 
 
 class LoginScreen(Screen[None]):
+    """Not a :class:`TillScreen`: that base brings the error boundary's imports (the
+    services' errors, the domain) which the first paint does without."""
+
     BINDINGS = [Binding("escape", "clear", "Clear", show=True)]
     AUTO_FOCUS = "#pin"
 
@@ -35,8 +34,8 @@ class LoginScreen(Screen[None]):
         yield Footer()
 
     @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
+    def till(self) -> TillPort:
+        return till_of(self.app)
 
     def on_mount(self) -> None:
         if self.till.ready.is_set():
@@ -71,23 +70,18 @@ class LoginScreen(Screen[None]):
     @work(exclusive=True, group="login", exit_on_error=False)
     async def _login(self, pin: str) -> None:
         await self.till.ready.wait()
-        if self.till.db is None or self.till.startup_error is not None:
-            self._error(self.till.startup_error or "The till database is not open.")
+        if self.till.startup_error is not None:
+            self._error(self.till.startup_error)
             return
         from terminal.services.cashiers import login
-        from terminal.services.errors import TillError
         from terminal.services.shifts import open_shift_for
+        from terminal.ui.boundary import boundary
 
-        try:
-            cashier = await login(self.till.db, pin, now=self.till.clock())
-            shift = await open_shift_for(self.till.db, cashier.id)
-        except TillError as exc:
-            self._error(exc.message)
-            return
-        except Exception as exc:  # never leave "Checking..." on screen
-            from terminal.ui.failures import unexpected
-
-            self._error(unexpected(exc, "checking the PIN"))
+        till = self.till
+        with boundary("checking the PIN", self._error) as outcome:  # never stuck on "Checking"
+            cashier = await login(till.database, pin, now=till.clock())
+            shift = await open_shift_for(till.database, cashier.id)
+        if outcome.failed:
             return
         self._error("")
         self.app.post_message(LoggedIn(cashier, shift))

@@ -9,27 +9,25 @@ the text typed; otherwise it finishes that search first, then chooses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from terminal.services.errors import TillError
+from terminal.ui.screens.base import TillModal
 
 if TYPE_CHECKING:
     from terminal.db.engine import Database
-    from terminal.ui.app import KedaiTill
 
 
 T = TypeVar("T")
 
 
-class LookupModal(ModalScreen[T | None], Generic[T]):
+class LookupModal(TillModal[T | None], Generic[T]):
     """Subclasses say what to search (:meth:`find`) and how a result reads (:meth:`line`)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,10 +50,6 @@ class LookupModal(ModalScreen[T | None], Generic[T]):
         self._results_for: str | None = None
         """The text ``results`` were found for."""
 
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
-
     async def find(self, db: Database, text: str) -> list[T]:
         raise NotImplementedError
 
@@ -75,11 +69,9 @@ class LookupModal(ModalScreen[T | None], Generic[T]):
 
     @work(exclusive=True, group="lookup", exit_on_error=False)
     async def _search(self, text: str, choose: bool = False) -> None:
-        assert self.till.db is not None
-        try:
-            results = await self.find(self.till.db, text)
-        except TillError as exc:
-            self.notify(exc.message, severity="error")
+        with self.boundary("searching", title=self.TITLE) as outcome:
+            results = await self.find(self.till.database, text)
+        if outcome.failed:
             return
         self.results = results
         self._results_for = text

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from terminal.services.customers import create_customer
-from terminal.services.errors import TillError
+from terminal.services.customers import CustomerInputError, create_customer
 from terminal.services.schemas import CustomerView
-from terminal.ui.failures import unexpected
-
-if TYPE_CHECKING:
-    from terminal.ui.app import KedaiTill
+from terminal.ui.screens.base import TillModal
 
 
-class NewCustomerModal(ModalScreen[CustomerView | None]):
+class NewCustomerModal(TillModal[CustomerView | None]):
     BINDINGS = [Binding("escape", "cancel", "Back")]
     AUTO_FOCUS = "#new-name"
 
@@ -29,10 +22,6 @@ class NewCustomerModal(ModalScreen[CustomerView | None]):
         digits = prefill.replace(" ", "")
         self._phone = digits if digits.isdigit() else ""
         self._name = "" if self._phone else prefill
-
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -54,18 +43,22 @@ class NewCustomerModal(ModalScreen[CustomerView | None]):
 
     @work(exclusive=True, group="customer-create", exit_on_error=False)
     async def _create(self, name: str, phone: str) -> None:
-        assert self.till.db is not None
-        try:
+        till = self.till
+        error = self.query_one("#new-error", Label)
+        with self.boundary("saving the member", show=error.update) as outcome:
             customer = await create_customer(
-                self.till.db, name=name, phone=phone, now=self.till.clock()
+                till.database, name=name, phone=phone, now=till.clock()
             )
-        except Exception as exc:  # a TillError in its own words; anything else logged
-            message = exc.message if isinstance(exc, TillError) else unexpected(exc, "saving")
-            self.query_one("#new-error", Label).update(message)
-            field = self.query_one("#new-phone", Input)
+        if outcome.failed:
+            # Focus the field the message is about, its text selected so typing again
+            # replaces what was wrong (the name when the name is missing).
+            wrong = outcome.error
+            which = wrong.field if isinstance(wrong, CustomerInputError) else "phone"
+            field = self.query_one(f"#new-{which}", Input)
             field.focus()
-            field.action_select_all()  # typing again replaces what was wrong
+            field.action_select_all()
             return
+        till.local_change()
         self.dismiss(customer)
 
     def action_cancel(self) -> None:

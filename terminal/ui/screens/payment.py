@@ -1,54 +1,56 @@
 """Taking payment: cash by default, split tenders, quick cash, 5-cent cash rounding.
 
-Typing an amount and Enter tenders cash (Enter alone: the exact cash due). Each tender
-is checked by replaying all tenders through :func:`terminal.domain.tender.settle`, the
-same function the checkout uses: a tender it refuses (CDC on excluded items, a card
+Typing an amount and Enter tenders cash (Enter alone or F1: the exact cash due). Each
+tender is checked by replaying all tenders through :func:`terminal.domain.tender.settle`,
+the same function the checkout uses: a tender it refuses (CDC on excluded items, a card
 larger than the balance) is taken back with the reason on screen. As soon as the
-tenders cover the sale it is finalized in one transaction; only after COMMIT does the
-screen close with the receipt. If finalizing fails, nothing was saved: the tenders and
-the cart stay and the reason is shown.
+tenders cover the sale it is finalized in one transaction (there is no "complete" key);
+only after COMMIT does the screen close with the receipt. If finalizing fails, nothing
+was saved: the tenders and the cart stay and the reason is shown.
+
+Non-cash tenders already taken are real money (a NETS or card slip exists): Esc or
+Undo over one asks first, so none is ever dropped silently.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
 from terminal.domain.cart import Totals
-from terminal.domain.money import MoneyError, format_cents, parse_cents
-from terminal.domain.tender import ShortPaymentError, TenderError, TenderInput, cash_due, settle
+from terminal.domain.money import format_cents, parse_cents
+from terminal.domain.tender import ShortPaymentError, TenderInput, cash_due, settle
 from terminal.printing.receipt_text import TENDER_NAMES
 from terminal.services.checkout import finalize_sale
-from terminal.services.errors import TillError
 from terminal.services.schemas import Receipt, TenderIn
 from terminal.ui.cart import Cart
-from terminal.ui.failures import unexpected
-
-if TYPE_CHECKING:
-    from terminal.ui.app import KedaiTill
+from terminal.ui.screens.base import TillModal
 
 QUICK_CASH = {"f2": 10_00, "f3": 50_00, "f4": 100_00}
 
 
-class PaymentScreen(ModalScreen[Receipt | None]):
+def _name(kind: str) -> str:
+    return TENDER_NAMES.get(kind, kind)
+
+
+class PaymentScreen(TillModal[Receipt | None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f1", "exact", "Exact cash", show=False),  # = Enter on an empty amount
-        Binding("f2", "quick(1000)", "$10"),
-        Binding("f3", "quick(5000)", "$50"),
-        Binding("f4", "quick(10000)", "$100"),
+        # F1 = Enter on an empty amount; the footer has no room at 80 columns, so the
+        # amount field's placeholder says it.
+        Binding("f1", "exact", "Exact", show=False),
+        Binding("f2", "quick(1000)", "S$10"),
+        Binding("f3", "quick(5000)", "S$50"),
+        Binding("f4", "quick(10000)", "S$100"),
         Binding("f6", "tender('nets')", "NETS"),
         Binding("f7", "tender('card')", "Card"),
         Binding("f8", "tender('paynow')", "PayNow"),
         Binding("f10", "tender('cdc')", "CDC"),
         Binding("f12", "undo", "Undo"),
-        Binding("f9", "complete", "Complete", show=False),
+        Binding("f9", "still_due", "Due", show=False),  # habit from the sale screen
     ]
     AUTO_FOCUS = "#amount"
 
@@ -60,14 +62,13 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         self.remaining = totals.total_cents
         self.finalizing = False
 
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
-
     def compose(self) -> ComposeResult:
         t = self.totals
         with Vertical(id="payment", classes="dialog"):
             yield Label("PAYMENT", classes="dialog-title")
+            yield Label(self._member_line(), id="pay-member")
+            with VerticalScroll(id="pay-items"):
+                yield Static(self._item_lines(), id="pay-items-text")
             with Horizontal(id="pay-top"):
                 yield Static(
                     f"{'Total incl. GST S$':<20}{format_cents(t.total_cents):>9}\n"
@@ -80,8 +81,12 @@ class PaymentScreen(ModalScreen[Receipt | None]):
             yield Label("", id="pay-due")
             with Horizontal(id="pay-row"):
                 yield Label("Cash S$", id="amount-label")
-                yield Input(placeholder="amount, Enter = cash (empty = exact)", id="amount")
+                yield Input(placeholder="amount", id="amount")
             yield Label("", id="pay-error")
+            yield Label(
+                "Enter: cash   F1 or Enter alone: exact cash",
+                classes="dialog-hint",
+            )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -89,11 +94,21 @@ class PaymentScreen(ModalScreen[Receipt | None]):
 
     # ------------------------------------------------------------------ display
 
+    def _member_line(self) -> str:
+        c = self.cart.customer
+        if c is None:
+            return "No member on this sale"
+        phone = f" {c.phone}" if c.phone else ""
+        return f"Member: {c.name}{phone}  {c.balance:,} pts"
+
+    def _item_lines(self) -> str:
+        return "\n".join(
+            f"{e.qty:>3} x {e.product.name[:36]:<36} {format_cents(p.total_cents):>9}"
+            for e, p in zip(self.cart.entries, self.totals.lines, strict=True)
+        )
+
     def _show(self) -> None:
-        lines = [
-            f"{TENDER_NAMES.get(t.kind, t.kind):<12}{format_cents(t.amount_cents):>9}"
-            for t in self.tenders
-        ]
+        lines = [f"{_name(t.kind):<12}{format_cents(t.amount_cents):>9}" for t in self.tenders]
         self.query_one("#pay-tenders", Static).update("\n".join(lines) or "No tenders yet")
         due = self.remaining
         cash = cash_due(due)
@@ -103,10 +118,10 @@ class PaymentScreen(ModalScreen[Receipt | None]):
             text += f" (rounding {'+' if rounding > 0 else ''}{format_cents(rounding)})"
         self.query_one("#pay-due", Label).update(text)
 
-    def _error(self, text: str) -> None:
-        self.app.bell()
+    def _show_error(self, text: str) -> None:
+        """On the screen until the next tender (it wraps), and as a toast."""
         self.query_one("#pay-error", Label).update(text)
-        self.notify(text, title="Payment", severity="error", timeout=6)
+        self.error(text, "Payment")
 
     # ------------------------------------------------------------------ tenders
 
@@ -117,12 +132,21 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         if not text:
             self.action_exact()
             return
-        try:
+        with self.boundary("reading the amount", show=self._show_error) as outcome:
             cents = parse_cents(text)
-        except MoneyError as exc:
-            self._error(str(exc))
+        if not outcome.failed:
+            self._add(TenderIn(kind="cash", amount_cents=cents))
+
+    def action_still_due(self) -> None:
+        """F9 (the sale screen's Pay): the sale completes by itself once paid; say what is
+        still due, in cash (rounded) and by the other tenders (exact)."""
+        if self.remaining == 0:
             return
-        self._add(TenderIn(kind="cash", amount_cents=cents))
+        due = self.remaining
+        self._show_error(
+            f"Still due: S${format_cents(cash_due(due))} in cash, or "
+            f"S${format_cents(due)} by NETS, card or PayNow."
+        )
 
     def action_exact(self) -> None:
         self._add(TenderIn(kind="cash", amount_cents=cash_due(self.remaining)))
@@ -134,12 +158,10 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         field = self.query_one("#amount", Input)
         text = field.value.strip()
         field.value = ""
-        try:
+        with self.boundary("reading the amount", show=self._show_error) as outcome:
             cents = parse_cents(text) if text else self._default_for(kind)
-        except MoneyError as exc:
-            self._error(str(exc))
-            return
-        self._add(TenderIn(kind=kind, amount_cents=cents))
+        if not outcome.failed:
+            self._add(TenderIn(kind=kind, amount_cents=cents))
 
     def _default_for(self, kind: str) -> int:
         if kind != "cdc":
@@ -147,27 +169,60 @@ class PaymentScreen(ModalScreen[Receipt | None]):
         used = sum(t.amount_cents for t in self.tenders if t.kind == "cdc")
         return max(0, min(self.remaining, self.totals.cdc_eligible_cents - used))
 
-    def action_undo(self) -> None:
-        if self.tenders and not self.finalizing:
-            self.tenders.pop()
-            self._replay()
+    def _non_cash(self, tenders: list[TenderIn]) -> str:
+        return ", ".join(
+            f"{_name(t.kind)} S${format_cents(t.amount_cents)}" for t in tenders if t.kind != "cash"
+        )
 
-    def action_complete(self) -> None:
-        if self.remaining > 0:
-            self._error(f"Payment is short by S${format_cents(self.remaining)}: take more.")
+    def _ask_to_drop(self, tenders: list[TenderIn], then: str) -> None:
+        from terminal.ui.screens.confirm import ConfirmModal
+
+        def answered(yes: bool | None) -> None:
+            if not yes or self.finalizing:
+                return
+            if then == "back":
+                self.dismiss(None)
+            else:
+                self.tenders.pop()
+                self._replay()
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Money already taken",
+                f"{self._non_cash(tenders)} was already paid. Give it back to the "
+                "customer on its own terminal first, then Enter to drop it.",
+                yes="given back, drop it",
+                no="keep it and stay",
+            ),
+            answered,
+        )
+
+    def action_undo(self) -> None:
+        if not self.tenders or self.finalizing:
+            return
+        last = self.tenders[-1]
+        if last.kind != "cash":
+            self._ask_to_drop([last], "undo")
+            return
+        self.tenders.pop()
+        self._replay()
 
     def action_back(self) -> None:
-        if not self.finalizing:
-            self.dismiss(None)
+        if self.finalizing:
+            return
+        if self._non_cash(self.tenders):
+            self._ask_to_drop(self.tenders, "back")
+            return
+        self.dismiss(None)
 
     def _add(self, tender: TenderIn) -> None:
         if self.finalizing:
             return
         if self.remaining == 0:
-            self._error("The sale is already paid.")
+            self._show_error("The sale is already paid.")
             return
         if tender.kind == "cdc" and self.totals.cdc_eligible_cents == 0:
-            self._error("CDC vouchers cannot pay for any item in this sale.")
+            self._show_error("CDC vouchers cannot pay for any item in this sale.")
             return
         self.tenders.append(tender)
         if not self._replay():
@@ -176,20 +231,19 @@ class PaymentScreen(ModalScreen[Receipt | None]):
 
     def _replay(self, *, clear_error: bool = True) -> bool:
         """Settle all tenders so far; True if accepted (finalizes once fully paid)."""
-        try:
-            settle(
-                self.totals.total_cents,
-                [TenderInput(t.kind, t.amount_cents, t.reference) for t in self.tenders],
-                cdc_eligible_cents=self.totals.cdc_eligible_cents,
-            )
-        except ShortPaymentError as exc:
-            self.remaining = exc.remaining_cents
-        except TenderError as exc:
-            reason = str(exc)
-            self._error(reason[:1].upper() + reason[1:] + ".")
+        remaining = 0
+        with self.boundary("checking the tenders", show=self._show_error) as outcome:
+            try:
+                settle(
+                    self.totals.total_cents,
+                    [TenderInput(t.kind, t.amount_cents, t.reference) for t in self.tenders],
+                    cdc_eligible_cents=self.totals.cdc_eligible_cents,
+                )
+            except ShortPaymentError as exc:
+                remaining = exc.remaining_cents
+        if outcome.failed:
             return False
-        else:
-            self.remaining = 0
+        self.remaining = remaining
         if clear_error:
             self.query_one("#pay-error", Label).update("")
         self._show()
@@ -202,22 +256,17 @@ class PaymentScreen(ModalScreen[Receipt | None]):
     @work(exclusive=True, group="finalize", exit_on_error=False)
     async def _finalize(self) -> None:
         till = self.till
-        assert till.db is not None and till.cashier is not None
         shift_id = till.shift.id if till.shift is not None else None
-        try:
+        with self.boundary("saving the sale", show=lambda _: None) as outcome:
             request = self.cart.request(
-                cashier_id=till.cashier.id, shift_id=shift_id, tenders=list(self.tenders)
+                cashier_id=till.signed_in.id, shift_id=shift_id, tenders=list(self.tenders)
             )
-            receipt = await finalize_sale(till.db, request, now=till.clock())
-        except TillError as exc:
-            reason = exc.message
-        except Exception as exc:  # a bug must not leave the screen stuck on "Saving"
-            reason = unexpected(exc, "saving the sale")
-        else:
+            receipt = await finalize_sale(till.database, request, now=till.clock())
+        if not outcome.failed:
             self.dismiss(receipt)
             return
         # Nothing was written (one transaction): take back the last tender, keep the cart.
         self.finalizing = False
         self.tenders.pop()
         self._replay(clear_error=False)
-        self._error(f"Not saved: {reason}")
+        self._show_error(f"Not saved: {outcome.message}")

@@ -30,7 +30,7 @@ class PromptModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self._title, classes="dialog-title")
-            yield Label(self._question)
+            yield Label(self._question, id="prompt-question")
             yield Input(value=self._default, placeholder=self._placeholder, id="prompt-input")
             yield Label("Enter: OK   Esc: back", classes="dialog-hint")
 

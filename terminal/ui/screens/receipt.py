@@ -6,25 +6,20 @@ if a printer is set up, runs in a thread worker and a printer fault never loses 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from terminal.domain.money import format_cents
 from terminal.printing.printer import PrinterError
 from terminal.printing.receipt_text import render_receipt
 from terminal.services.schemas import Receipt
-
-if TYPE_CHECKING:
-    from terminal.ui.app import KedaiTill
+from terminal.ui.screens.base import TillModal
 
 
-class ReceiptModal(ModalScreen[None]):
+class ReceiptModal(TillModal[None]):
     AUTO_FOCUS = "#receipt-scroll"
     BINDINGS = [
         # Enter has its own action: the footer shows one key per action, so Enter shared
@@ -38,10 +33,6 @@ class ReceiptModal(ModalScreen[None]):
         super().__init__()
         self.receipt = receipt
         self.reprint = reprint
-
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
 
     def compose(self) -> ComposeResult:
         r = self.receipt

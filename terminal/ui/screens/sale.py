@@ -1,5 +1,8 @@
 """The sale screen: scan, adjust, attach a member, park/recall, pay.
 
+The cart and its line edits belong to the :class:`CartPane` widget; this screen composes
+it with the side pane, runs the scan queue, and reacts to what the pane says.
+
 The scan input always has focus. Every code it takes is numbered and queued for a single
 consumer worker, strictly in order: a barcode scanner's burst is never dropped or
 reordered (``exclusive=True`` per scan would *cancel* earlier lookups).
@@ -10,33 +13,28 @@ that cart. Codes scanned after the key wait, and go into the next cart (or back 
 this one if payment is cancelled). Payment works on a copy of the cart.
 Park and recall are not ``exclusive`` workers: a second F4 would cancel the first,
 possibly after its COMMIT, and park the cart twice. ``_busy`` refuses a second one until
-the first is over. Domain and service errors become notifications here, and the cart
-always stays.
+the first is over. Errors go through the screen's one boundary, and the cart always stays.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Label
 
-from terminal.domain.cart import CartError
 from terminal.domain.money import format_cents
 from terminal.services import catalog, parked
-from terminal.services.errors import TillError
-from terminal.services.schemas import CustomerView, ProductView, Receipt
-from terminal.ui.cart import Cart, parse_qty
-from terminal.ui.failures import unexpected
+from terminal.services.cashiers import record_own_approval
+from terminal.ui.cart import parse_qty
 from terminal.ui.messages import SaleCommitted, Scanned
-from terminal.ui.screens.sale_lines import LineEdits
-from terminal.ui.widgets.cart.cart_table import CartTable
+from terminal.ui.screens.base import TillScreen
+from terminal.ui.widgets.cart.cart_pane import CartPane, LineEdit
 from terminal.ui.widgets.cart.customer_badge import CustomerBadge
 from terminal.ui.widgets.cart.totals_panel import TotalsPanel
 from terminal.ui.widgets.header.till_header import TillHeader
@@ -44,15 +42,16 @@ from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.scan.scan_queue import ScanQueue
 
 if TYPE_CHECKING:
-    from terminal.db.engine import Database
-    from terminal.ui.app import KedaiTill
+    from terminal.domain.approval import ApprovalNeed
+    from terminal.services.schemas import ApprovalView, CustomerView, ProductView, Receipt
+    from terminal.ui.cart import Cart
 
 log = logging.getLogger(__name__)
 
 
-class SaleScreen(LineEdits, Screen[None]):
-    # The footer must fit 80 columns (75 used): short labels; the rarer keys are listed
-    # in the side pane instead (#more-keys).
+class SaleScreen(TillScreen[None]):
+    # The footer must fit 80 columns: short labels; the rarer keys are listed in the
+    # side pane instead (#more-keys).
     BINDINGS = [
         Binding("f2", "search", "Find"),
         Binding("f3", "customer", "Member"),
@@ -64,6 +63,7 @@ class SaleScreen(LineEdits, Screen[None]):
         Binding("f7", "discount", "Disc"),
         Binding("f8", "void", "Void"),
         Binding("f10", "sync", "Sync", show=False),
+        Binding("f11", "detach", "No member", show=False),
         Binding("f12", "reprint", "Reprint", show=False),
         Binding("ctrl+l", "logout", "Log out", show=False),
         Binding("up", "cursor(-1)", show=False),
@@ -73,46 +73,57 @@ class SaleScreen(LineEdits, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cart = Cart()
         self._scans = ScanQueue()
         self._busy: str | None = None
         """Set while a park or recall is saving: the cart is not to be touched twice."""
 
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
-
-    @property
-    def db(self) -> Database:
-        assert self.till.db is not None
-        return self.till.db
-
     def compose(self) -> ComposeResult:
-        t = self.till
-        assert t.profile is not None and t.cashier is not None
-        st = t.profile.store
+        till = self.till
+        st = till.store.store
         yield TillHeader(
             store=st.store_name,
             till=f"{st.outlet_code}-{st.terminal_code}",
-            cashier=t.cashier.name,
-            clock=t.clock,
-            sync_state=t.sync_state,
+            cashier=till.signed_in.name,
+            clock=till.clock,
+            sync_state=till.sync_state,
         )
         with Horizontal(id="sale-body"):
-            with Vertical(id="cart-pane"):
-                yield CartTable()
-                with Horizontal(id="scan-row"):
-                    yield Label("Scan/SKU", id="scan-label")
-                    yield ScanInput(placeholder="barcode, SKU, or 3*barcode", id="scan")
+            yield CartPane(till.store.gst_rate_bp)
             with Vertical(id="side-pane"):
                 yield CustomerBadge(id="badge")
                 yield TotalsPanel(id="totals")
                 yield Label("", id="last-scan")
-                yield Label("F12 Reprint  F10 Sync\nCtrl+L Close shift", id="more-keys")
+                yield Label(
+                    "F12 Reprint  F10 Sync\nF11 No member\nCtrl+L Close shift", id="more-keys"
+                )
         yield Footer(compact=True)
 
-    def on_mount(self) -> None:
-        self._refresh_cart()
+    @property
+    def pane(self) -> CartPane:
+        return self.query_one(CartPane)
+
+    @property
+    def cart(self) -> Cart:
+        return self.pane.cart
+
+    # ------------------------------------------------------------------ the pane says
+
+    @on(CartPane.Changed)
+    def _cart_changed(self, message: CartPane.Changed) -> None:
+        self.query_one(TotalsPanel).show(message.totals, item_count=message.item_count)
+        self.query_one(CustomerBadge).show(message.customer)
+        last = message.last
+        self.query_one("#last-scan", Label).update(
+            f"Last: {last.name}\nS${format_cents(last.price_cents)}" if last else ""
+        )
+
+    @on(CartPane.Refused)
+    def _refused(self, message: CartPane.Refused) -> None:
+        self.error(message.text, message.title)
+
+    @on(CartPane.ApprovalNeeded)
+    def _approval_needed(self, message: CartPane.ApprovalNeeded) -> None:
+        self._with_approval(message.need, message.edit)
 
     # ------------------------------------------------------------------ scanning
 
@@ -143,66 +154,139 @@ class SaleScreen(LineEdits, Screen[None]):
         app's workers all finish between scans. ``exclusive=True`` is deliberately not
         used: it would cancel a running lookup.
         """
-        await self._scans.drain(self._add_code_safely)
-
-    async def _add_code_safely(self, code: str) -> None:
-        try:
-            await self._add_code(code)
-        except Exception as exc:  # one bad lookup must not strand the codes after it
-            self._error(unexpected(exc, f"adding {code!r}"), "Not added")
+        await self._scans.drain(self._add_code)
 
     async def _add_code(self, code: str) -> None:
-        qty = 1
-        if "*" in code:
-            head, _, code = code.partition("*")
-            try:
+        """Look one code up and add it; any failure is told and the next code goes on."""
+        with self.boundary(f"adding {code!r}", title="Not added") as outcome:
+            qty = 1
+            if "*" in code:
+                head, _, code = code.partition("*")
                 qty = parse_qty(head)
-            except CartError as exc:
-                self._error(str(exc), "Quantity")
-                return
-        try:
-            product = await catalog.lookup_code(self.db, code)
-            index = self.cart.add(product, qty)
-        except TillError as exc:
-            self._error(exc.message, "Not added")
-            return
-        except CartError as exc:
-            self._error(str(exc), "Quantity")
-            return
-        self._refresh_cart(select=index)
-        self.query_one("#last-scan", Label).update(
-            f"{product.name}\nS${format_cents(product.price_cents)}"
-        )
+            product = await catalog.lookup_code(self.till.database, code)
+            self.pane.add(product, qty)
+        if not outcome.failed:
+            self.error_clear()
+
+    def error_clear(self) -> None:
+        self.query_one("#message", Label).update("")
 
     async def scans_settled(self) -> None:
         """Wait until every scan not held for the next cart is looked up (tests, bench)."""
         await self._scans.settled()
 
-    # ------------------------------------------------------------------ cart view
-
-    def _refresh_cart(self, *, select: int | None = None) -> None:
-        assert self.till.profile is not None
-        try:
-            totals = self.cart.totals(self.till.profile.gst_rate_bp)
-        except CartError as exc:
-            self._error(str(exc), "Cart")
-            return
-        self.query_one(CartTable).show(self.cart, totals, select=select)
-        self.query_one(TotalsPanel).show(totals, item_count=sum(e.qty for e in self.cart.entries))
-        self.query_one(CustomerBadge).show(self.cart.customer)
-
-    def _error(self, text: str, title: str = "") -> None:
-        log.info("shown to cashier: %s", text)
-        self.app.bell()
-        self.notify(text, title=title, severity="error", timeout=6)
-
     def action_cursor(self, step: int) -> None:
-        table = self.query_one(CartTable)
-        if table.row_count:
-            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+        self.pane.move(step)
 
     def action_back(self) -> None:
         self.query_one(ScanInput).value = ""
+        self.error_clear()
+
+    # ------------------------------------------------------------------ line edits
+
+    def _selected(self) -> int | None:
+        index = self.pane.selected()
+        if index is None:
+            self.error("The cart is empty.", "Cart")
+        return index
+
+    def action_quantity(self) -> None:
+        from terminal.ui.screens.prompt import PromptModal
+
+        index = self._selected()
+        if index is None:
+            return
+        entry = self.cart.entries[index]
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.pane.propose_quantity(index, text)
+
+        self.app.push_screen(
+            PromptModal(
+                "Quantity",
+                f"{entry.product.name}: new quantity (lowering it needs a manager)",
+                default=str(entry.qty),
+            ),
+            done,
+        )
+
+    def action_discount(self) -> None:
+        from terminal.ui.screens.prompt import PromptModal
+
+        index = self._selected()
+        if index is None:
+            return
+        entry = self.cart.entries[index]
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.pane.propose_discount(index, text)
+
+        self.app.push_screen(
+            PromptModal(
+                "Line discount",
+                f"{entry.product.name}: type an amount in S$ (e.g. 1.50) "
+                "or a percent of the line (e.g. 10%)",
+            ),
+            done,
+        )
+
+    def action_void(self) -> None:
+        index = self._selected()
+        if index is not None:
+            self.pane.propose_void(index)
+
+    def _with_approval(self, need: ApprovalNeed, edit: LineEdit) -> None:
+        """A cashier needs a manager's PIN; a manager confirms their own once. Both audited."""
+        from terminal.ui.screens.approve import ApproveModal
+        from terminal.ui.screens.confirm import ConfirmModal
+
+        if self.till.signed_in.role == "manager":
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self._own_approval(need, edit)
+
+            what = {"void": "Void", "discount": "Discount", "qty_decrease": "Lower quantity"}.get(
+                need, need.replace("_", " ").capitalize()
+            )
+            self.app.push_screen(
+                ConfirmModal(
+                    f"{what}: manager's own approval",
+                    f"{edit.note}\nYou approve this yourself; it is recorded for HQ.",
+                    yes="approve",
+                    no="keep the line as it is",
+                ),
+                confirmed,
+            )
+            return
+
+        def approved(granted: ApprovalView | None) -> None:
+            if granted is not None:
+                self._applied(edit, granted)
+
+        self.app.push_screen(ApproveModal(need, edit.note), approved)
+
+    @work(group="approval", exit_on_error=False)
+    async def _own_approval(self, need: ApprovalNeed, edit: LineEdit) -> None:
+        """Record the manager's ``approval.granted`` first: no audit, no action."""
+        till = self.till
+        with self.boundary("recording the approval", title="Approval") as outcome:
+            granted = await record_own_approval(
+                till.database,
+                action=need,
+                manager_id=till.signed_in.id,
+                note=edit.note,
+                now=till.clock(),
+            )
+        if not outcome.failed:
+            till.local_change()
+            self._applied(edit, granted)
+
+    def _applied(self, edit: LineEdit, approval: ApprovalView | None = None) -> None:
+        if self.pane.apply(edit, approval) and edit.kind == "void":
+            self.notify(f"Voided: {edit.entry.product.name}", title="Line void")
 
     # ------------------------------------------------------------------ F-keys
 
@@ -211,7 +295,8 @@ class SaleScreen(LineEdits, Screen[None]):
 
         def done(product: ProductView | None) -> None:
             if product is not None:
-                self._refresh_cart(select=self.cart.add(product))
+                with self.boundary("adding the item", title="Not added"):
+                    self.pane.add(product)
 
         self.app.push_screen(SearchModal(), done)
 
@@ -220,11 +305,18 @@ class SaleScreen(LineEdits, Screen[None]):
 
         def done(customer: CustomerView | None) -> None:
             if customer is not None:
-                self.cart.customer = customer
-                self._refresh_cart()
+                self.pane.attach(customer)
                 self.notify(f"Member attached: {customer.name}", title="Customer")
 
         self.app.push_screen(CustomerModal(), done)
+
+    def action_detach(self) -> None:
+        customer = self.cart.customer
+        if customer is None:
+            self.error("No member is attached to this sale.", "Customer")
+            return
+        self.pane.attach(None)
+        self.notify(f"Member taken off the sale: {customer.name}", title="Customer")
 
     def _refuse_if_busy(self) -> bool:
         if self._busy is None:
@@ -239,7 +331,7 @@ class SaleScreen(LineEdits, Screen[None]):
         through = self._hold("f4")
         if not self.cart.entries and self._scans.looked_up >= through:
             self._release()
-            self._error("The cart is empty: there is nothing to park.", "Park")
+            self.error("The cart is empty: there is nothing to park.", "Park")
             return
         self._busy = "park"
         self._park(through)
@@ -247,26 +339,24 @@ class SaleScreen(LineEdits, Screen[None]):
     @work(group="park", exit_on_error=False)
     async def _park(self, through: int) -> None:
         """Park the cart with the codes scanned before F4; later ones start the next cart."""
+        till = self.till
         try:
             await self._scans.through(through)
             if not self.cart.entries:
-                self._error("The cart is empty: there is nothing to park.", "Park")
+                self.error("The cart is empty: there is nothing to park.", "Park")
                 return
-            assert self.till.cashier is not None
-            view = await parked.park_sale(
-                self.db,
-                cashier_id=self.till.cashier.id,
-                items=self.cart.parked_items(),
-                customer=self.cart.customer,
-                now=self.till.clock(),
-            )
-            self.cart.clear()  # held scans cannot have changed it meanwhile
-            self._refresh_cart()
+            with self.boundary("parking the sale", title="Park") as outcome:
+                view = await parked.park_sale(
+                    till.database,
+                    cashier_id=till.signed_in.id,
+                    items=self.cart.parked_items(),
+                    customer=self.cart.customer,
+                    now=till.clock(),
+                )
+            if outcome.failed:
+                return
+            self.pane.clear()  # held scans cannot have changed it meanwhile
             self.notify(f"Parked: {view.label} (F5 to recall)", title="Park")
-        except TillError as exc:
-            self._error(exc.message, "Park")
-        except Exception as exc:
-            self._error(unexpected(exc, "parking the sale"), "Park")
         finally:
             self._busy = None
             self._release()
@@ -277,7 +367,7 @@ class SaleScreen(LineEdits, Screen[None]):
         if self._refuse_if_busy():
             return
         if self.cart.entries:
-            self._error("Finish or park (F4) the current sale before recalling.", "Recall")
+            self.error("Finish or park (F4) the current sale before recalling.", "Recall")
             return
 
         def done(parked_id: UUID | None) -> None:
@@ -290,32 +380,25 @@ class SaleScreen(LineEdits, Screen[None]):
     @work(group="park", exit_on_error=False)
     async def _recall(self, parked_id: UUID) -> None:
         try:
-            cart = await parked.recall_sale(self.db, parked_id)
-        except TillError as exc:
-            self._error(exc.message, "Recall")
-            return
-        except Exception as exc:
-            self._error(unexpected(exc, "recalling the sale"), "Recall")
-            return
+            with self.boundary("recalling the sale", title="Recall") as outcome:
+                cart = await parked.recall_sale(self.till.database, parked_id)
         finally:
             self._busy = None
-        scanned_meanwhile = list(self.cart.entries)
-        self.cart.load(cart.items, cart.customer or self.cart.customer)
-        self.cart.entries.extend(scanned_meanwhile)
-        self._refresh_cart(select=0)
+        if outcome.failed:
+            return
+        self.pane.load(cart.items, cart.customer)
         if cart.missing:
-            self._error(f"No longer sold, left out: {', '.join(cart.missing)}", "Recall")
+            self.error(f"No longer sold, left out: {', '.join(cart.missing)}", "Recall")
         else:
             self.notify(f"Recalled: {cart.label}", title="Recall")
 
     def action_pay(self) -> None:
-
         if self._refuse_if_busy():
             return
         through = self._hold("f9")
         if not self.cart.entries and self._scans.looked_up >= through:
             self._release()
-            self._error("The cart is empty: scan an item first.", "Pay")
+            self.error("The cart is empty: scan an item first.", "Pay")
             return
         self._busy = "payment"
         self._pay(through)
@@ -329,19 +412,14 @@ class SaleScreen(LineEdits, Screen[None]):
         """
         from terminal.ui.screens.payment import PaymentScreen
 
-        try:
+        with self.boundary("starting the payment", title="Pay"):
             await self._scans.through(through)
-            assert self.till.profile is not None
-            totals = self.cart.totals(self.till.profile.gst_rate_bp)
+            totals = self.pane.totals()
             if totals is None:
-                self._error("The cart is empty: scan an item first.", "Pay")
+                self.error("The cart is empty: scan an item first.", "Pay")
             else:
                 self.app.push_screen(PaymentScreen(self.cart.copy(), totals), self._paid)
                 return  # _paid ends the payment
-        except (CartError, TillError) as exc:
-            self._error(exc.message if isinstance(exc, TillError) else str(exc), "Pay")
-        except Exception as exc:
-            self._error(unexpected(exc, "starting the payment"), "Pay")
         self._busy = None
         self._release()
 
@@ -352,10 +430,8 @@ class SaleScreen(LineEdits, Screen[None]):
         if receipt is None:
             self._release()
             return
-        self.cart.clear()
+        self.pane.clear()
         self._release()
-        self._refresh_cart()
-        self.query_one("#last-scan", Label).update("")
         self.app.post_message(SaleCommitted(receipt))
         self.app.push_screen(ReceiptModal(receipt))
 
@@ -363,7 +439,7 @@ class SaleScreen(LineEdits, Screen[None]):
         from terminal.ui.screens.receipt import ReceiptModal
 
         if self.till.last_receipt is None:
-            self._error("No sale yet on this till since it started.", "Reprint")
+            self.error("No sale yet on this till since it started.", "Reprint")
             return
         self.app.push_screen(ReceiptModal(self.till.last_receipt, reprint=True))
 
@@ -373,9 +449,14 @@ class SaleScreen(LineEdits, Screen[None]):
         self.app.push_screen(SyncScreen())
 
     def action_logout(self) -> None:
+        from terminal.ui.screens.shift import CloseShiftModal
+
         if self._refuse_if_busy():
             return
         if self.cart.entries:
-            self._error("Finish or park (F4) the sale before logging out.", "Logout")
+            self.error("Finish or park (F4) the sale before logging out.", "Logout")
             return
-        self.till.ask_to_close_shift()
+        if self.till.shift is None:
+            self.till.end_session()
+            return
+        self.app.push_screen(CloseShiftModal())

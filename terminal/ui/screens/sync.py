@@ -7,40 +7,35 @@ Reads the agent's live state when there is an agent and the till's own records
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from terminal.services.errors import TillError
 from terminal.services.sync_report import sync_summary, unsent_events
 from terminal.ui.agent_port import describe
 from terminal.ui.clock import local
+from terminal.ui.screens.base import TillModal
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from terminal.ui.app import KedaiTill
+    from sync.agent import AgentState
 
 
 def _when(at: datetime | None) -> str:
     return f"{local(at):%d %b %H:%M:%S}" if at is not None else "never"
 
 
-class SyncScreen(ModalScreen[None]):
+class SyncScreen(TillModal[None]):
     BINDINGS = [
         Binding("escape", "close", "Back"),
         Binding("f5", "sync_now", "Sync now"),
         Binding("f10", "close", "Close", show=False),
     ]
-
-    @property
-    def till(self) -> KedaiTill:
-        return cast("KedaiTill", self.app)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="sync-box", classes="dialog wide"):
@@ -54,24 +49,23 @@ class SyncScreen(ModalScreen[None]):
         table.add_columns("Seq", "Event", "Status", "When", "Tries", "Reason")
         self._load()
 
-    def sync_state_changed(self, state: Any) -> None:
+    def sync_state_changed(self, state: AgentState | None) -> None:
         self._load()
 
     @work(exclusive=True, group="sync-view", exit_on_error=False)
     async def _load(self) -> None:
         till = self.till
-        assert till.db is not None
-        try:
-            status = await sync_summary(till.db)
-            events = await unsent_events(till.db)
-        except TillError as exc:
-            self.query_one("#sync-summary", Static).update(exc.message)
+        summary = self.query_one("#sync-summary", Static)
+        with self.boundary("reading the sync status", show=summary.update) as outcome:
+            status = await sync_summary(till.database)
+            events = await unsent_events(till.database)
+        if outcome.failed:
             return
         state = till.sync_state
         text, _ = describe(state) if till.agent is not None else ("no sync agent running", "")
-        last_ok = getattr(state, "last_success_at", None) or status.last_push_ok_at
-        last_error = getattr(state, "last_error", None) or status.last_error
-        last_error_at = getattr(state, "last_error_at", None) or status.last_error_at
+        last_ok = (state.last_success_at if state else None) or status.last_push_ok_at
+        last_error = (state.last_error if state else None) or status.last_error
+        last_error_at = (state.last_error_at if state else None) or status.last_error_at
         lines = [
             f"HQ:            {status.hq_url or 'not enrolled'}",
             f"State:         {text}",
@@ -97,14 +91,14 @@ class SyncScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="sync-now", exit_on_error=False)
     async def _sync_now(self) -> None:
-        assert self.till.agent is not None
+        agent = self.till.agent
+        if agent is None:
+            return
         self.notify("Syncing...", timeout=2)
         try:
-            await self.till.agent.sync_once()
-        except TillError as exc:
-            self.notify(exc.message, severity="error")
-        except Exception as exc:  # the agent's own errors (sync.agent.errors) end here, shown
-            self.notify(f"Sync failed: {exc}", severity="error")
+            await agent.sync_once()
+        except Exception as exc:  # the agent's own errors (sync.agent.errors): said, kept
+            self.error(f"Sync failed: {exc}", "Sync")
         self._load()
 
     def action_close(self) -> None:

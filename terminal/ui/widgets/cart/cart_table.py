@@ -3,6 +3,11 @@
 Rows are keyed by position and rebuilt from the cart on every change: a till cart is
 tens of lines, so a full refresh costs well under a millisecond and can never disagree
 with the cart.
+
+The item name gets the width: on a narrow screen (80 columns) the line number and unit
+price columns go (the cursor marks the line; the amount is on the row), and the
+discount column shows only once a line has a discount, so a name such as
+"Milo 3-in-1 Sachets 18x33g" keeps its size at 80x24.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from terminal.domain.cart import Totals
 from terminal.domain.money import format_cents
 from terminal.ui.cart import Cart
 
+NARROW = 72
+"""Below this width (cells) the table drops the line number and unit price."""
+
 
 class CartTable(DataTable[str | Text]):
     DEFAULT_CSS = """
@@ -24,48 +32,64 @@ class CartTable(DataTable[str | Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, id="cart")
         self.can_focus = False
 
-    _FIXED = 2 + 3 + 7 + 6 + 8
-    """Widths of every column but the item name."""
-
     def on_mount(self) -> None:
         self._cart: Cart | None = None
         self._totals: Totals | None = None
-        self._columns(30)
 
-    def _columns(self, name_width: int) -> None:
+    def _columns(self, *, discounts: bool) -> list[str]:
+        """Build the columns for this width; return the keys, in order."""
+        wide = self.size.width >= NARROW
+        fixed: list[tuple[str, str, int]] = []
+        if wide:
+            fixed.append(("no", "#", 2))
+        fixed.append(("qty", "Qty", 3))
+        if wide:
+            fixed.append(("price", "Price", 7))
+        if discounts or wide:
+            fixed.append(("disc", "Disc", 6))
+        fixed.append(("amount", "Amount", 8))
+        pad = 2 * self.cell_padding
+        used = sum(width + pad for _, _, width in fixed) + pad + 1  # + name padding, scrollbar
+        name_width = max(8, self.size.width - used)
         self.clear(columns=True)
-        self.add_column("#", width=2, key="no")
-        self.add_column("Item", width=name_width, key="name")
-        self.add_column(Text("Qty", justify="right"), width=3, key="qty")
-        self.add_column(Text("Price", justify="right"), width=7, key="price")
-        self.add_column(Text("Disc", justify="right"), width=6, key="disc")
-        self.add_column(Text("Amount", justify="right"), width=8, key="amount")
+        keys = []
+        for key, label, width in fixed:
+            if key == "qty":
+                self.add_column("Item", width=name_width, key="name")
+                keys.append("name")
+            header: str | Text = label if key == "no" else Text(label, justify="right")
+            self.add_column(header, width=width, key=key)
+            keys.append(key)
+        self._name_width = name_width
+        return keys
 
     def on_resize(self) -> None:
         if self._cart is not None:
             self.show(self._cart, self._totals, select=self.cursor_row)
 
     def show(self, cart: Cart, totals: Totals | None, *, select: int | None = None) -> None:
-        """Rebuild the rows from the cart (and the name column to fit the width)."""
+        """Rebuild the rows from the cart (and the columns to fit the width)."""
         self._cart, self._totals = cart, totals
-        width = max(8, self.size.width - self._FIXED - 2 * self.cell_padding * 6 - 1)
-        self._columns(width)
+        keys = self._columns(discounts=any(e.discount_cents for e in cart.entries))
         if totals is None:
             return
+        width = self._name_width
         for i, (entry, priced) in enumerate(zip(cart.entries, totals.lines, strict=True)):
             name = entry.product.name
             if len(name) > width:
                 name = name[: width - 1] + "…"
-            disc = format_cents(-priced.discount_cents) if priced.discount_cents else ""
-            self.add_row(
-                str(i + 1),
-                name,
-                Text(str(entry.qty), justify="right"),
-                Text(format_cents(entry.product.price_cents), justify="right"),
-                Text(disc, justify="right"),
-                Text(format_cents(priced.total_cents), justify="right"),
-                key=str(i),
-            )
+            cells: dict[str, str | Text] = {
+                "no": str(i + 1),
+                "name": name,
+                "qty": Text(str(entry.qty), justify="right"),
+                "price": Text(format_cents(entry.product.price_cents), justify="right"),
+                "disc": Text(
+                    format_cents(-priced.discount_cents) if priced.discount_cents else "",
+                    justify="right",
+                ),
+                "amount": Text(format_cents(priced.total_cents), justify="right"),
+            }
+            self.add_row(*(cells[k] for k in keys), key=str(i))
         if select is not None and self.row_count:
             self.move_cursor(row=max(0, min(select, self.row_count - 1)))
 

@@ -6,7 +6,7 @@ burst of agent updates is one repaint); the clock ticks from the app's injectabl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -16,26 +16,36 @@ from textual.widgets import Label
 from terminal.ui.agent_port import describe
 from terminal.ui.clock import Clock, local
 
+if TYPE_CHECKING:
+    from sync.agent import AgentState
+
 
 class TillHeader(Horizontal):
     DEFAULT_CSS = """
     TillHeader {
         height: 1;
-        background: $primary;
-        color: $text;
+        background: $primary-darken-2;
+        color: white;
     }
     TillHeader Label { padding: 0 1; }
     TillHeader #hdr-store { width: 1fr; text-style: bold; }
-    TillHeader #hdr-sync.online { background: $success; }
-    TillHeader #hdr-sync.offline { background: $error; }
-    TillHeader #hdr-sync.warning { background: $warning; color: $text; }
-    TillHeader #hdr-sync.unknown { background: $panel; }
+    /* Text colours chosen for WCAG AA contrast on each state's background. */
+    TillHeader #hdr-sync.online { background: $success; color: black; }
+    TillHeader #hdr-sync.offline { background: $error; color: white; text-style: bold; }
+    TillHeader #hdr-sync.warning { background: $warning; color: black; }
+    TillHeader #hdr-sync.unknown { background: $panel; color: $foreground; }
     """
 
-    sync_state: reactive[Any] = reactive(None, always_update=True, init=False)
+    sync_state: reactive[AgentState | None] = reactive(None, always_update=True, init=False)
 
     def __init__(
-        self, *, store: str, till: str, cashier: str, clock: Clock, sync_state: Any = None
+        self,
+        *,
+        store: str,
+        till: str,
+        cashier: str,
+        clock: Clock,
+        sync_state: AgentState | None = None,
     ) -> None:
         super().__init__()
         self.set_reactive(TillHeader.sync_state, sync_state)
@@ -59,7 +69,7 @@ class TillHeader(Horizontal):
     def _tick(self) -> None:
         self.query_one("#hdr-clock", Label).update(f"{local(self._clock()):%d %b %H:%M}")
 
-    def watch_sync_state(self, state: Any) -> None:
+    def watch_sync_state(self, state: AgentState | None) -> None:
         text, css = describe(state)
         label = self.query_one("#hdr-sync", Label)
         label.update(text)

@@ -1,0 +1,219 @@
+"""The cart pane: the cart's lines, the scan input and a message line, owning the cart.
+
+The pane is the only thing that changes the :class:`~terminal.ui.cart.Cart`. It says
+what happened with its own messages: :class:`CartPane.Changed` after every change (the
+side pane shows totals, member and the last item from it), :class:`CartPane.Refused`
+when something typed cannot be done, and :class:`CartPane.ApprovalNeeded` when a line
+edit takes money off the sale (the domain's approval policy says so): the screen gets
+the approval and calls :meth:`apply`, which re-checks that the line is still the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Label
+
+from terminal.domain import approval
+from terminal.domain.cart import CartError, Totals
+from terminal.domain.money import MoneyError, format_cents, parse_cents
+from terminal.ui.cart import Cart, CartEntry, parse_qty
+from terminal.ui.widgets.cart.cart_table import CartTable
+from terminal.ui.widgets.scan.scan_input import ScanInput
+
+if TYPE_CHECKING:
+    from terminal.domain.approval import ApprovalNeed
+    from terminal.services.schemas import ApprovalView, CustomerView, ParkedItem, ProductView
+
+
+@dataclass(frozen=True, slots=True)
+class LineEdit:
+    """One change to one line, as proposed (before any approval)."""
+
+    kind: Literal["qty", "discount", "void"]
+    index: int
+    entry: CartEntry
+    value: int = 0
+    """The new quantity, or the discount in cents."""
+
+    @property
+    def need(self) -> ApprovalNeed | None:
+        if self.kind == "void":
+            return approval.for_void()
+        if self.kind == "qty":
+            return approval.for_quantity(self.entry.qty, self.value)
+        return approval.for_discount(self.value, self.entry.line().gross_cents)
+
+    @property
+    def note(self) -> str:
+        """What the approval is for, in the words (and S$) a manager reads."""
+        p, qty = self.entry.product, self.entry.qty
+        if self.kind == "void":
+            amount = qty * p.price_cents - self.entry.discount_cents
+            return f"{p.sku} {p.name} x{qty} (S${format_cents(amount)})"
+        if self.kind == "qty":
+            return f"{p.sku} {p.name} quantity {qty} -> {self.value}"
+        return f"{p.sku} {p.name} discount S${format_cents(self.value)}"
+
+
+class CartPane(Vertical):
+    @dataclass
+    class Changed(Message):
+        """The cart changed: what the side pane shows."""
+
+        totals: Totals | None
+        item_count: int
+        customer: CustomerView | None
+        last: ProductView | None
+        """The item last added (None once the cart is cleared or parked)."""
+
+    @dataclass
+    class Refused(Message):
+        """Something typed cannot be done; the cart is unchanged."""
+
+        text: str
+        title: str
+
+    @dataclass
+    class ApprovalNeeded(Message):
+        """``edit`` needs a manager: approve it, then call :meth:`CartPane.apply`."""
+
+        edit: LineEdit
+        need: ApprovalNeed
+
+    def __init__(self, gst_rate_bp: int) -> None:
+        super().__init__(id="cart-pane")
+        self.cart = Cart()
+        self._gst_rate_bp = gst_rate_bp
+        self._last: ProductView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield CartTable()
+        with Horizontal(id="scan-row"):
+            yield Label("Scan/SKU", id="scan-label")
+            yield ScanInput(placeholder="barcode, SKU, or 3*barcode", id="scan")
+        yield Label("", id="message")
+
+    def on_mount(self) -> None:
+        self._changed()
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def entries(self) -> list[CartEntry]:
+        return self.cart.entries
+
+    def totals(self) -> Totals | None:
+        return self.cart.totals(self._gst_rate_bp)
+
+    def selected(self) -> int | None:
+        """The line F6/F7/F8 act on: the highlighted one, else the last."""
+        if not self.cart.entries:
+            return None
+        sel = self.query_one(CartTable).selected
+        return len(self.cart.entries) - 1 if sel is None else sel
+
+    def move(self, step: int) -> None:
+        table = self.query_one(CartTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    # ------------------------------------------------------------------ changing
+
+    def add(self, product: ProductView, qty: int = 1) -> None:
+        """Add a scan or a search pick (raises ``CartError`` for a bad quantity)."""
+        index = self.cart.add(product, qty)
+        self._last = product
+        self._changed(select=index)
+
+    def attach(self, customer: CustomerView | None) -> None:
+        self.cart.customer = customer
+        self._changed()
+
+    def clear(self) -> None:
+        self.cart.clear()
+        self._last = None
+        self._changed()
+
+    def load(self, items: list[ParkedItem], customer: CustomerView | None) -> None:
+        """A recalled sale; lines scanned while it was loading stay after it."""
+        meanwhile = list(self.cart.entries)
+        self.cart.load(items, customer or self.cart.customer)
+        self.cart.entries.extend(meanwhile)
+        self._last = None
+        self._changed(select=0)
+
+    def propose_quantity(self, index: int, text: str) -> None:
+        try:
+            qty = parse_qty(text)
+        except CartError as exc:
+            self.post_message(self.Refused(str(exc), "Quantity"))
+            return
+        self._propose(LineEdit("qty", index, self.cart.entries[index], qty))
+
+    def propose_discount(self, index: int, text: str) -> None:
+        entry = self.cart.entries[index]
+        gross = entry.line().gross_cents
+        try:
+            cents = discount_cents(text, gross)
+            if cents > gross:
+                raise CartError("A discount cannot be more than the line amount.")
+        except (MoneyError, CartError) as exc:
+            self.post_message(self.Refused(str(exc), "Discount"))
+            return
+        self._propose(LineEdit("discount", index, entry, cents))
+
+    def propose_void(self, index: int) -> None:
+        self._propose(LineEdit("void", index, self.cart.entries[index]))
+
+    def _propose(self, edit: LineEdit) -> None:
+        need = edit.need
+        if need is None:
+            self.apply(edit)
+        else:
+            self.post_message(self.ApprovalNeeded(edit, need))
+
+    def apply(self, edit: LineEdit, approval: ApprovalView | None = None) -> bool:
+        """Make an (approved) edit, if its line is still the one it was proposed for."""
+        entries = self.cart.entries
+        if edit.index >= len(entries) or entries[edit.index] is not edit.entry:
+            self.post_message(self.Refused("The line changed meanwhile: try again.", "Cart"))
+            return False
+        try:
+            if edit.kind == "void":
+                self.cart.void(edit.index)
+                select = max(0, edit.index - 1)
+            elif edit.kind == "qty":
+                select = self.cart.set_qty(edit.index, edit.value)
+            else:
+                select = self.cart.set_discount(edit.index, edit.value, approval)
+        except CartError as exc:
+            self.post_message(self.Refused(str(exc), "Cart"))
+            return False
+        self._changed(select=select)
+        return True
+
+    def _changed(self, *, select: int | None = None) -> None:
+        try:
+            totals = self.totals()
+        except CartError as exc:
+            self.post_message(self.Refused(str(exc), "Cart"))
+            return
+        self.query_one(CartTable).show(self.cart, totals, select=select)
+        count = sum(e.qty for e in self.cart.entries)
+        self.post_message(self.Changed(totals, count, self.cart.customer, self._last))
+
+
+def discount_cents(text: str, gross_cents: int) -> int:
+    """A discount typed as an amount (``1.50``) or a percent of the line (``10%``)."""
+    cleaned = text.strip()
+    if cleaned.endswith("%"):
+        pct = parse_cents(cleaned[:-1])  # hundredths of a percent
+        if pct > 100_00:
+            raise CartError("A discount cannot be more than 100%.")
+        return (gross_cents * pct + 5_000) // 10_000
+    return parse_cents(cleaned)
