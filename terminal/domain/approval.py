@@ -11,7 +11,7 @@ needs a manager again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,20 +73,31 @@ def _over(amount: int, base: int, limit_bp: int, limit_cents: int) -> bool:
 
 
 def sale_needs(
-    lines: Sequence[LineFacts], cart_discount_cents: int, limits: ApprovalLimits
+    lines: Sequence[LineFacts],
+    cart_discount_cents: int,
+    limits: ApprovalLimits,
+    approved_lines: Collection[int] = (),
 ) -> list[Need]:
-    """Approvals a cart needs at checkout: line discounts, the sale's discount, overrides."""
+    """Approvals a cart needs at checkout: line discounts, the sale's discount, overrides.
+
+    A line whose own discount is over the line limit needs its own approval; when the
+    request carries one (``approved_lines``), that discount is the manager's decision
+    and does not count again towards the sale's limit. The line's need stays in the
+    answer, so the approval it rests on is still checked against the till's records.
+    """
     needs: list[Need] = []
     gross = 0
     line_discounts = 0
     for ln in lines:
         amount = ln.qty * ln.unit_price_cents
         gross += amount
-        line_discounts += ln.discount_cents
-        if ln.discount_cents and _over(
+        over_line = bool(ln.discount_cents) and _over(
             ln.discount_cents, amount, limits.line_discount_bp, limits.line_discount_cents
-        ):
+        )
+        if over_line:
             needs.append(Need("discount", ln.line_no, f"{ln.sku}: discount over the line limit"))
+        if not (over_line and ln.line_no in approved_lines):
+            line_discounts += ln.discount_cents
         if (
             limits.price_override
             and ln.list_price_cents is not None

@@ -237,7 +237,16 @@ def _require_approvals(
         and item.discount_cents <= item.qty * _unit_price(item, row)
     ]
     check_recorded(
-        sale_needs(facts, request.cart_discount_cents, ctx.approval_limits),
+        sale_needs(
+            facts,
+            request.cart_discount_cents,
+            ctx.approval_limits,
+            approved_lines={
+                a.line_no
+                for a in request.approvals
+                if a.action == "discount" and a.line_no is not None
+            },
+        ),
         request.approvals,
         refs.approvals,
         cashier_id=request.cashier_id,

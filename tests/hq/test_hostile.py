@@ -18,7 +18,7 @@ import pytest
 
 from sync import protocol as p
 from tests.hq.conftest import Hq
-from tests.hq.events import envelope, push_body, sale
+from tests.events import envelope, push_body, sale
 
 
 def _push(hq: Hq, token: str, tid: str, events: list[dict[str, Any]]) -> dict[str, Any]:

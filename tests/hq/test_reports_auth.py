@@ -24,7 +24,7 @@ from hq import admins, manage
 from hq.app import create_app
 from hq.auth import throttle
 from hq.config import Settings
-from tests.hq.events import envelope, push_body, sale
+from tests.events import envelope, push_body, sale
 
 OWNER, ACCOUNTANT, PASSWORD = "owner", "counter", "right-password-1"
 

@@ -18,7 +18,7 @@ import pytest
 
 from hq import manage
 from tests.hq.conftest import Hq
-from tests.hq.events import envelope, push_body
+from tests.events import envelope, push_body
 
 SG = ZoneInfo("Asia/Singapore")
 REPORTS = ("sales", "tenders", "top-products", "gst-f5", "refunds", "reconciliation",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.hq.conftest import Hq, start_hq, stop_hq
-from tests.hq.events import push_body, sale
+from tests.events import push_body, sale
 
 GUARD = 60.0
 """Socket timeout: only reached if HQ never answers (the bug these tests catch)."""

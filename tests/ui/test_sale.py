@@ -191,3 +191,25 @@ async def test_f2_enter_typed_before_the_search_finishes_adds_the_right_product(
             if not isinstance(app.screen, SearchModal):
                 break
         assert [e.product.sku for e in sale.cart.entries] == ["MILK-1L"]
+
+
+async def test_an_approved_discount_reaches_the_checkout_which_checks_it(make_app) -> None:
+    """The manager's approval travels with its line: the checkout, which refuses an
+    over-limit discount without one, saves this sale and records the approval on it."""
+    from terminal.ui.screens.receipt import ReceiptModal
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])  # 13.95
+        await pilot.press("f7", *"5.00", "enter")  # 36%: over the 20% limit
+        await settle(pilot)
+        assert isinstance(app.screen, ApproveModal)
+        await pilot.press(*"9999", "enter")
+        await settle(pilot)
+        entry = sale.cart.entries[0]
+        assert entry.discount_cents == 500 and entry.approval is not None
+        await pilot.press("f9", "f1")  # pay, exact cash
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal), notices(app)
+        assert app.screen.receipt.total_cents == 895

@@ -42,3 +42,26 @@ def test_the_ui_asks_exactly_when_the_checkout_would_refuse(disc: int, gross: in
     )
     assert (approval.for_discount(disc, gross) is not None) == bool(checkout_needs)
     assert (approval.for_discount(disc, gross) is not None) == (disc * 5 > gross or disc > 2000)
+
+
+def test_an_approved_line_discount_is_not_counted_again_against_the_sale() -> None:
+    limits = ApprovalLimits()
+    big = approval.LineFacts(
+        line_no=1, sku="RICE", qty=1, unit_price_cents=1395, discount_cents=500
+    )
+    small = approval.LineFacts(
+        line_no=2, sku="KOPI", qty=1, unit_price_cents=330, discount_cents=60
+    )
+    needs = approval.sale_needs([big, small], 0, limits)
+    assert [(n.action, n.line_no) for n in needs] == [("discount", 1), ("discount", None)]
+    # the manager approved line 1: it still needs its (checked) approval, the sale does not
+    approved = approval.sale_needs([big, small], 0, limits, approved_lines={1})
+    assert [(n.action, n.line_no) for n in approved] == [("discount", 1)]
+    # an "approval" for a line that needed none exempts nothing
+    alone = approval.LineFacts(
+        line_no=1, sku="KOPI", qty=5, unit_price_cents=330, discount_cents=330
+    )
+    many = [alone, approval.LineFacts(2, "MILO", 1, 100, 20)]
+    assert approval.sale_needs(many, 400, limits, approved_lines={1, 2}) == approval.sale_needs(
+        many, 400, limits
+    )
