@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from sync import protocol as p
-from tests.hq.conftest import Hq
 from tests.events import envelope, push_body, sale
+from tests.hq.conftest import Hq
 
 
 def _push(hq: Hq, token: str, tid: str, events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from hq import manage
-from tests.hq.conftest import Hq
 from tests.events import envelope, push_body
+from tests.hq.conftest import Hq
 
 SG = ZoneInfo("Asia/Singapore")
 REPORTS = ("sales", "tenders", "top-products", "gst-f5", "refunds", "reconciliation",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hq.conftest import Hq, start_hq, stop_hq
 from tests.events import push_body, sale
+from tests.hq.conftest import Hq, start_hq, stop_hq
 
 GUARD = 60.0
 """Socket timeout: only reached if HQ never answers (the bug these tests catch)."""
