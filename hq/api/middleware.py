@@ -52,6 +52,7 @@ class RequestBodyMiddleware:
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("identity", "gzip", ""):
             await send_error(send, 415, "unsupported_encoding", f"cannot decode {encoding!r}")
+            await _BodyReader(receive, self.max_bytes, self.read_timeout, gzip=False).drain()
             return
         declared = headers.get("content-length")
         if declared is not None:
@@ -70,6 +71,12 @@ class RequestBodyMiddleware:
             scope = {**scope, "headers": raw}
         reader = _BodyReader(receive, self.max_bytes, self.read_timeout, gzip=encoding == "gzip")
         await self.app(scope, reader.receive, send)
+        if not reader.read:
+            # Answered without reading the body (401 before the body, 404...): read what
+            # the client is still sending, without keeping it, before the connection is
+            # closed. Closing a socket with unread data resets it, and a client would then
+            # see a reset where HQ answered "your token is revoked".
+            await reader.drain()
 
     async def _too_large(self, send: Send) -> None:
         await send_error(
@@ -90,6 +97,32 @@ class _BodyReader:
         self._timeout = timeout
         self._gzip = gzip
         self._done = False
+
+    @property
+    def read(self) -> bool:
+        """Whether the app asked for the body."""
+        return self._done
+
+    async def drain(self) -> None:
+        """Read and discard the rest of the body: at most ``max_bytes``, within the deadline."""
+        if self._done:
+            return
+        self._done = True
+
+        async def discard() -> None:
+            seen = 0
+            while seen <= self._max:
+                message = await self._receive()
+                if message["type"] != "http.request":
+                    return
+                seen += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+
+        try:
+            await asyncio.wait_for(discard(), self._timeout)
+        except (TimeoutError, OSError):
+            return
 
     async def receive(self) -> Message:
         if self._done:

@@ -162,3 +162,16 @@ def test_gzip_body_still_works_when_read_lazily(
             headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
         )
     assert r.status_code == 200 and r.json()["results"][0]["status"] == "accepted"
+
+
+def test_a_refused_push_is_answered_not_reset(hq: Hq, terminal: tuple[str, str]) -> None:
+    """HQ answers 401 without reading the body, then reads it away: never a reset."""
+    tid, _ = terminal
+    body = json.dumps(push_body(tid, [sale(tid, seq) for seq in range(1, 200)])).encode()
+    with hq.client("revoked-or-wrong-token") as c:
+        for _ in range(20):
+            r = c.post("/v1/sync/push", content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 401
+        r = c.post("/v1/sync/push", content=b"x", headers={"Content-Encoding": "br"})
+        assert r.status_code == 415
+        assert c.get("/healthz").status_code == 200
