@@ -133,3 +133,9 @@ def settings_record(row: m.StoreSettings) -> p.SettingsRecord:
         loyalty_point_value_cents=row.loyalty_point_value_cents,
         approval_limits=p.ApprovalLimits.model_validate(row.approval_limits or {}),
     )
+
+
+async def feed_head(*, session: AsyncSession) -> int:
+    """The newest change seq HQ has handed out (0 before the first change)."""
+    value = await session.scalar(select(m.Counter.value).where(m.Counter.name == "change_seq"))
+    return int(value or 0)

@@ -101,7 +101,10 @@ def event_problem(
             payload, rates=_rates_near(rates, ev.occurred_at, now)
         )
     if isinstance(payload, p.SaleRefunded):
-        return _receipt_problem(payload.receipt_no, terminal_id) or refund_problem(payload)
+        # ``receipt_no`` is the refunded sale's, which another till may have made; the
+        # credit note's own number is this terminal's.
+        own = payload.credit_note_no
+        return (_receipt_problem(own, terminal_id) if own else None) or refund_problem(payload)
     if isinstance(payload, p.ShiftClosed):
         if payload.closed_at < payload.opened_at:
             return "shift closed before it opened"
@@ -218,8 +221,15 @@ def refund_problem(refund: p.SaleRefunded) -> str | None:
     if refund.total_cents != total:
         return f"refund total {refund.total_cents} is not the lines' {total}"
     paid = sum(pay.amount_cents for pay in refund.payments)
-    if paid != refund.total_cents:
-        return f"refund pays out {paid}, not its total {refund.total_cents}"
+    if paid != refund.total_cents + refund.rounding_cents:
+        return (
+            f"refund pays out {paid}, not its total {refund.total_cents}"
+            f" and rounding {refund.rounding_cents}"
+        )
+    if refund.rounding_cents and not any(pay.tender == "cash" for pay in refund.payments):
+        return "cash rounding on a refund paid out with no cash"
+    if not -2 <= refund.rounding_cents <= 2:
+        return f"cash rounding of {refund.rounding_cents} cents is more than 5-cent rounding allows"
     if not 0 <= refund.tax_cents <= refund.total_cents:
         return f"refund GST {refund.tax_cents} is outside 0..{refund.total_cents}"
     for pay in refund.payments:

@@ -623,6 +623,9 @@ class ChangePage(BaseModel):
     contiguous_seq: int | None = None
     """HQ's contiguous mark for the terminal asking (as in ``whoami``): a till with
     nothing to push still learns from its routine pull that HQ went back."""
+    head: int | None = None
+    """HQ's newest change seq. Below the till's cursor, HQ's feed went back (HQ was
+    restored from a backup) and the till reads the feed again from the start."""
 
 
 # --------------------------------------------------------------------------- errors

@@ -16,21 +16,39 @@ from hq.api.errors import ApiError
 from hq.config import Settings
 from hq.reports.common import ReportQuery, Scope, today
 
+_DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A calendar day as the pages' date inputs send it; nothing else (``?to=0`` is no day)."""
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, "validation_error", f"{name}={text!r} is not a day") from None
+
 
 def report_query(
     settings: SettingsDep,
     date_from: Annotated[
-        date | None, Query(alias="from", description="first local day (default: 1st of month)")
+        str | None,
+        Query(
+            alias="from",
+            pattern=_DAY,
+            description="first local day, YYYY-MM-DD (default: 1st of month)",
+        ),
     ] = None,
     date_to: Annotated[
-        date | None, Query(alias="to", description="last local day, inclusive")
+        str | None,
+        Query(alias="to", pattern=_DAY, description="last local day, inclusive, YYYY-MM-DD"),
     ] = None,
     outlet: Annotated[str | None, Query(max_length=16)] = None,
     terminal: Annotated[str | None, Query(max_length=40)] = None,
     cashier: Annotated[str | None, Query(max_length=100, description="cashier name")] = None,
 ) -> ReportQuery:
-    end = date_to or today(ZoneInfo(settings.timezone))
-    start = date_from or end.replace(day=1)
+    end = _day(date_to, "to") or today(ZoneInfo(settings.timezone))
+    start = _day(date_from, "from") or end.replace(day=1)
     try:
         return ReportQuery(
             date_from=start,

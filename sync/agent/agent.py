@@ -469,6 +469,14 @@ class SyncAgent:
         hq_mark: int | None = None
         while True:
             page = await self._http.changes(base, token, cursor, self._pull_limit)
+            if pages == 0 and page.head is not None and page.head < cursor:
+                # HQ's feed is behind what we applied: it was restored from a backup, and
+                # changes it makes now reuse seqs we have passed. Read it all again.
+                log.warning(
+                    "HQ's change feed went back to %d (we had %d): re-reading it", page.head, cursor
+                )
+                cursor = 0
+                continue
             if page.more and page.next <= cursor:
                 raise SyncProtocolError(f"HQ's change feed did not advance past {cursor}")
             if page.changes or page.next != cursor:

@@ -172,7 +172,16 @@ def run_schemathesis(site: Site, tmp: Path, *, max_examples: int, seed: int) -> 
     manage.create_admin_sync(site.database_url, username="fuzz", password="fuzz-password-1")
     runs = {
         "terminal": ["--header", f"Authorization: Bearer {token}"],
-        "admin": ["--auth", "fuzz:fuzz-password-1"],
+        # As an admin two checks are left out, each for a rule the schema cannot state:
+        # a report covers at most 366 days (a longer range is answered 422, not run), and
+        # failing log-ins are throttled (invalid credentials get 429 once an address has
+        # failed too often, as docs/SECURITY.md describes). Every other check runs.
+        "admin": [
+            "--auth",
+            "fuzz:fuzz-password-1",
+            "--exclude-checks",
+            "positive_data_acceptance,ignored_auth",
+        ],
     }
     totals: dict[str, Any] = {"ran": True, "exit_code": 0, "test_cases": 0, "failures": 0}
     for who, auth in runs.items():

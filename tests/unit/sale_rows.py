@@ -237,7 +237,7 @@ def sale_events(
         discount_cents=cents,
         total_cents=cents,
         tax_cents=cents,
-        gst_rate_bp=cents,
+        gst_rate_bp=st.integers(0, 10_000),
         rounding_cents=cents,
         change_cents=cents,
     )

@@ -149,7 +149,11 @@ class Dismissed(BaseModel):
 @router.post(
     "/quarantine/{event_id}/dismiss",
     response_model=Dismissed,
-    responses={403: {"model": p.ErrorBody}, 404: {"model": p.ErrorBody}},
+    responses={
+        400: {"model": p.ErrorBody, "description": "a body that is not JSON"},
+        403: {"model": p.ErrorBody},
+        404: {"model": p.ErrorBody},
+    },
 )
 async def dismiss_quarantined(
     event_id: uuid.UUID, body: DismissBody, admin: OwnerDep, db: DatabaseDep, settings: SettingsDep

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from hq.api.deps import CurrentTerminal, DatabaseDep, SettingsDep, unauthorized
 from hq.api.errors import ApiError
-from hq.changes import read_changes
+from hq.changes import feed_head, read_changes
 from hq.ingest import TerminalNotAllowed, ingest_batch
 from hq.wire import push_request_schema, read_push
 from sync import protocol as p
@@ -75,7 +75,8 @@ async def changes(
             limit=min(limit, settings.changes_page_max),
             max_bytes=settings.changes_page_max_bytes,
         )
-    page = page.model_copy(update={"contiguous_seq": terminal.contiguous_seq})
+        head = await feed_head(session=session)
+    page = page.model_copy(update={"contiguous_seq": terminal.contiguous_seq, "head": head})
     return Response(page.model_dump_json(), media_type="application/json")
 
 
