@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from hq.api import errors
 from hq.api.main import api_router
 from hq.api.middleware import RequestBodyMiddleware
 from hq.config import Settings
 from hq.db import open_database
+from hq.pages import STATIC
+from hq.pages import router as pages_router
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     errors.install(app)
     app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestBodyMiddleware, max_bytes=settings.max_body_bytes)
     return app
 

@@ -162,14 +162,30 @@ def import_catalog(path: Path, database_url: str | None) -> None:
     envvar="KEDAI_HQ_ADMIN_PASSWORD",
     help="prompted for when not given (or env KEDAI_HQ_ADMIN_PASSWORD)",
 )
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "manager", "accountant"]),
+    default="owner",
+    show_default=True,
+    help="owner: everything; manager: their outlets; accountant: reports, read-only",
+)
+@click.option("--outlet", "outlets", multiple=True, help="an outlet a manager sees (repeatable)")
 @database_option
-def create_admin(username: str, password: str, database_url: str | None) -> None:
-    """Create an HQ admin (or set a new password)."""
+def create_admin(
+    username: str, password: str, role: str, outlets: tuple[str, ...], database_url: str | None
+) -> None:
+    """Create an HQ admin (or set a new password and role)."""
     try:
-        manage.create_admin_sync(_database_url(database_url), username=username, password=password)
+        manage.create_admin_sync(
+            _database_url(database_url),
+            username=username,
+            password=password,
+            role=role,
+            outlets=outlets,
+        )
     except AdminError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"admin {username} saved")
+    click.echo(f"admin {username} saved ({role})")
 
 
 @main.command("seed-demo")

@@ -37,6 +37,20 @@ class Settings(BaseSettings):
     """Largest page ``GET /v1/sync/changes`` returns, whatever ``limit`` asks for."""
     db_pool_size: int = Field(default=5, gt=0)
     """Connections per worker process (PostgreSQL)."""
+    timezone: str = "Asia/Singapore"
+    """The shops' local time: "today", days and hours in the back office are counted in it."""
+    silent_till_minutes: int = Field(default=60, gt=0)
+    """The dashboard warns about a till HQ has not heard from for longer than this."""
+    session_hours: int = Field(default=12, gt=0)
+    """An admin's browser session ends this long after log-in."""
+    password_hash_concurrency: int = Field(default=2, gt=0)
+    """Admin password checks (argon2id, 64 MiB each) allowed at once per worker process."""
+    login_slow_after: int = Field(default=3, gt=0)
+    """Failed log-ins (per username, and per address x 5) before each further try waits."""
+    login_lock_after: int = Field(default=10, gt=0)
+    """Failed log-ins (per username, and per address x 5) that lock the key."""
+    login_lock_minutes: int = Field(default=15, gt=0)
+    """How long a locked username or address stays locked."""
 
     def check_secure(self) -> None:
         """Refuse to serve a real store with the published default secret."""

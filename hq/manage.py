@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -72,10 +72,19 @@ def import_catalog_sync(database_url: str, path: Path) -> catalog.CatalogImport:
     return run(database_url, work)
 
 
-def create_admin_sync(database_url: str, *, username: str, password: str) -> None:
+def create_admin_sync(
+    database_url: str,
+    *,
+    username: str,
+    password: str,
+    role: str = "owner",
+    outlets: Sequence[str] = (),
+) -> None:
     async def work(db: Database) -> None:
         async with db.sessions() as s, s.begin():
-            await admins.create_admin(session=s, username=username, password=password)
+            await admins.create_admin(
+                session=s, username=username, password=password, role=role, outlets=outlets
+            )
 
     run(database_url, work)
 

@@ -1,6 +1,6 @@
 """HQ's central store, one schema for SQLite and PostgreSQL.
 
-Three groups of tables:
+Four groups of tables:
 
 * **Identity**: outlets, terminals (token hash, revocation, contiguous mark), admins.
 * **Facts from tills**: events (every event HQ holds, unique ``event_id`` and unique
@@ -11,6 +11,8 @@ Three groups of tables:
 * **Master data flowing down**: products, customers, cashiers, tenders, settings. Each row
   carries ``change_seq``, stamped from the single ``counters`` row named ``change_seq``
   whenever the row changes; the change feed pages by it.
+* **Back office**: admin roles and outlets, browser sessions, log-in throttling, the admin
+  audit trail, quarantine dismissals.
 
 Money is integer cents (BigInteger for sums that may grow), never float. Relationships are
 not declared at all: HQ code reads with explicit Core/ORM queries.
@@ -363,8 +365,101 @@ class StoreSettings(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+# --------------------------------------------------------------------------- back office
+
+
+ADMIN_ROLES = ("owner", "manager", "accountant")
+"""owner: everything; manager: their outlets' figures; accountant: reports, read-only."""
+
+
+class AdminRole(Base):
+    """An admin's role. An admin without a row is an owner (``create-admin``'s default)."""
+
+    __tablename__ = "admin_roles"
+
+    username: Mapped[str] = mapped_column(
+        ForeignKey("admins.username", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class AdminOutlet(Base):
+    """The outlets an outlet manager may see (owners and accountants see every outlet)."""
+
+    __tablename__ = "admin_outlets"
+
+    username: Mapped[str] = mapped_column(
+        ForeignKey("admins.username", ondelete="CASCADE"), primary_key=True
+    )
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"), primary_key=True)
+
+
+class AdminSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its sha256 is kept, so a
+    copy of the database opens no session. Rows live in the database (not in a worker's
+    memory) so every worker on every host sees the same sessions and a logout is at once
+    effective everywhere."""
+
+    __tablename__ = "admin_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("admins.username", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """Sent back in every state-changing form or ``X-CSRF-Token`` header."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per key (``user:NAME`` or ``ip:ADDRESS``): slowed, then locked."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_allowed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """No password is checked for this key before this time (slowed, or locked)."""
+
+
+class AdminAudit(Base):
+    """Every admin action: log-ins (failed too), log-outs, password changes, exports,
+    quarantine decisions. Append-only."""
+
+    __tablename__ = "admin_audit"
+
+    audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    """Who acted (for a failed log-in: the name typed)."""
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class QuarantineDismissal(Base):
+    """An owner's decision that a quarantined event needs no repair (kept, not deleted)."""
+
+    __tablename__ = "quarantine_dismissals"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("quarantine.event_id", ondelete="CASCADE"), primary_key=True
+    )
+    dismissed_by: Mapped[str] = mapped_column(String(64))
+    dismissed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    note: Mapped[str] = mapped_column(Text)
+
+
 __all__ = [
+    "ADMIN_ROLES",
     "Admin",
+    "AdminAudit",
+    "AdminOutlet",
+    "AdminRole",
+    "AdminSession",
     "Approval",
     "Base",
     "Cancel",
@@ -372,10 +467,12 @@ __all__ = [
     "Counter",
     "Customer",
     "Event",
+    "LoginThrottle",
     "LoyaltyEntry",
     "Outlet",
     "Product",
     "Quarantine",
+    "QuarantineDismissal",
     "Sale",
     "SaleLine",
     "SalePayment",

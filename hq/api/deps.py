@@ -1,4 +1,5 @@
-"""Dependencies routes declare as ``Annotated`` aliases (``DatabaseDep``, ``CurrentTerminal``).
+"""Dependencies routes declare as ``Annotated`` aliases (``DatabaseDep``, ``CurrentTerminal``;
+admin sessions are in ``hq.api.admin``).
 
 Authentication opens its own short read unit of work; the route then opens the one unit
 of work it needs. The terminal is checked again under its row lock during ingest, so a
@@ -10,21 +11,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import (
-    HTTPAuthorizationCredentials,
-    HTTPBasic,
-    HTTPBasicCredentials,
-    HTTPBearer,
-)
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hq.admins import admin_password_hash, check_admin_password
 from hq.api.errors import ApiError
 from hq.config import Settings
 from hq.db import Database
 from hq.enroll import TerminalIdentity, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="The terminal's enrollment token")
-_basic = HTTPBasic(auto_error=False, description="An HQ admin (kedai-hq create-admin)")
 
 
 def get_db(request: Request) -> Database:
@@ -58,19 +52,4 @@ async def current_terminal(
     return identity
 
 
-async def current_admin(
-    db: DatabaseDep,
-    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-) -> str:
-    challenge = {"WWW-Authenticate": 'Basic realm="kedai-hq"'}
-    if credentials is None:
-        raise ApiError(401, "unauthorized", "admin login required", headers=challenge)
-    async with db.readers() as session, session.begin():
-        stored = await admin_password_hash(session=session, username=credentials.username)
-    if not await check_admin_password(stored, credentials.password):
-        raise ApiError(401, "unauthorized", "wrong username or password", headers=challenge)
-    return credentials.username
-
-
 CurrentTerminal = Annotated[TerminalIdentity, Depends(current_terminal)]
-CurrentAdmin = Annotated[str, Depends(current_admin)]

@@ -1,18 +1,188 @@
-"""Reports for head office (admin login)."""
+"""Reports for head office as JSON: an admin session (or HTTP Basic for read-only scripts).
+
+Each endpoint calls the same data function as its back-office page and CSV download.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from hq import reports
-from hq.api.deps import CurrentAdmin, DatabaseDep
+from hq.api.admin import AdminContext, AdminDep, OwnerDep
+from hq.api.deps import DatabaseDep, SettingsDep
+from hq.api.errors import ApiError
+from hq.api.report_params import ReportQueryDep, scope_for
+from hq.auth import audit
+from hq.config import Settings
+from hq.db import Database
+from hq.reports import dashboard as dashboard_report
+from hq.reports import gst_f5 as gst_report
+from hq.reports import products, reconciliation, refunds, sales, tenders
+from hq.reports import quarantine as quarantine_report
 from sync import protocol as p
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": p.ErrorBody},
+    422: {"model": p.ErrorBody},
+}
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=UNAUTHORIZED)
 
 
-@router.get("/summary", response_model=reports.Summary, responses={401: {"model": p.ErrorBody}})
-async def summary(admin: CurrentAdmin, db: DatabaseDep) -> reports.Summary:
+@router.get("/summary", response_model=reports.Summary)
+async def summary(admin: AdminDep, db: DatabaseDep) -> reports.Summary:
     """Sales, loyalty points outstanding and each terminal's sync state."""
     async with db.readers() as session, session.begin():
         return await reports.summary(session=session)
+
+
+@router.get("/dashboard", response_model=dashboard_report.Dashboard)
+async def dashboard(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep
+) -> dashboard_report.Dashboard:
+    """Today and this week by outlet, hourly and 30-day series, top products, till health."""
+    async with db.readers() as session, session.begin():
+        return await dashboard_report.dashboard(
+            session=session,
+            scope=scope_for(admin, settings),
+            silent_after_minutes=settings.silent_till_minutes,
+        )
+
+
+@router.get("/sales", response_model=sales.SalesReport)
+async def sales_summary(
+    admin: AdminDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    query: ReportQueryDep,
+    group_by: sales.GroupBy = "day",
+) -> sales.SalesReport:
+    """Transactions, gross, refunds, net, discounts and GST by day, outlet, terminal or
+    cashier."""
+    async with db.readers() as session, session.begin():
+        return await sales.sales_summary(
+            session=session, query=query, scope=scope_for(admin, settings), group_by=group_by
+        )
+
+
+@router.get("/tenders", response_model=tenders.TendersReport)
+async def tender_totals(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> tenders.TendersReport:
+    """Sales and refunds by tender (cash after rounding, NETS, card, PayNow...)."""
+    async with db.readers() as session, session.begin():
+        return await tenders.tenders(session=session, query=query, scope=scope_for(admin, settings))
+
+
+@router.get("/top-products", response_model=products.ProductsReport)
+async def top_products(
+    admin: AdminDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    query: ReportQueryDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+) -> products.ProductsReport:
+    """Best-selling products by net sales."""
+    async with db.readers() as session, session.begin():
+        return await products.top_products(
+            session=session, query=query, scope=scope_for(admin, settings), limit=limit
+        )
+
+
+@router.get("/gst-f5", response_model=gst_report.GstF5)
+async def gst_f5(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> gst_report.GstF5:
+    """GST F5 boxes 1-8 for the period, from synced sales and the effective-dated rates."""
+    async with db.readers() as session, session.begin():
+        return await gst_report.gst_f5(
+            session=session, query=query, scope=scope_for(admin, settings)
+        )
+
+
+@router.get("/refunds", response_model=refunds.RefundsReport)
+async def refund_list(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> refunds.RefundsReport:
+    """Every refund (credit note) in the period beside the receipt it refunds."""
+    async with db.readers() as session, session.begin():
+        return await refunds.refunds(session=session, query=query, scope=scope_for(admin, settings))
+
+
+@router.get("/reconciliation", response_model=reconciliation.ReconciliationReport)
+async def shift_reconciliation(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> reconciliation.ReconciliationReport:
+    """Each closed shift's own totals beside HQ's sums of its events, to the cent, and
+    every gap in each terminal's sequence."""
+    async with db.readers() as session, session.begin():
+        return await reconciliation.reconciliation(
+            session=session, query=query, scope=scope_for(admin, settings)
+        )
+
+
+@router.get("/quarantine", response_model=quarantine_report.QuarantineReport)
+async def quarantine(
+    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> quarantine_report.QuarantineReport:
+    """Events HQ refused (by the day HQ received them), with reason and raw body."""
+    async with db.readers() as session, session.begin():
+        return await quarantine_report.quarantine(
+            session=session, query=query, scope=scope_for(admin, settings)
+        )
+
+
+class DismissBody(BaseModel):
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class Dismissed(BaseModel):
+    event_id: uuid.UUID
+    dismissed: bool
+    """False when it had already been dismissed."""
+
+
+@router.post(
+    "/quarantine/{event_id}/dismiss",
+    response_model=Dismissed,
+    responses={403: {"model": p.ErrorBody}, 404: {"model": p.ErrorBody}},
+)
+async def dismiss_quarantined(
+    event_id: uuid.UUID, body: DismissBody, admin: OwnerDep, db: DatabaseDep, settings: SettingsDep
+) -> Dismissed:
+    """Owner only, with the session's ``X-CSRF-Token``; audited."""
+    done = await dismiss_and_audit(
+        db=db, admin=admin, settings=settings, event_id=event_id, note=body.note
+    )
+    return Dismissed(event_id=event_id, dismissed=done)
+
+
+async def dismiss_and_audit(
+    *, db: Database, admin: AdminContext, settings: Settings, event_id: uuid.UUID, note: str
+) -> bool:
+    """One unit of work: the dismissal and its audit row commit together (the page's
+    form and this endpoint share it)."""
+    async with db.sessions() as session, session.begin():
+        try:
+            done = await quarantine_report.dismiss(
+                session=session,
+                event_id=event_id,
+                by=admin.username,
+                note=note,
+                scope=scope_for(admin, settings),
+            )
+        except quarantine_report.DismissError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        await audit.record(
+            session=session,
+            username=admin.username,
+            action="quarantine.dismiss" if done else "quarantine.dismiss_again",
+            target=str(event_id),
+            detail=note or None,
+            ip=admin.address,
+        )
+    return done

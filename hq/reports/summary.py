@@ -1,4 +1,4 @@
-"""Head-office figures (``kedai-hq report summary``, ``GET /v1/reports/summary``)."""
+"""Whole-store totals (``kedai-hq report summary``, ``GET /v1/reports/summary``)."""
 
 from __future__ import annotations
 

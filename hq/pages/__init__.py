@@ -1,0 +1,17 @@
+"""The back office: server-rendered pages (Jinja2 templates, vendored static files).
+
+Pages are left out of the OpenAPI schema; every figure they show is also a JSON endpoint
+under ``/v1/reports`` that is in it.
+"""
+
+from fastapi import APIRouter
+
+from hq.pages import auth, dashboard, reports
+from hq.pages.templating import STATIC
+
+router = APIRouter(include_in_schema=False)
+router.include_router(auth.router)
+router.include_router(dashboard.router)
+router.include_router(reports.router)
+
+__all__ = ["STATIC", "router"]

@@ -1,0 +1,228 @@
+"""Report pages and their CSV downloads.
+
+Each report is one entry in :data:`REPORTS`: a loader that calls the report's data
+function (the one its ``/v1/reports/...`` endpoint calls) and the template that shows it.
+The CSV is the report model's own ``table()``, so page, CSV and JSON show one set of
+figures. Downloads are audited: figures leaving HQ are an admin action.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hq.api.admin import OwnerDep, PageAdminDep
+from hq.api.deps import DatabaseDep, SettingsDep
+from hq.api.errors import ApiError
+from hq.api.report_params import ReportQueryDep, scope_for
+from hq.api.routes.reports import dismiss_and_audit
+from hq.auth import audit
+from hq.pages.templating import render
+from hq.reports import gst_f5, products, quarantine, reconciliation, refunds, sales, tenders
+from hq.reports.common import ReportQuery, Scope, choices
+
+router = APIRouter()
+
+
+class Tabular(Protocol):
+    def table(self) -> tuple[list[str], list[list[Any]]]: ...
+
+
+Loader = Callable[[AsyncSession, ReportQuery, Scope, Request], Awaitable[Tabular]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    title: str
+    template: str
+    load: Loader
+    api: str
+    """Its JSON endpoint, linked from the page."""
+    extra: tuple[str, ...] = ()
+    """Query parameters beyond the common filter that the report reads."""
+
+
+def _group_by(request: Request) -> sales.GroupBy:
+    value = request.query_params.get("group_by", "day")
+    for g in sales.GROUPS:
+        if g == value:
+            return g
+    return "day"
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "20")
+    return min(max(int(raw), 1), 500) if raw.isdigit() else 20
+
+
+async def _sales(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await sales.sales_summary(session=s, query=q, scope=sc, group_by=_group_by(r))
+
+
+async def _tenders(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await tenders.tenders(session=s, query=q, scope=sc)
+
+
+async def _products(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await products.top_products(session=s, query=q, scope=sc, limit=_limit(r))
+
+
+async def _gst(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await gst_f5.gst_f5(session=s, query=q, scope=sc)
+
+
+async def _refunds(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await refunds.refunds(session=s, query=q, scope=sc)
+
+
+async def _reconciliation(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await reconciliation.reconciliation(session=s, query=q, scope=sc)
+
+
+async def _quarantine(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await quarantine.quarantine(session=s, query=q, scope=sc)
+
+
+REPORTS: dict[str, ReportPage] = {
+    "sales": ReportPage(
+        "Sales summary", "reports/sales.html", _sales, "/v1/reports/sales", ("group_by",)
+    ),
+    "tenders": ReportPage("Tenders", "reports/tenders.html", _tenders, "/v1/reports/tenders"),
+    "top-products": ReportPage(
+        "Top products", "reports/products.html", _products, "/v1/reports/top-products", ("limit",)
+    ),
+    "gst-f5": ReportPage("GST F5", "reports/gst_f5.html", _gst, "/v1/reports/gst-f5"),
+    "refunds": ReportPage("Refunds", "reports/refunds.html", _refunds, "/v1/reports/refunds"),
+    "reconciliation": ReportPage(
+        "Reconciliation",
+        "reports/reconciliation.html",
+        _reconciliation,
+        "/v1/reports/reconciliation",
+    ),
+    "quarantine": ReportPage(
+        "Quarantine", "reports/quarantine.html", _quarantine, "/v1/reports/quarantine"
+    ),
+}
+
+
+def _page(name: str) -> ReportPage:
+    page = REPORTS.get(name)
+    if page is None:
+        raise ApiError(404, "not_found", f"no report {name!r}")
+    return page
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _cell(value: Any) -> Any:
+    """Text from tills (product names, raw events) that a spreadsheet would run as a
+    formula is prefixed with ``'``; numbers, negative ones too, are left alone."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return value if _NUMBER.fullmatch(value) else "'" + value
+    return value
+
+
+@router.get("/reports/{name}.csv")
+async def report_csv(
+    name: str,
+    request: Request,
+    admin: PageAdminDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    query: ReportQueryDep,
+) -> Response:
+    page = _page(name)
+    async with db.readers() as session, session.begin():
+        report = await page.load(session, query, scope_for(admin, settings), request)
+    head, rows = report.table()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(head)
+    writer.writerows([_cell(c) for c in row] for row in rows)
+    async with db.sessions() as session, session.begin():
+        await audit.record(
+            session=session,
+            username=admin.username,
+            action="report.export",
+            target=name,
+            detail=str(request.url.query) or None,
+            ip=admin.address,
+        )
+    filename = f"kedai-{name}-{query.date_from}-{query.date_to}.csv"
+    return Response(
+        out.getvalue().encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/reports/{name}")
+async def report_page(
+    name: str,
+    request: Request,
+    admin: PageAdminDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    query: ReportQueryDep,
+) -> Response:
+    if name not in REPORTS:
+        return render(
+            request, "error.html", admin, status=404, title="Not found",
+            heading="No such report", message=f"There is no report called {name!r}.",
+        )  # fmt: skip
+    page = _page(name)
+    scope = scope_for(admin, settings)
+    async with db.readers() as session, session.begin():
+        report = await page.load(session, query, scope, request)
+        options = await choices(session=session, scope=scope)
+    qs = request.url.query
+    return render(
+        request,
+        page.template,
+        admin,
+        title=page.title,
+        name=name,
+        report=report,
+        query=query,
+        options=options,
+        csv_url=f"/reports/{name}.csv" + (f"?{qs}" if qs else ""),
+        api_url=page.api + (f"?{qs}" if qs else ""),
+        extra={k: request.query_params.get(k, "") for k in page.extra},
+        groups=sales.GROUPS,
+    )
+
+
+@router.post("/reports/quarantine/{event_id}/dismiss")
+async def dismiss_form(
+    event_id: uuid.UUID,
+    admin: OwnerDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    note: Annotated[str, Form(max_length=500)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/reports/quarantine",
+) -> Response:
+    await dismiss_and_audit(db=db, admin=admin, settings=settings, event_id=event_id, note=note)
+    target = back if back.startswith("/reports/quarantine") else "/reports/quarantine"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/audit")
+async def audit_page(request: Request, admin: PageAdminDep, db: DatabaseDep) -> Response:
+    if admin.profile.role != "owner":
+        return render(
+            request, "error.html", admin, status=403, title="Not allowed",
+            heading="Not allowed", message="Only an owner reads the audit trail.",
+        )  # fmt: skip
+    async with db.readers() as session, session.begin():
+        entries = await audit.recent(session=session, limit=300)
+    return render(request, "reports/audit.html", admin, title="Audit trail", entries=entries)

@@ -1,0 +1,116 @@
+"""Sales summary by day, outlet, terminal or cashier.
+
+Refunds are stored as negative ``sales`` rows (``kind='refund'``), so net figures are
+plain sums; the gross and refund columns split them again by kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hq import models as m
+from hq.reports.common import ReportQuery, Scope, local_day, scoped_sales
+
+GroupBy = Literal["day", "outlet", "terminal", "cashier"]
+GROUPS: tuple[GroupBy, ...] = ("day", "outlet", "terminal", "cashier")
+
+
+class SalesRow(BaseModel):
+    key: str
+    transactions: int
+    """Completed sales (refunds are not transactions)."""
+    gross_sales_cents: int
+    refunds: int
+    refunds_cents: int
+    """Refunded, as a positive amount."""
+    net_sales_cents: int
+    discount_cents: int
+    """Discounts given on sales, net of discounts taken back by refunds."""
+    tax_cents: int
+    """GST contained in the net sales."""
+    average_basket_cents: int
+    """Gross sales / transactions, rounded half up."""
+
+
+class SalesReport(BaseModel):
+    group_by: GroupBy
+    query: ReportQuery
+    rows: list[SalesRow]
+    total: SalesRow
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        head = [self.group_by, "transactions", "gross_sales", "refunds", "refunds_amount",
+                "net_sales", "discounts", "gst", "average_basket"]  # fmt: skip
+        return head, [_cells(r) for r in [*self.rows, self.total]]
+
+
+def _cells(r: SalesRow) -> list[Any]:
+    return [
+        r.key, r.transactions, cents(r.gross_sales_cents), r.refunds, cents(r.refunds_cents),
+        cents(r.net_sales_cents), cents(r.discount_cents), cents(r.tax_cents),
+        cents(r.average_basket_cents),
+    ]  # fmt: skip
+
+
+def cents(value: int) -> str:
+    """Plain decimal dollars for CSV (``-12.30``): no separators, exact."""
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
+
+
+def average(total: int, count: int) -> int:
+    return (2 * total + count) // (2 * count) if count else 0
+
+
+def _measures() -> list[Any]:
+    is_sale = m.Sale.kind == "sale"
+    return [
+        func.sum(case((is_sale, 1), else_=0)).label("transactions"),
+        func.sum(case((is_sale, m.Sale.total_cents), else_=0)).label("gross"),
+        func.sum(case((is_sale, 0), else_=1)).label("refunds"),
+        func.sum(case((is_sale, 0), else_=m.Sale.total_cents)).label("refunded"),
+        func.sum(m.Sale.discount_cents).label("discount"),
+        func.sum(m.Sale.tax_cents).label("tax"),
+    ]
+
+
+def _row(key: str, r: Any) -> SalesRow:
+    gross, refunded = int(r.gross or 0), -int(r.refunded or 0)
+    n = int(r.transactions or 0)
+    return SalesRow(
+        key=key,
+        transactions=n,
+        gross_sales_cents=gross,
+        refunds=int(r.refunds or 0),
+        refunds_cents=refunded,
+        net_sales_cents=gross - refunded,
+        discount_cents=int(r.discount or 0),
+        tax_cents=int(r.tax or 0),
+        average_basket_cents=average(gross, n),
+    )
+
+
+async def sales_summary(
+    *, session: AsyncSession, query: ReportQuery, scope: Scope, group_by: GroupBy = "day"
+) -> SalesReport:
+    key: Any
+    if group_by == "day":
+        key = local_day(session, m.Sale.occurred_at, scope.tz, query.date_from)
+    elif group_by == "outlet":
+        key = m.Terminal.outlet_code
+    elif group_by == "terminal":
+        key = m.Terminal.terminal_id
+    else:
+        key = func.coalesce(m.Cashier.name, literal("(unknown cashier)"))
+    stmt = select(key.label("key"), *_measures()).select_from(m.Sale)
+    if group_by == "cashier":
+        stmt = stmt.outerjoin(m.Cashier, m.Cashier.cashier_id == m.Sale.cashier_id)
+    stmt = scoped_sales(stmt, query, scope).group_by(key).order_by(key)
+    rows = [_row(str(r.key), r) for r in await session.execute(stmt)]
+    total_stmt = scoped_sales(select(*_measures()).select_from(m.Sale), query, scope)
+    total = _row("total", (await session.execute(total_stmt)).one())
+    return SalesReport(group_by=group_by, query=query, rows=rows, total=total)
