@@ -3,37 +3,61 @@
 Each master-data row carries the ``change_seq`` of its latest change, so a page is "rows
 with change_seq > since, in change_seq order". An entity that changes again simply moves
 to a higher seq and is seen again; nothing is ever paged by timestamp.
+
+The feed is scoped to the asking till's outlet: products, tenders and settings are
+chain-wide; cashiers are the outlet's own (plus those of every outlet); customers carry
+name, phone and balance only (never email or address). A cashier reassigned away from an
+outlet reaches that outlet's tills as a removal (:class:`~hq.models.FeedRemoval`), so a
+till never keeps another outlet's PIN hashes.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from sync import protocol as p
 
 
-async def read_changes(*, session: AsyncSession, since: int, limit: int) -> p.ChangePage:
-    """Up to ``limit`` changes with seq > ``since``; ``more`` says whether to ask again.
+async def read_changes(
+    *, session: AsyncSession, since: int, limit: int, outlet_code: str
+) -> p.ChangePage:
+    """Up to ``limit`` changes with seq > ``since`` that a till of ``outlet_code`` may
+    hold; ``more`` says whether to ask again.
 
     Each table is asked for ``limit + 1`` rows: if the merged list is longer than
     ``limit``, some table holds more.
     """
     changes: list[Any] = []
     for model in (m.Product, m.Customer, m.Cashier, m.Tender, m.StoreSettings):
-        rows = (
-            await session.execute(
-                select(model)
-                .where(model.change_seq > since)
-                .order_by(model.change_seq)
-                .limit(limit + 1)
+        query = select(model).where(model.change_seq > since)
+        if model is m.Cashier:
+            query = query.where(
+                or_(m.Cashier.outlet_code.is_(None), m.Cashier.outlet_code == outlet_code)
             )
-        ).scalars()
+        rows = (await session.execute(query.order_by(model.change_seq).limit(limit + 1))).scalars()
         changes.extend(_change(row) for row in rows)
+    removals = (
+        await session.execute(
+            select(m.FeedRemoval)
+            .where(
+                m.FeedRemoval.change_seq > since,
+                m.FeedRemoval.kind == "cashier",
+                or_(m.FeedRemoval.outlet_code.is_(None), m.FeedRemoval.outlet_code == outlet_code),
+            )
+            .order_by(m.FeedRemoval.change_seq)
+            .limit(limit + 1)
+        )
+    ).scalars()
+    changes.extend(
+        p.CashierRemovedChange(seq=r.change_seq, data=p.CashierRemoval(cashier_id=uuid.UUID(r.key)))
+        for r in removals
+    )
     changes.sort(key=lambda c: c.seq)
     page, more = changes[:limit], len(changes) > limit
     return p.ChangePage(changes=page, next=page[-1].seq if page else since, more=more)
@@ -89,7 +113,7 @@ def customer_record(row: m.Customer) -> p.CustomerRecord:
         customer_id=row.customer_id,
         name=row.name,
         phone=row.phone,
-        email=row.email,
+        email=None,  # a till needs name, phone and balance; email stays at HQ
         loyalty_balance=row.loyalty_balance,
     )
 

@@ -318,6 +318,8 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    """Kept at HQ only: never sent to a till (nor is ``email``)."""
     loyalty_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     """Sum of this customer's ledger entries, moved only by atomic increments."""
     placeholder: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -333,6 +335,22 @@ class Cashier(Base):
     role: Mapped[str] = mapped_column(String(16))
     pin_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    outlet_code: Mapped[str | None] = mapped_column(ForeignKey("outlets.code"), index=True)
+    """The outlet whose tills this person may log in at; None: every outlet's tills."""
+
+
+class FeedRemoval(Base):
+    """A row that left an outlet's scope (a cashier reassigned elsewhere): the tills of
+    ``outlet_code`` (None: of every outlet but the row's current one) receive a removal at
+    ``change_seq``. Append-only; a later change of the row has a higher seq and wins."""
+
+    __tablename__ = "feed_removals"
+
+    removal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    outlet_code: Mapped[str | None] = mapped_column(String(16))
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
@@ -467,6 +485,7 @@ __all__ = [
     "Counter",
     "Customer",
     "Event",
+    "FeedRemoval",
     "LoginThrottle",
     "LoyaltyEntry",
     "Outlet",

@@ -480,8 +480,26 @@ class SettingsChange(WireModel):
     data: SettingsRecord
 
 
+class CashierRemoval(WireModel):
+    cashier_id: UUID
+
+
+class CashierRemovedChange(WireModel):
+    """The cashier no longer works at this till's outlet: the till must refuse their PIN
+    (it keeps the row, which its past sales point at, without the PIN hash)."""
+
+    seq: int
+    kind: Literal["cashier_removed"] = "cashier_removed"
+    data: CashierRemoval
+
+
 Change = Annotated[
-    ProductChange | CustomerChange | CashierChange | TenderChange | SettingsChange,
+    ProductChange
+    | CustomerChange
+    | CashierChange
+    | CashierRemovedChange
+    | TenderChange
+    | SettingsChange,
     Field(discriminator="kind"),
 ]
 

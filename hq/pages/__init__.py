@@ -6,12 +6,13 @@ under ``/v1/reports`` that is in it.
 
 from fastapi import APIRouter
 
-from hq.pages import auth, dashboard, reports
+from hq.pages import auth, dashboard, reports, staff
 from hq.pages.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(dashboard.router)
 router.include_router(reports.router)
+router.include_router(staff.router)
 
 __all__ = ["STATIC", "router"]

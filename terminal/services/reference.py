@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Table, delete, update
 from sqlalchemy.dialects.sqlite import insert
@@ -131,15 +132,36 @@ async def apply_records(
 
 
 async def apply_changes(session: AsyncSession, changes: Sequence[Change]) -> None:
-    """Apply one page of HQ's change feed (in ``seq`` order) in the caller's transaction."""
+    """Apply one page of HQ's change feed (in ``seq`` order) in the caller's transaction.
+
+    A cashier's last change in the page wins: a record upserts them, a removal (they were
+    reassigned to another outlet) deactivates them and drops their PIN hash; the row stays
+    because this till's past sales and shifts point at it.
+    """
     settings = [c.data for c in changes if c.kind == "settings"]
+    last: dict[UUID, CashierRecord | None] = {}
+    for c in changes:
+        if c.kind == "cashier":
+            last[c.data.cashier_id] = c.data
+        elif c.kind == "cashier_removed":
+            last[c.data.cashier_id] = None
     await apply_records(
         session,
         products=[c.data for c in changes if c.kind == "product"],
         customers=[c.data for c in changes if c.kind == "customer"],
-        cashiers=[c.data for c in changes if c.kind == "cashier"],
+        cashiers=[r for r in last.values() if r is not None],
         tenders=[c.data for c in changes if c.kind == "tender"],
         settings=settings[-1] if settings else None,
+    )
+    removed = [cid for cid, r in last.items() if r is None]
+    if removed:
+        await remove_cashiers(session, removed)
+
+
+async def remove_cashiers(session: AsyncSession, ids: Sequence[UUID]) -> None:
+    """Refuse these cashiers at this till from now on: inactive, no PIN hash kept."""
+    await session.execute(
+        update(Cashier).where(Cashier.id.in_(ids)).values(active=False, pin_hash="")
     )
 
 

@@ -65,10 +65,14 @@ async def changes(
     since: Annotated[int, Query(ge=0, description="cursor: the last seq applied")] = 0,
     limit: Annotated[int, Query(ge=1, description="page size (capped by HQ)")] = 500,
 ) -> Response:
-    """Latest state of every product/customer/cashier/tender/settings changed after ``since``."""
+    """Latest state of every product/customer/cashier/tender/settings changed after
+    ``since``, scoped to the terminal's outlet (its own cashiers; members without email)."""
     async with db.readers() as session, session.begin():
         page = await read_changes(
-            session=session, since=since, limit=min(limit, settings.changes_page_max)
+            session=session,
+            since=since,
+            limit=min(limit, settings.changes_page_max),
+            outlet_code=terminal.outlet_code,
         )
     page = page.model_copy(update={"contiguous_seq": terminal.contiguous_seq})
     return Response(page.model_dump_json(), media_type="application/json")
