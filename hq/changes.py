@@ -14,13 +14,14 @@ till never keeps another outlet's PIN hashes.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
+from hq.prices import PriceRow, price_rows, steps_for
 from sync import protocol as p
 
 
@@ -34,7 +35,22 @@ async def read_changes(
     ``limit``, some table holds more.
     """
     changes: list[Any] = []
-    for model in (m.Product, m.Customer, m.Cashier, m.Tender, m.StoreSettings):
+    products = list(
+        (
+            await session.execute(
+                select(m.Product)
+                .where(m.Product.change_seq > since)
+                .order_by(m.Product.change_seq)
+                .limit(limit + 1)
+            )
+        ).scalars()
+    )
+    scheduled = await price_rows(session, [r.product_id for r in products], outlet_code)
+    now = datetime.now(UTC)
+    changes.extend(
+        _product_change(r, scheduled.get(r.product_id, []), outlet_code, now) for r in products
+    )
+    for model in (m.Customer, m.Cashier, m.Tender, m.StoreSettings):
         query = select(model).where(model.change_seq > since)
         if model is m.Cashier:
             query = query.where(
@@ -63,9 +79,15 @@ async def read_changes(
     return p.ChangePage(changes=page, next=page[-1].seq if page else since, more=more)
 
 
+def _product_change(
+    row: m.Product, scheduled: list[PriceRow], outlet_code: str, now: datetime
+) -> p.ProductChange:
+    current, steps = steps_for(row.price_cents, scheduled, outlet_code, now)
+    record = product_record(row).model_copy(update={"price_cents": current, "prices": steps})
+    return p.ProductChange(seq=row.change_seq, data=record)
+
+
 def _change(row: m.Base) -> Any:
-    if isinstance(row, m.Product):
-        return p.ProductChange(seq=row.change_seq, data=product_record(row))
     if isinstance(row, m.Customer):
         return p.CustomerChange(seq=row.change_seq, data=customer_record(row))
     if isinstance(row, m.Cashier):

@@ -311,6 +311,22 @@ class Product(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class ProductPrice(Base):
+    """A scheduled price: chain-wide (``outlet_code`` None) or one outlet's override, in
+    effect from ``effective_from``. Append-only; an outlet's override wins over the chain
+    price while one is in effect. ``products.price_cents`` is the price before any row."""
+
+    __tablename__ = "product_prices"
+
+    price_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.product_id"), index=True)
+    outlet_code: Mapped[str | None] = mapped_column(ForeignKey("outlets.code"))
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -490,6 +506,7 @@ __all__ = [
     "LoyaltyEntry",
     "Outlet",
     "Product",
+    "ProductPrice",
     "Quarantine",
     "QuarantineDismissal",
     "Sale",

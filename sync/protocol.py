@@ -376,15 +376,26 @@ class WhoAmI(WireModel):
 # -------------------------------------------------------------------------- changes
 
 
+class ScheduledPrice(WireModel):
+    """From ``effective_from`` on (until the next step) the product sells at this price."""
+
+    effective_from: datetime
+    price_cents: NonNegCents
+
+
 class ProductRecord(WireModel):
     product_id: UUID
     sku: str
     barcode: str | None
     name: str
     price_cents: NonNegCents
+    """The price in effect when HQ sent the record (for the asking till's outlet)."""
     tax_code: TaxCode
     cdc_eligible: bool
     active: bool
+    prices: list[ScheduledPrice] = Field(default_factory=list)
+    """The asking outlet's future price steps, in time order: the till sells at the last
+    step that has begun (else at ``price_cents``), even when offline at that moment."""
 
 
 class CustomerRecord(WireModel):

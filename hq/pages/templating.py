@@ -38,6 +38,7 @@ NAV = [
     ("/reports/refunds", "Refunds"),
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
+    ("/products", "Catalog"),
     ("/staff", "Staff"),
 ]
 

@@ -28,6 +28,7 @@ from terminal.db.models import (
     Customer,
     GstRateRow,
     Product,
+    ScheduledPrice,
     StoreSettings,
     Tender,
     table_of,
@@ -113,6 +114,31 @@ async def apply_settings(session: AsyncSession, s: SettingsRecord) -> None:
         )
 
 
+async def _replace_schedules(session: AsyncSession, products: Sequence[ProductRecord]) -> None:
+    """Each product record carries its whole future schedule: replace the stored one."""
+    if not products:
+        return
+    latest = {r.product_id: r for r in products}
+    ids = list(latest)
+    for start in range(0, len(ids), 500):
+        await session.execute(
+            delete(ScheduledPrice).where(ScheduledPrice.product_id.in_(ids[start : start + 500]))
+        )
+    rows = {
+        (r.product_id, int(step.effective_from.timestamp())): step.price_cents
+        for r in latest.values()
+        for step in r.prices
+    }
+    if rows:
+        await session.execute(
+            insert(table_of(ScheduledPrice)),
+            [
+                {"product_id": pid, "effective_at": at, "price_cents": cents}
+                for (pid, at), cents in rows.items()
+            ],
+        )
+
+
 async def apply_records(
     session: AsyncSession,
     *,
@@ -124,6 +150,7 @@ async def apply_records(
 ) -> None:
     """Upsert records in the caller's unit of work; the last record per key wins."""
     await _upsert(session, table_of(Product), "id", _dedupe([_product(p) for p in products]))
+    await _replace_schedules(session, products)
     await _upsert(session, table_of(Customer), "id", _dedupe([_customer(c) for c in customers]))
     await _upsert(session, table_of(Cashier), "id", _dedupe([_cashier(c) for c in cashiers]))
     await _upsert(session, table_of(Tender), "code", _dedupe([_tender(t) for t in tenders], "code"))

@@ -1,4 +1,5 @@
-"""head office manages the shops: cashiers per outlet, feed removals, member address
+"""head office manages the shops: cashiers per outlet, feed removals, member address,
+scheduled prices
 
 Revision ID: 0006
 Revises: 0004
@@ -41,8 +42,29 @@ def upgrade() -> None:
             batch_op.f("ix_feed_removals_change_seq"), ["change_seq"], unique=False
         )
 
+    op.create_table(
+        "product_prices",
+        sa.Column("price_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("outlet_code", sa.String(length=16), nullable=True),
+        sa.Column("effective_from", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("price_cents", sa.BigInteger(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["outlet_code"], ["outlets.code"]),
+        sa.ForeignKeyConstraint(["product_id"], ["products.product_id"]),
+        sa.PrimaryKeyConstraint("price_id"),
+    )
+    with op.batch_alter_table("product_prices", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_product_prices_product_id"), ["product_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("product_prices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_product_prices_product_id"))
+    op.drop_table("product_prices")
     with op.batch_alter_table("feed_removals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_feed_removals_change_seq"))
     op.drop_table("feed_removals")
