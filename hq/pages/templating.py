@@ -39,6 +39,7 @@ NAV = [
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
     ("/products", "Catalog"),
+    ("/members", "Members"),
     ("/staff", "Staff"),
 ]
 
