@@ -6,7 +6,7 @@ under ``/v1/reports`` that is in it.
 
 from fastapi import APIRouter
 
-from hq.pages import auth, dashboard, members, products, reports, staff
+from hq.pages import auth, catalog_import, dashboard, members, products, reports, staff
 from hq.pages.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
@@ -14,6 +14,7 @@ router.include_router(auth.router)
 router.include_router(dashboard.router)
 router.include_router(reports.router)
 router.include_router(staff.router)
+router.include_router(catalog_import.router)
 router.include_router(products.router)
 router.include_router(members.router)
 
