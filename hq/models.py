@@ -79,6 +79,10 @@ class Outlet(Base):
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    gst_reg_no: Mapped[str | None] = mapped_column(String(32))
+    """The GST registration of the legal entity that runs this outlet."""
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
 
 
 class Terminal(Base):

@@ -6,7 +6,16 @@ under ``/v1/reports`` that is in it.
 
 from fastapi import APIRouter
 
-from hq.pages import auth, catalog_import, dashboard, members, products, reports, staff
+from hq.pages import (
+    auth,
+    catalog_import,
+    dashboard,
+    members,
+    outlets,
+    products,
+    reports,
+    staff,
+)
 from hq.pages.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
@@ -17,5 +26,6 @@ router.include_router(staff.router)
 router.include_router(catalog_import.router)
 router.include_router(products.router)
 router.include_router(members.router)
+router.include_router(outlets.router)
 
 __all__ = ["STATIC", "router"]

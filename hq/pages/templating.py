@@ -41,6 +41,7 @@ NAV = [
     ("/products", "Catalog"),
     ("/members", "Members"),
     ("/staff", "Staff"),
+    ("/outlets", "Outlets"),
 ]
 
 

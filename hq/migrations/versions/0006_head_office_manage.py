@@ -1,5 +1,5 @@
 """head office manages the shops: cashiers per outlet, feed removals, member address,
-scheduled prices
+scheduled prices, outlet details
 
 Revision ID: 0006
 Revises: 0004
@@ -20,6 +20,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outlets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("address", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("gst_reg_no", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("opening_hours", sa.String(length=200), nullable=True))
     with op.batch_alter_table("cashiers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("outlet_code", sa.String(length=16), nullable=True))
         batch_op.create_index(batch_op.f("ix_cashiers_outlet_code"), ["outlet_code"], unique=False)
@@ -74,3 +78,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_cashiers_outlet_code_outlets"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_cashiers_outlet_code"))
         batch_op.drop_column("outlet_code")
+    with op.batch_alter_table("outlets", schema=None) as batch_op:
+        batch_op.drop_column("opening_hours")
+        batch_op.drop_column("gst_reg_no")
+        batch_op.drop_column("address")
