@@ -15,6 +15,7 @@ from hq.pages import (
     products,
     reports,
     staff,
+    store_settings,
 )
 from hq.pages.templating import STATIC
 
@@ -27,5 +28,6 @@ router.include_router(catalog_import.router)
 router.include_router(products.router)
 router.include_router(members.router)
 router.include_router(outlets.router)
+router.include_router(store_settings.router)
 
 __all__ = ["STATIC", "router"]

@@ -42,6 +42,7 @@ NAV = [
     ("/members", "Members"),
     ("/staff", "Staff"),
     ("/outlets", "Outlets"),
+    ("/settings", "Settings"),
 ]
 
 
