@@ -98,6 +98,45 @@ def parse(text: str) -> CatalogCheck:
     return check
 
 
+EXPORT_HEADER = ("sku", "barcode", "name", "price", "tax_code", "cdc_eligible", "active")
+
+
+def _safe(value: str) -> str:
+    """A cell a spreadsheet would run as a formula is prefixed with ``'``."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+async def export_csv(session: AsyncSession) -> str:
+    """Every product in the import's own columns (an export imports back unchanged)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_HEADER)
+    rows = await session.execute(
+        select(
+            m.Product.sku,
+            m.Product.barcode,
+            m.Product.name,
+            m.Product.price_cents,
+            m.Product.tax_code,
+            m.Product.cdc_eligible,
+            m.Product.active,
+        ).order_by(m.Product.sku)
+    )
+    for r in rows:
+        writer.writerow(
+            (
+                _safe(r.sku),
+                _safe(r.barcode or ""),
+                _safe(r.name),
+                f"{r.price_cents // 100}.{r.price_cents % 100:02d}",
+                r.tax_code,
+                "yes" if r.cdc_eligible else "no",
+                "yes" if r.active else "no",
+            )
+        )
+    return out.getvalue()
+
+
 async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, Any]]:
     """Fill the preview counts (and barcode clashes with products outside the file);
     return the rows to write, each with ``_new`` set for an insert."""

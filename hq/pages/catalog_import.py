@@ -20,6 +20,25 @@ from hq.pages.templating import render
 router = APIRouter()
 
 
+@router.get("/products/export.csv")
+async def export_products(admin: PageAdminDep, db: DatabaseDep) -> Response:
+    async with db.readers() as s, s.begin():
+        text = await catalog_import.export_csv(s)
+    async with db.sessions() as s, s.begin():
+        await audit.record(
+            session=s,
+            username=admin.username,
+            action="catalog.export",
+            target="products",
+            ip=admin.address,
+        )
+    return Response(
+        text.encode("utf-8-sig"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="kedai-products.csv"'},
+    )
+
+
 @router.get("/products/import")
 async def import_page(request: Request, admin: PageAdminDep) -> Response:
     return render(

@@ -120,3 +120,15 @@ async def test_a_barcode_taken_by_another_product_refuses_the_file(
         )
         assert r.status_code == 422
     assert count(db_url, "sku LIKE 'NEW-%'") == 0
+
+
+async def test_an_export_imports_back_unchanged(app: FastAPI, db_url: str) -> None:
+    async with owner(app) as (c, csrf):
+        r = await c.get("/products/export.csv")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        text = r.content.decode("utf-8-sig")
+        assert text.startswith("sku,barcode,name,price,tax_code,cdc_eligible,active")
+        assert len(text.splitlines()) == count(db_url) + 1
+        again = await upload(c, csrf, text)
+        assert again.status_code == 200
+        assert f"0 new, 0 changed, {count(db_url)} unchanged" in again.text
