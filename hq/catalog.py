@@ -49,7 +49,8 @@ async def upsert_products(*, session: AsyncSession, products: Sequence[p.Product
     for rec in products:
         if taken.get(rec.sku, rec.product_id) != rec.product_id:
             raise CatalogError(f"sku {rec.sku!r} already belongs to product {taken[rec.sku]}")
-    return await _upsert(session, m.Product, "product_id", [r.model_dump() for r in products])
+    rows = [r.model_dump(exclude={"prices"}) for r in products]
+    return await _upsert(session, m.Product, "product_id", rows)
 
 
 async def upsert_customers(*, session: AsyncSession, customers: Sequence[p.CustomerRecord]) -> int:

@@ -3,19 +3,27 @@
 Each master-data row carries the ``change_seq`` of its latest change, so a page is "rows
 with change_seq > since, in change_seq order". An entity that changes again simply moves
 to a higher seq and is seen again; nothing is ever paged by timestamp.
+
+The feed is scoped to the asking till's outlet: products, tenders and settings are
+chain-wide; cashiers are the outlet's own (plus those of every outlet); customers carry
+name, phone and balance only (never email or address). A cashier reassigned away from an
+outlet reaches that outlet's tills as a removal (:class:`~hq.models.FeedRemoval`), so a
+till never keeps another outlet's PIN hashes.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
+from hq.prices import PriceRow, price_rows, steps_for
 from sync import protocol as p
 
 log = logging.getLogger(__name__)
@@ -24,9 +32,15 @@ DEFAULT_PAGE_MAX_BYTES = 1024 * 1024
 
 
 async def read_changes(
-    *, session: AsyncSession, since: int, limit: int, max_bytes: int = DEFAULT_PAGE_MAX_BYTES
+    *,
+    session: AsyncSession,
+    since: int,
+    limit: int,
+    outlet_code: str,
+    max_bytes: int = DEFAULT_PAGE_MAX_BYTES,
 ) -> p.ChangePage:
-    """Up to ``limit`` changes with seq > ``since``; ``more`` says whether to ask again.
+    """Up to ``limit`` changes with seq > ``since`` that a till of ``outlet_code`` may
+    hold; ``more`` says whether to ask again.
 
     Each table is asked for ``limit + 1`` rows: if the merged list is longer than
     ``limit``, some table holds more. A page also stops before ``max_bytes`` of JSON
@@ -35,22 +49,49 @@ async def read_changes(
     by hand) is logged and left out rather than failing the feed for every till.
     """
     rows: list[tuple[int, Any]] = []
-    for model in (m.Product, m.Customer, m.Cashier, m.Tender, m.StoreSettings):
-        found = (
+    products = list(
+        (
             await session.execute(
-                select(model)
-                .where(model.change_seq > since)
-                .order_by(model.change_seq)
+                select(m.Product)
+                .where(m.Product.change_seq > since)
+                .order_by(m.Product.change_seq)
                 .limit(limit + 1)
             )
         ).scalars()
+    )
+    scheduled = await price_rows(session, [r.product_id for r in products], outlet_code)
+    now = datetime.now(UTC)
+    rows.extend(
+        (r.change_seq, _ProductRow(r, scheduled.get(r.product_id, []), outlet_code, now))
+        for r in products
+    )
+    for model in (m.Customer, m.Cashier, m.Tender, m.StoreSettings):
+        query = select(model).where(model.change_seq > since)
+        if model is m.Cashier:
+            query = query.where(
+                or_(m.Cashier.outlet_code.is_(None), m.Cashier.outlet_code == outlet_code)
+            )
+        found = (await session.execute(query.order_by(model.change_seq).limit(limit + 1))).scalars()
         rows.extend((row.change_seq, row) for row in cast(list[Any], found.all()))
+    removals = (
+        await session.execute(
+            select(m.FeedRemoval)
+            .where(
+                m.FeedRemoval.change_seq > since,
+                m.FeedRemoval.kind == "cashier",
+                or_(m.FeedRemoval.outlet_code.is_(None), m.FeedRemoval.outlet_code == outlet_code),
+            )
+            .order_by(m.FeedRemoval.change_seq)
+            .limit(limit + 1)
+        )
+    ).scalars()
+    rows.extend((r.change_seq, r) for r in removals)
     rows.sort(key=lambda r: r[0])
     page: list[Any] = []
     size, last, more = 0, since, len(rows) > limit
     for seq, row in rows[:limit]:
         try:
-            change = _change(row)
+            change = _feed_change(row)
         except ValidationError as exc:
             log.error("change feed: %s seq %d left out: %s", type(row).__name__, seq, exc)
             last = seq
@@ -65,9 +106,34 @@ async def read_changes(
     return p.ChangePage(changes=page, next=last, more=more)
 
 
+class _ProductRow:
+    """A product row with the price steps its outlet sees, built into a change lazily."""
+
+    def __init__(
+        self, row: m.Product, scheduled: list[PriceRow], outlet_code: str, now: datetime
+    ) -> None:
+        self.row, self.scheduled, self.outlet_code, self.now = row, scheduled, outlet_code, now
+
+
+def _feed_change(row: Any) -> Any:
+    if isinstance(row, _ProductRow):
+        return _product_change(row.row, row.scheduled, row.outlet_code, row.now)
+    if isinstance(row, m.FeedRemoval):
+        return p.CashierRemovedChange(
+            seq=row.change_seq, data=p.CashierRemoval(cashier_id=uuid.UUID(row.key))
+        )
+    return _change(row)
+
+
+def _product_change(
+    row: m.Product, scheduled: list[PriceRow], outlet_code: str, now: datetime
+) -> p.ProductChange:
+    current, steps = steps_for(row.price_cents, scheduled, outlet_code, now)
+    record = product_record(row).model_copy(update={"price_cents": current, "prices": steps})
+    return p.ProductChange(seq=row.change_seq, data=record)
+
+
 def _change(row: m.Base) -> Any:
-    if isinstance(row, m.Product):
-        return p.ProductChange(seq=row.change_seq, data=product_record(row))
     if isinstance(row, m.Customer):
         return p.CustomerChange(seq=row.change_seq, data=customer_record(row))
     if isinstance(row, m.Cashier):
@@ -115,7 +181,7 @@ def customer_record(row: m.Customer) -> p.CustomerRecord:
         customer_id=row.customer_id,
         name=row.name,
         phone=row.phone,
-        email=row.email,
+        email=None,  # a till needs name, phone and balance; email stays at HQ
         loyalty_balance=row.loyalty_balance,
     )
 

@@ -80,6 +80,10 @@ class Outlet(Base):
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    gst_reg_no: Mapped[str | None] = mapped_column(String(32))
+    """The GST registration of the legal entity that runs this outlet."""
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
 
 
 class Terminal(Base):
@@ -315,6 +319,22 @@ class Product(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class ProductPrice(Base):
+    """A scheduled price: chain-wide (``outlet_code`` None) or one outlet's override, in
+    effect from ``effective_from``. Append-only; an outlet's override wins over the chain
+    price while one is in effect. ``products.price_cents`` is the price before any row."""
+
+    __tablename__ = "product_prices"
+
+    price_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.product_id"), index=True)
+    outlet_code: Mapped[str | None] = mapped_column(ForeignKey("outlets.code"))
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -322,6 +342,8 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(Text)
+    """Kept at HQ only: never sent to a till (nor is ``email``)."""
     loyalty_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     """Sum of this customer's ledger entries, moved only by atomic increments."""
     placeholder: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -337,6 +359,22 @@ class Cashier(Base):
     role: Mapped[str] = mapped_column(String(16))
     pin_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    outlet_code: Mapped[str | None] = mapped_column(ForeignKey("outlets.code"), index=True)
+    """The outlet whose tills this person may log in at; None: every outlet's tills."""
+
+
+class FeedRemoval(Base):
+    """A row that left an outlet's scope (a cashier reassigned elsewhere): the tills of
+    ``outlet_code`` (None: of every outlet but the row's current one) receive a removal at
+    ``change_seq``. Append-only; a later change of the row has a higher seq and wins."""
+
+    __tablename__ = "feed_removals"
+
+    removal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    outlet_code: Mapped[str | None] = mapped_column(String(16))
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
@@ -471,10 +509,12 @@ __all__ = [
     "Counter",
     "Customer",
     "Event",
+    "FeedRemoval",
     "LoginThrottle",
     "LoyaltyEntry",
     "Outlet",
     "Product",
+    "ProductPrice",
     "Quarantine",
     "QuarantineDismissal",
     "Sale",

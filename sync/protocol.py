@@ -503,15 +503,26 @@ class WhoAmI(WireModel):
 # -------------------------------------------------------------------------- changes
 
 
+class ScheduledPrice(WireModel):
+    """From ``effective_from`` on (until the next step) the product sells at this price."""
+
+    effective_from: datetime
+    price_cents: NonNegCents
+
+
 class ProductRecord(WireModel):
     product_id: UUID
     sku: Text64
     barcode: Text64 | None
     name: Text200
     price_cents: NonNegCents
+    """The price in effect when HQ sent the record (for the asking till's outlet)."""
     tax_code: TaxCode
     cdc_eligible: bool
     active: bool
+    prices: list[ScheduledPrice] = Field(default_factory=list)
+    """The asking outlet's future price steps, in time order: the till sells at the last
+    step that has begun (else at ``price_cents``), even when offline at that moment."""
 
 
 class CustomerRecord(WireModel):
@@ -607,8 +618,26 @@ class SettingsChange(WireModel):
     data: SettingsRecord
 
 
+class CashierRemoval(WireModel):
+    cashier_id: UUID
+
+
+class CashierRemovedChange(WireModel):
+    """The cashier no longer works at this till's outlet: the till must refuse their PIN
+    (it keeps the row, which its past sales point at, without the PIN hash)."""
+
+    seq: int
+    kind: Literal["cashier_removed"] = "cashier_removed"
+    data: CashierRemoval
+
+
 Change = Annotated[
-    ProductChange | CustomerChange | CashierChange | TenderChange | SettingsChange,
+    ProductChange
+    | CustomerChange
+    | CashierChange
+    | CashierRemovedChange
+    | TenderChange
+    | SettingsChange,
     Field(discriminator="kind"),
 ]
 

@@ -6,12 +6,28 @@ under ``/v1/reports`` that is in it.
 
 from fastapi import APIRouter
 
-from hq.pages import auth, dashboard, reports
+from hq.pages import (
+    auth,
+    catalog_import,
+    dashboard,
+    members,
+    outlets,
+    products,
+    reports,
+    staff,
+    store_settings,
+)
 from hq.pages.templating import STATIC
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(dashboard.router)
 router.include_router(reports.router)
+router.include_router(staff.router)
+router.include_router(catalog_import.router)
+router.include_router(products.router)
+router.include_router(members.router)
+router.include_router(outlets.router)
+router.include_router(store_settings.router)
 
 __all__ = ["STATIC", "router"]

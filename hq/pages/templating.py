@@ -38,6 +38,11 @@ NAV = [
     ("/reports/refunds", "Refunds"),
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
+    ("/products", "Catalog"),
+    ("/members", "Members"),
+    ("/staff", "Staff"),
+    ("/outlets", "Outlets"),
+    ("/settings", "Settings"),
 ]
 
 

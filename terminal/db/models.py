@@ -82,6 +82,17 @@ class Product(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class ScheduledPrice(Base):
+    """A future price step from HQ: from ``effective_at`` (unix seconds, UTC) the product
+    sells at ``price_cents`` until the next step. Replaced whole with each product record."""
+
+    __tablename__ = "price_schedule"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    effective_at: Mapped[int] = mapped_column(Integer, primary_key=True)
+    price_cents: Mapped[int] = mapped_column(Integer, CheckConstraint("price_cents >= 0"))
+
+
 class Customer(Base):
     __tablename__ = "customers"
 

@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from terminal.db.engine import Database
-from terminal.db.models import GstRateRow, Product, StoreSettings
+from terminal.db.models import GstRateRow, Product, ScheduledPrice, StoreSettings
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
 from terminal.services.errors import NotFoundError, NotInitialisedError
 from terminal.services.schemas import ProductView, StoreProfile, StoreView
 from terminal.services.uow import reading
 
-_COLUMNS = (
-    Product.id,
-    Product.sku,
-    Product.barcode,
-    Product.name,
-    Product.price_cents,
-    Product.tax_code,
-    Product.cdc_eligible,
-)
+
+def price_now(at: datetime | None = None) -> ColumnElement[int]:
+    """The price in effect at ``at`` (now): the last scheduled step begun, else the
+    product's own price. The till switches prices at their moment without HQ."""
+    moment = int((at or datetime.now(UTC)).timestamp())
+    step = (
+        select(ScheduledPrice.price_cents)
+        .where(ScheduledPrice.product_id == Product.id, ScheduledPrice.effective_at <= moment)
+        .order_by(ScheduledPrice.effective_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(step, Product.price_cents).label("price_cents")
+
+
+def _columns(at: datetime | None = None) -> tuple[Any, ...]:
+    return (
+        Product.id,
+        Product.sku,
+        Product.barcode,
+        Product.name,
+        price_now(at),
+        Product.tax_code,
+        Product.cdc_eligible,
+    )
 
 
 def _view(row: object) -> ProductView:
@@ -38,7 +55,7 @@ async def lookup_code(db: Database, code: str) -> ProductView:
     async with reading(db) as s:
         row = (
             await s.execute(
-                select(*_COLUMNS)
+                select(*_columns())
                 .where(or_(Product.barcode == code, Product.sku == code.upper()))
                 .where(Product.active.is_(True))
                 .limit(1)
@@ -60,7 +77,7 @@ async def search_products(db: Database, text: str, *, limit: int = 50) -> list[P
     async with reading(db) as s:
         prefix = (
             await s.execute(
-                select(*_COLUMNS)
+                select(*_columns())
                 .where(
                     Product.active.is_(True), Product.search_name.like(f"{escaped}%", escape="\\")
                 )
@@ -73,7 +90,7 @@ async def search_products(db: Database, text: str, *, limit: int = 50) -> list[P
             rest = list(
                 (
                     await s.execute(
-                        select(*_COLUMNS)
+                        select(*_columns())
                         .where(
                             Product.active.is_(True),
                             Product.search_name.like(f"%{escaped}%", escape="\\"),
@@ -90,7 +107,9 @@ async def search_products(db: Database, text: str, *, limit: int = 50) -> list[P
 async def list_products(db: Database) -> list[ProductView]:
     async with reading(db) as s:
         rows = (
-            await s.execute(select(*_COLUMNS).where(Product.active.is_(True)).order_by(Product.sku))
+            await s.execute(
+                select(*_columns()).where(Product.active.is_(True)).order_by(Product.sku)
+            )
         ).all()
     return [_view(r) for r in rows]
 
@@ -102,7 +121,7 @@ async def products_in(session: AsyncSession, ids: list[UUID]) -> dict[UUID, Prod
         return {}
     rows = (
         await session.execute(
-            select(*_COLUMNS).where(Product.id.in_(ids), Product.active.is_(True))
+            select(*_columns()).where(Product.id.in_(ids), Product.active.is_(True))
         )
     ).all()
     return {row.id: _view(row) for row in rows}

@@ -104,7 +104,7 @@ async def finalize_sale(
     async with writing(db) as session:
         conn = await driver_connection(session)
         ctx = await load_store_context(conn)
-        refs = await _load_refs(conn, request)
+        refs = await _load_refs(conn, request, at)
         _require_approvals(request, ctx, refs, at)
         sale = _build_sale(request, ctx, refs, at)
         await record_sale(
@@ -146,8 +146,14 @@ FROM store_settings AS s LEFT JOIN gst_rates AS g ON 1
 # Everything the request names, in one statement: products ('p'), the cashier ('c'),
 # the customer with the balance the till knows ('u') and the shift ('s'). Product ids
 # come as one JSON array so the SQL text (and SQLite's statement cache) never varies.
+# A product's price is the last scheduled step begun by the sale's moment (?6, unix
+# seconds), else its own price.
 _REFS_SQL = """
-SELECT 'p', id, sku, name, price_cents, tax_code, cdc_eligible, active
+SELECT 'p', id, sku, name,
+       coalesce((SELECT price_cents FROM price_schedule
+                 WHERE product_id = products.id AND effective_at <= ?6
+                 ORDER BY effective_at DESC LIMIT 1), price_cents),
+       tax_code, cdc_eligible, active
     FROM products WHERE id IN (SELECT value FROM json_each(?1))
 UNION ALL
 SELECT 'c', id, NULL, name, 0, NULL, 0, active FROM cashiers WHERE id = ?2
@@ -184,7 +190,7 @@ async def load_store_context(conn: aiosqlite.Connection) -> StoreContext:
     )
 
 
-async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest) -> Refs:
+async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest, at: datetime) -> Refs:
     ids = json.dumps(sorted({db_uuid(item.product_id) for item in request.items}))
     params = (
         ids,
@@ -192,6 +198,7 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest) -> Re
         db_uuid(request.customer_id) if request.customer_id else None,
         db_uuid(request.shift_id) if request.shift_id else None,
         json.dumps([db_uuid(a.approval_id) for a in request.approvals]),
+        int(at.timestamp()),
     )
     by_kind: dict[str, list[Any]] = {"p": [], "c": [], "u": [], "s": [], "a": []}
     for row in await conn.execute_fetchall(_REFS_SQL, params):

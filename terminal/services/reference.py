@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Table, delete, update
 from sqlalchemy.dialects.sqlite import insert
@@ -27,6 +28,7 @@ from terminal.db.models import (
     Customer,
     GstRateRow,
     Product,
+    ScheduledPrice,
     StoreSettings,
     Tender,
     table_of,
@@ -112,6 +114,31 @@ async def apply_settings(session: AsyncSession, s: SettingsRecord) -> None:
         )
 
 
+async def _replace_schedules(session: AsyncSession, products: Sequence[ProductRecord]) -> None:
+    """Each product record carries its whole future schedule: replace the stored one."""
+    if not products:
+        return
+    latest = {r.product_id: r for r in products}
+    ids = list(latest)
+    for start in range(0, len(ids), 500):
+        await session.execute(
+            delete(ScheduledPrice).where(ScheduledPrice.product_id.in_(ids[start : start + 500]))
+        )
+    rows = {
+        (r.product_id, int(step.effective_from.timestamp())): step.price_cents
+        for r in latest.values()
+        for step in r.prices
+    }
+    if rows:
+        await session.execute(
+            insert(table_of(ScheduledPrice)),
+            [
+                {"product_id": pid, "effective_at": at, "price_cents": cents}
+                for (pid, at), cents in rows.items()
+            ],
+        )
+
+
 async def apply_records(
     session: AsyncSession,
     *,
@@ -123,6 +150,7 @@ async def apply_records(
 ) -> None:
     """Upsert records in the caller's unit of work; the last record per key wins."""
     await _upsert(session, table_of(Product), "id", _dedupe([_product(p) for p in products]))
+    await _replace_schedules(session, products)
     await _upsert(session, table_of(Customer), "id", _dedupe([_customer(c) for c in customers]))
     await _upsert(session, table_of(Cashier), "id", _dedupe([_cashier(c) for c in cashiers]))
     await _upsert(session, table_of(Tender), "code", _dedupe([_tender(t) for t in tenders], "code"))
@@ -131,15 +159,36 @@ async def apply_records(
 
 
 async def apply_changes(session: AsyncSession, changes: Sequence[Change]) -> None:
-    """Apply one page of HQ's change feed (in ``seq`` order) in the caller's transaction."""
+    """Apply one page of HQ's change feed (in ``seq`` order) in the caller's transaction.
+
+    A cashier's last change in the page wins: a record upserts them, a removal (they were
+    reassigned to another outlet) deactivates them and drops their PIN hash; the row stays
+    because this till's past sales and shifts point at it.
+    """
     settings = [c.data for c in changes if c.kind == "settings"]
+    last: dict[UUID, CashierRecord | None] = {}
+    for c in changes:
+        if c.kind == "cashier":
+            last[c.data.cashier_id] = c.data
+        elif c.kind == "cashier_removed":
+            last[c.data.cashier_id] = None
     await apply_records(
         session,
         products=[c.data for c in changes if c.kind == "product"],
         customers=[c.data for c in changes if c.kind == "customer"],
-        cashiers=[c.data for c in changes if c.kind == "cashier"],
+        cashiers=[r for r in last.values() if r is not None],
         tenders=[c.data for c in changes if c.kind == "tender"],
         settings=settings[-1] if settings else None,
+    )
+    removed = [cid for cid, r in last.items() if r is None]
+    if removed:
+        await remove_cashiers(session, removed)
+
+
+async def remove_cashiers(session: AsyncSession, ids: Sequence[UUID]) -> None:
+    """Refuse these cashiers at this till from now on: inactive, no PIN hash kept."""
+    await session.execute(
+        update(Cashier).where(Cashier.id.in_(ids)).values(active=False, pin_hash="")
     )
 
 

@@ -19,10 +19,14 @@ async def test_pages_stop_at_the_byte_cap_and_lose_nothing(hq: Hq) -> None:
         await seed.seed_demo(session=session)  # idempotent
     try:
         async with db.readers() as session, session.begin():
-            whole = await read_changes(session=session, since=0, limit=100_000, max_bytes=2**40)
+            whole = await read_changes(
+                session=session, since=0, limit=100_000, outlet_code="DEMO", max_bytes=2**40
+            )
             since, seen, pages = 0, [], 0
             while True:
-                page = await read_changes(session=session, since=since, limit=1000, max_bytes=4096)
+                page = await read_changes(
+                    session=session, since=since, limit=1000, outlet_code="DEMO", max_bytes=4096
+                )
                 size = sum(len(c.model_dump_json()) + 1 for c in page.changes)
                 assert len(page.changes) == 1 or size <= 4096
                 seen += [c.seq for c in page.changes]
@@ -61,7 +65,7 @@ async def test_a_row_the_wire_cannot_carry_is_left_out_not_fatal(hq: Hq) -> None
                 )
             )
         async with db.readers() as session, session.begin():
-            page = await read_changes(session=session, since=seq - 1, limit=10)
+            page = await read_changes(session=session, since=seq - 1, limit=10, outlet_code="DEMO")
     finally:
         await db.dispose()
     assert page.next >= seq

@@ -67,13 +67,15 @@ async def changes(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000, description="page size (capped by HQ)")] = 500,
 ) -> Response:
-    """Latest state of every product/customer/cashier/tender/settings changed after ``since``."""
+    """Latest state of every product/customer/cashier/tender/settings changed after
+    ``since``, scoped to the terminal's outlet (its own cashiers; members without email)."""
     async with db.readers() as session, session.begin():
         page = await read_changes(
             session=session,
             since=since,
             limit=min(limit, settings.changes_page_max),
             max_bytes=settings.changes_page_max_bytes,
+            outlet_code=terminal.outlet_code,
         )
         head = await feed_head(session=session)
     page = page.model_copy(update={"contiguous_seq": terminal.contiguous_seq, "head": head})
