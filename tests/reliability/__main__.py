@@ -137,6 +137,7 @@ def run(
         "lost": net.lost + pg_net.lost,
         "duplicated": net.duplicated + pg_net.duplicated,
         "balance_mismatches": net.balance_mismatches + pg_net.balance_mismatches,
+        "till_views_stale": net.till_views_stale + pg_net.till_views_stale,
         "http_5xx": net.http_5xx + pg_net.http_5xx + hostile.http_5xx + server_errors,
         "quarantined_expected": hostile.quarantined_expected,
         "quarantined_unexpected": (

@@ -56,6 +56,9 @@ class NetworkFigures:
     lost: int = 0
     duplicated: int = 0
     balance_mismatches: int = 0
+    till_views_stale: int = 0
+    """A till showing an older HQ balance than HQ holds after the final pull (display
+    staleness, counted apart from HQ's own balance = sum of deltas = ledger)."""
     http_5xx: int = 0
     quarantined_unexpected: int = 0
     problems: list[str] = field(default_factory=list)
@@ -314,10 +317,12 @@ def _verify(
         shown = dict(_till(till.path, "SELECT id, hq_balance FROM customers"))
         for customer, balance in shown.items():
             if hq_balance.get(_hex(customer), balance) != balance:
-                figures.balance_mismatches += 1
+                figures.till_views_stale += 1
     for customer, balance in hq_balance.items():
         start = start_balance.get(customer, 0)
         if balance != start + till_deltas.get(_hex(customer), 0):
             figures.balance_mismatches += 1
+            figures.problems.append(f"HQ balance of {customer} is not the sum of the deltas")
         if ledger.get(customer, 0) != balance:  # demo balances are ledger entries too
             figures.balance_mismatches += 1
+            figures.problems.append(f"HQ balance of {customer} is not its ledger's sum")
