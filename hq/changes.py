@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -204,4 +204,23 @@ def settings_record(row: m.StoreSettings) -> p.SettingsRecord:
 async def feed_head(*, session: AsyncSession) -> int:
     """The newest change seq HQ has handed out (0 before the first change)."""
     value = await session.scalar(select(m.Counter.value).where(m.Counter.name == "change_seq"))
+    return int(value or 0)
+
+
+async def advance_feed_past_clock(*, session: AsyncSession, now: datetime) -> int:
+    """Move the change sequence past the wall clock (in microseconds) as HQ starts.
+
+    A till keeps a cursor into this feed. If HQ is restored from a backup its counter
+    goes back, and changes made after the restore would reuse seqs a till has already
+    passed, so the till would never see them (a member's balance, a price). Starting
+    each run of HQ past the clock means every seq handed out after a restart is higher
+    than any handed out before it, restored or not. Returns the counter's value.
+    """
+    floor = int(now.timestamp() * 1_000_000)
+    value = await session.scalar(select(m.Counter.value).where(m.Counter.name == "change_seq"))
+    if value is not None and value < floor:
+        await session.execute(
+            update(m.Counter).where(m.Counter.name == "change_seq").values(value=floor)
+        )
+        return floor
     return int(value or 0)

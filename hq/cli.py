@@ -71,7 +71,7 @@ def serve(host: str, port: int, workers: int, access_log: bool, database_url: st
         settings.check_secure()
     except InsecureSettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    manage.run(settings.database_url, manage.do_migrate)
+    manage.run(settings.database_url, manage.do_prepare_serve)
     # Worker processes rebuild their settings from the environment.
     os.environ["KEDAI_HQ_DATABASE_URL"] = settings.database_url
     url = make_url(settings.database_url)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from hq import admins, catalog, enroll, migrate, reports, seed
+from hq import admins, catalog, changes, enroll, migrate, reports, seed
 from hq.db import Database, open_database
 
 T = TypeVar("T")
@@ -34,6 +35,13 @@ def run(database_url: str, work: Callable[[Database], Awaitable[T]]) -> T:
 
 async def do_migrate(db: Database) -> None:
     """Nothing beyond the upgrade :func:`run` always does first."""
+
+
+async def do_prepare_serve(db: Database) -> None:
+    """Before serving: the upgrade :func:`run` does, then the change feed moved past the
+    clock (see :func:`hq.changes.advance_feed_past_clock`)."""
+    async with db.sessions() as s, s.begin():
+        await changes.advance_feed_past_clock(session=s, now=datetime.now(UTC))
 
 
 def enroll_terminal_sync(

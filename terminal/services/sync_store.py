@@ -165,7 +165,8 @@ async def record_push_answer(
                     attempts=OUTBOX.c.attempts + 1,
                 )
             )
-            await _count_loyalty_at_hq(s, sent)
+            accepted = [seq for seq, status, _ in outcomes if status == "accepted"]
+            await _count_loyalty_at_hq(s, accepted, sent)
         if rejected:
             await s.execute(
                 update(OUTBOX)
@@ -197,10 +198,18 @@ async def record_push_answer(
     )
 
 
-async def _count_loyalty_at_hq(s: AsyncSession, seqs: list[int]) -> None:
-    """Move the points of newly acknowledged events into ``hq_balance`` (two statements)."""
+async def _count_loyalty_at_hq(s: AsyncSession, accepted: list[int], sent: list[int]) -> None:
+    """Move the points of events HQ has just applied into ``hq_balance``; mark every sent
+    event's points as counted (two statements).
+
+    Only ``accepted`` events add: HQ applied them now, after the balance this till last
+    pulled. A ``duplicate`` was applied by HQ earlier (its answer was lost), so the
+    balance already pulled may hold its points: adding them again would show them twice
+    until the member next changes at HQ. Its points are only marked counted; if the
+    last pull came before HQ applied it, the next pull brings HQ's figure with them.
+    """
     ledger = LEDGER
-    uncounted = and_(ledger.c.counted_at_hq.is_(False), ledger.c.event_seq.in_(seqs))
+    uncounted = and_(ledger.c.counted_at_hq.is_(False), ledger.c.event_seq.in_(accepted))
     points = (
         select(func.coalesce(func.sum(ledger.c.points), 0))
         .where(uncounted, ledger.c.customer_id == Customer.id)
@@ -214,7 +223,7 @@ async def _count_loyalty_at_hq(s: AsyncSession, seqs: list[int]) -> None:
     )
     await s.execute(
         update(ledger)
-        .where(uncounted)
+        .where(ledger.c.counted_at_hq.is_(False), ledger.c.event_seq.in_(sent))
         .values(counted_at_hq=True)
         .execution_options(synchronize_session=False)
     )
