@@ -12,6 +12,7 @@ from terminal.domain.gst import inclusive_tax
 from terminal.domain.invoice import CODE_MARKS, CODE_NAMES, invoice_kind
 from terminal.domain.money import format_cents
 from terminal.printing.clock import local_text
+from terminal.printing.receipt_text import wrap_words
 from terminal.services.schemas import CreditNote, Receipt, ShiftReport
 
 TENDER_NAMES = {
@@ -43,7 +44,7 @@ def _center(text: str, width: int) -> str:
 def _head(width: int, name: str, address: str, gst_reg_no: str, title: str, logo: str) -> list[str]:
     out = [_center(logo, width)] if logo else []
     out.append(_center(name, width))
-    out += [_center(line, width) for line in _wrap(address, width)]
+    out += [_center(line, width) for line in wrap_words(address, width)]
     out.append(_center(f"GST Reg No: {gst_reg_no}", width))
     out.append(_center(title, width))
     return out
@@ -80,7 +81,7 @@ def render_tax_invoice(
     out.append(_pair("Cashier", r.cashier_name, width))
     if kind == "full":
         out.append(_pair("Customer", r.customer_name or "", width))
-        out += [f"  {line}" for line in _wrap(customer_address, width - 2)]
+        out += [f"  {line}" for line in wrap_words(customer_address, width - 2)]
     out.append(rule)
     for ln in r.lines:
         mark = CODE_MARKS[ln.tax_code] if kind == "simplified" else ln.tax_code
@@ -213,16 +214,3 @@ def render_shift_report(r: ShiftReport, *, width: int = 42, store_name: str = ""
         out.append(_pair("PARKED SALES OPEN", str(r.parked_count), width))
     out.append(rule)
     return _ascii("\n".join(out))
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    words, lines, current = text.split(), [], ""
-    for word in words:
-        if current and len(current) + 1 + len(word) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = f"{current} {word}".strip()
-    if current:
-        lines.append(current)
-    return lines

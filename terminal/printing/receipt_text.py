@@ -32,7 +32,7 @@ def render_receipt(receipt: Receipt, *, width: int = 42, reprint: bool = False) 
     r = receipt
     rule = "-" * width
     out = [r.store_name.center(width).rstrip()]
-    out += [line.center(width).rstrip() for line in _wrap(r.address, width)]
+    out += [line.center(width).rstrip() for line in wrap_words(r.address, width)]
     out.append(f"GST Reg No: {r.gst_reg_no}".center(width).rstrip())
     out.append("TAX INVOICE".center(width).rstrip())
     if reprint:
@@ -77,7 +77,8 @@ def render_receipt(receipt: Receipt, *, width: int = 42, reprint: bool = False) 
     return "\n".join(out)
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def wrap_words(text: str, width: int) -> list[str]:
+    """Greedy word wrap (a word longer than the width keeps its own line)."""
     words, lines, current = text.split(), [], ""
     for word in words:
         if current and len(current) + 1 + len(word) > width:
