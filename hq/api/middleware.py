@@ -51,8 +51,10 @@ class RequestBodyMiddleware:
             return
         encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("identity", "gzip", ""):
-            await send_error(send, 415, "unsupported_encoding", f"cannot decode {encoding!r}")
+            # Read the body before answering: the answer closes the connection, and closing
+            # a socket with unread bytes resets it before the client has read the 415.
             await _BodyReader(receive, self.max_bytes, self.read_timeout, gzip=False).drain()
+            await send_error(send, 415, "unsupported_encoding", f"cannot decode {encoding!r}")
             return
         declared = headers.get("content-length")
         if declared is not None:
