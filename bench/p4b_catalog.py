@@ -1,7 +1,7 @@
 """P4b a new till's first catalog pull of 100,000 products, and HQ's CSV import of them.
 
 HQ (``kedai-hq serve``, SQLite store) holds a catalog imported from a CSV file by HQ's
-own import (timed: ``import_catalog_csv`` in one unit of work, beside raw ``sqlite3``
+own import (timed: ``catalog_import.import_file`` in one unit of work, beside raw ``sqlite3``
 reading the same CSV and inserting the same rows into HQ's ``products`` table in one
 transaction). A fresh till (``kedai-till init``, enrolled) then runs its first
 ``SyncAgent.sync_once()``: who-am-I, nothing to push, and every page of the change feed
@@ -118,18 +118,18 @@ def _write_csv(path: Path, n: int) -> None:
 
 
 async def _import(url: str, csv_path: Path) -> float:
-    from hq import catalog
+    from hq import catalog_import
     from hq.db import open_database
 
     db = open_database(url)
     try:
         started = time.perf_counter()
         async with db.sessions() as s, s.begin():
-            result = await catalog.import_catalog_csv(session=s, path=csv_path)
+            result = await catalog_import.import_file(s, csv_path)
         elapsed = time.perf_counter() - started
     finally:
         await db.dispose()
-    assert result.read > 0
+    assert result.ok, result.errors[:3]
     return elapsed
 
 

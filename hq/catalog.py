@@ -8,18 +8,13 @@ ledger (:func:`add_loyalty_entries`).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,49 +132,12 @@ async def _upsert(
 
 # ----------------------------------------------------------------------------- CSV
 
-
-@dataclass(frozen=True, slots=True)
-class CatalogImport:
-    read: int
-    changed: int
-
-
 CSV_COLUMNS = ("sku", "barcode", "name", "price", "tax_code", "cdc_eligible", "active")
-"""``price`` is in dollars (``3.30``); ``price_cents`` (``330``) may be given instead."""
+"""``price`` is in dollars (``3.30``); ``price_cents`` (``330``) may be given instead.
+Files are checked and imported by :mod:`hq.catalog_import`."""
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
-
-
-async def import_catalog_csv(*, session: AsyncSession, path: Path) -> CatalogImport:
-    """Upsert every product in a CSV file; an existing sku keeps its product_id."""
-    records = parse_catalog_csv(path.read_text(encoding="utf-8-sig"))
-    known = {
-        row.sku: row.product_id
-        for row in await session.execute(select(m.Product.sku, m.Product.product_id))
-    }
-    records = [r.model_copy(update={"product_id": known.get(r.sku, r.product_id)}) for r in records]
-    changed = await upsert_products(session=session, products=records)
-    return CatalogImport(read=len(records), changed=changed)
-
-
-def parse_catalog_csv(text: str) -> list[p.ProductRecord]:
-    reader = csv.DictReader(io.StringIO(text))
-    fields = set(reader.fieldnames or ())
-    if not {"sku", "name"} <= fields or not fields & {"price", "price_cents"}:
-        raise CatalogError("catalog CSV needs columns sku, name and price (or price_cents)")
-    records: list[p.ProductRecord] = []
-    seen: set[str] = set()
-    for line_no, row in enumerate(reader, start=2):
-        try:
-            rec = _product_from_row(row)
-        except (ValueError, ValidationError, InvalidOperation) as exc:
-            raise CatalogError(f"line {line_no}: {exc}") from exc
-        if rec.sku in seen:
-            raise CatalogError(f"line {line_no}: sku {rec.sku!r} appears twice")
-        seen.add(rec.sku)
-        records.append(rec)
-    return records
 
 
 def _product_from_row(row: dict[str, str | None]) -> p.ProductRecord:

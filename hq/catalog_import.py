@@ -1,5 +1,5 @@
-"""Catalog CSV import from the back office: check every row first, preview what would
-change, then import all of it in one unit of work or nothing.
+"""Catalog CSV import (back office and ``kedai-hq import-catalog``): check every row first,
+preview what would change, then import all of it in one unit of work or nothing.
 
 Rows are read with :mod:`hq.catalog`'s column rules (``sku, barcode, name, price or
 price_cents, tax_code, cdc_eligible, active``). Every bad row is reported with its line
@@ -14,6 +14,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from decimal import InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -211,3 +212,17 @@ async def import_checked(session: AsyncSession, check: CatalogCheck) -> CatalogC
         )
         await session.execute(stmt, changed, execution_options={"synchronize_session": False})
     return check
+
+
+async def import_file(session: AsyncSession, path: Path) -> CatalogCheck:
+    """Check and import a CSV file in the caller's unit of work (nothing if a row is bad).
+
+    An undecodable file is one error on line 1, like a bad header.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        check = CatalogCheck()
+        _error(check, 1, f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")
+        return check
+    return await import_checked(session, parse(text))

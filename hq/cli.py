@@ -17,7 +17,6 @@ from sqlalchemy.engine import make_url
 
 from hq import manage
 from hq.admins import AdminError
-from hq.catalog import CatalogError
 from hq.config import InsecureSettingsError, Settings, SettingsError, load_settings
 from hq.db import DatabaseUrlError
 from hq.db import database_url as checked_database_url
@@ -160,12 +159,22 @@ def revoke(terminal_id: str, database_url: str | None) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @database_option
 def import_catalog(path: Path, database_url: str | None) -> None:
-    """Upsert products from a CSV (sku,barcode,name,price,tax_code,cdc_eligible,active)."""
-    try:
-        result = manage.import_catalog_sync(_database_url(database_url), path)
-    except CatalogError as exc:
-        raise click.ClickException(f"{path}: {exc}") from exc
-    click.echo(f"{result.read} products read, {result.changed} changed")
+    """Upsert products from a CSV (sku,barcode,name,price,tax_code,cdc_eligible,active).
+
+    Every row is checked first; one bad row imports nothing, and every bad row is listed.
+    """
+    result = manage.import_catalog_sync(_database_url(database_url), path)
+    if result.error_count:
+        shown = "\n".join(f"  line {e.line}: {e.message}" for e in result.errors[:20])
+        more = result.error_count - min(len(result.errors), 20)
+        raise click.ClickException(
+            f"{path}: nothing imported, {result.error_count} bad row(s):\n{shown}"
+            + (f"\n  ... and {more} more" if more else "")
+        )
+    click.echo(
+        f"{len(result.records)} products read: {result.new} new, {result.changed} changed, "
+        f"{result.unchanged} unchanged"
+    )
 
 
 @main.command("create-admin")

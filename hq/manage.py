@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from hq import admins, catalog, changes, enroll, migrate, reports, seed
+from hq import admins, catalog_import, changes, enroll, migrate, reports, seed
 from hq.db import Database, open_database
 
 T = TypeVar("T")
@@ -72,10 +72,12 @@ def seed_demo_sync(database_url: str) -> seed.SeedResult:
     return run(database_url, work)
 
 
-def import_catalog_sync(database_url: str, path: Path) -> catalog.CatalogImport:
-    async def work(db: Database) -> catalog.CatalogImport:
+def import_catalog_sync(database_url: str, path: Path) -> catalog_import.CatalogCheck:
+    """Check and import a catalog CSV: every row, or (with any bad row) nothing."""
+
+    async def work(db: Database) -> catalog_import.CatalogCheck:
         async with db.sessions() as s, s.begin():
-            return await catalog.import_catalog_csv(session=s, path=path)
+            return await catalog_import.import_file(s, path)
 
     return run(database_url, work)
 

@@ -85,7 +85,7 @@ def test_price_change_at_hq_reaches_the_feed_once(seeded: Hq, tmp_path) -> None:
         "NEW-777,,Kopi Peng Can 240ml,1.20,SR,yes\n"
     )
     imported = manage.import_catalog_sync(seeded.database_url, csv)
-    assert (imported.read, imported.changed) == (2, 2)
+    assert (len(imported.records), imported.new, imported.changed) == (2, 1, 1)
     with seeded.client(token) as c:
         page = p.ChangePage.model_validate_json(
             c.get("/v1/sync/changes", params={"since": top}).content
@@ -99,3 +99,13 @@ def test_price_change_at_hq_reaches_the_feed_once(seeded: Hq, tmp_path) -> None:
         f"sku,barcode,name,price_cents\nKOPI-001,{demo_data.DEMO_BARCODE},Kopi-O Powder 500g,330\n"
     )
     assert manage.import_catalog_sync(seeded.database_url, csv).changed == 1
+    # A bad row imports nothing, and says which line.
+    csv.write_text("sku,name,price\nKOPI-001,Kopi-O Powder 500g,9.99\nBAD-1,Bad,1.234\n")
+    refused = manage.import_catalog_sync(seeded.database_url, csv)
+    assert refused.error_count == 1 and refused.errors[0].line == 3
+    with seeded.client(token) as c:
+        after = p.ChangePage.model_validate_json(
+            c.get("/v1/sync/changes", params={"since": top}).content
+        )
+    kopi = [ch.data for ch in after.changes if isinstance(ch, p.ProductChange)]
+    assert [k.price_cents for k in kopi if k.sku == "KOPI-001"] == [330]
