@@ -1,8 +1,10 @@
 """The cart as a table: one row per line, the cursor marks the line Qty/Disc/Void act on.
 
-Rows are keyed by position and rebuilt from the cart on every change: a till cart is
-tens of lines, so a full refresh costs well under a millisecond and can never disagree
-with the cart.
+Rows are keyed by position and computed from the whole cart on every change, so the
+table can never disagree with the cart; only the cells that differ from what is shown
+are written (a scan adds one row instead of redrawing a 30-line cart). The columns are
+rebuilt only when the layout changes (the width crosses :data:`NARROW`, or the first
+discount appears).
 
 The item name gets the width: on a narrow screen (80 columns) the line number and unit
 price columns go (the cursor marks the line; the amount is on the row), and the
@@ -35,6 +37,11 @@ class CartTable(DataTable[str | Text]):
     def on_mount(self) -> None:
         self._cart: Cart | None = None
         self._totals: Totals | None = None
+        self._layout: tuple[bool, bool, int] | None = None
+        """(wide, discount column, width) the columns were built for."""
+        self._keys: list[str] = []
+        self._shown: list[tuple[str | Text, ...]] = []
+        """The cells of each row on screen, in column order."""
 
     def _columns(self, *, discounts: bool) -> list[str]:
         """Build the columns for this width; return the keys, in order."""
@@ -68,12 +75,32 @@ class CartTable(DataTable[str | Text]):
             self.show(self._cart, self._totals, select=self.cursor_row)
 
     def show(self, cart: Cart, totals: Totals | None, *, select: int | None = None) -> None:
-        """Rebuild the rows from the cart (and the columns to fit the width)."""
+        """Show the cart: write the cells that changed (all of them if the layout did)."""
         self._cart, self._totals = cart, totals
-        keys = self._columns(discounts=any(e.discount_cents for e in cart.entries))
-        if totals is None:
-            return
+        discounts = any(e.discount_cents for e in cart.entries)
+        wide = self.size.width >= NARROW
+        layout = (wide, discounts or wide, self.size.width)
+        if layout != self._layout:
+            self._layout = layout
+            self._keys = self._columns(discounts=discounts)
+            self._shown = []
+        rows = [] if totals is None else self._rows(cart, totals)
+        for i, cells in enumerate(rows):
+            if i >= len(self._shown):
+                self.add_row(*cells, key=str(i))
+                continue
+            for key, old, new in zip(self._keys, self._shown[i], cells, strict=True):
+                if old != new:
+                    self.update_cell(str(i), key, new)
+        for i in range(len(rows), len(self._shown)):
+            self.remove_row(str(i))
+        self._shown = rows
+        if select is not None and self.row_count:
+            self.move_cursor(row=max(0, min(select, self.row_count - 1)))
+
+    def _rows(self, cart: Cart, totals: Totals) -> list[tuple[str | Text, ...]]:
         width = self._name_width
+        rows = []
         for i, (entry, priced) in enumerate(zip(cart.entries, totals.lines, strict=True)):
             name = entry.product.name
             if len(name) > width:
@@ -89,9 +116,8 @@ class CartTable(DataTable[str | Text]):
                 ),
                 "amount": Text(format_cents(priced.total_cents), justify="right"),
             }
-            self.add_row(*(cells[k] for k in keys), key=str(i))
-        if select is not None and self.row_count:
-            self.move_cursor(row=max(0, min(select, self.row_count - 1)))
+            rows.append(tuple(cells[k] for k in self._keys))
+        return rows
 
     @property
     def selected(self) -> int | None:
