@@ -148,9 +148,7 @@ async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
 
         def reset(entries: list[Any]) -> None:
             screen.cart.entries[:] = entries
-            refresh = getattr(screen, "_refresh_cart", None)
-            if refresh is not None:
-                refresh()
+            screen.pane._changed()  # the table shows the reset cart before the next scan
 
         for c in base:  # the 30-line cart every measured scan lands on
             _send_code(app, driver, c)
