@@ -371,3 +371,53 @@ async def test_quit_with_an_empty_cart_quits_at_once(make_app) -> None:
         await settle(pilot)
         assert app._exit
     assert not any(isinstance(s, ConfirmModal) for s in app.screen_stack)
+
+
+class _PaperOut:
+    """An ESC/POS device that fails on every write (python-escpos raises many types)."""
+
+    def text(self, _: str) -> None:
+        raise OSError("paper out")
+
+    def cashdraw(self, _: int) -> None:
+        raise OSError("drawer jammed")
+
+
+async def test_a_failing_printer_never_blocks_closing_the_shift(make_app, till_path) -> None:
+    app = make_app(printer=EscposDocuments(_PaperOut()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await pilot.press("ctrl+l", *"0", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ZReportScreen)  # closed and shown all the same
+        assert any("Not printed" in n and "paper out" in n for n in notices(app))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+    [(closed,)] = await rows(till_path, Shift.closed_at)
+    assert closed is not None
+
+
+async def test_cancel_without_an_approval_policy_is_confirmed_once(make_app, till_path) -> None:
+    """HQ's limits say a cashier may cancel alone: a plain confirm, no PIN, no approval."""
+    from sqlalchemy import update
+
+    from terminal.db.models import StoreSettings
+
+    db = open_database(till_path)
+    async with db.writer() as s, s.begin():
+        await s.execute(update(StoreSettings).values(approval_limits=json.dumps({"cancel": False})))
+    await db.dispose()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        sale = await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("ctrl+k")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is sale and sale.cart.entries == []
+    sent = await events(till_path)
+    assert [t for t, _ in sent] == ["sale.cancelled"]
+    assert sent[0][1]["approved_by"] is None
