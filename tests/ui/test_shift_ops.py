@@ -142,6 +142,7 @@ async def test_close_shift_shows_and_prints_the_z_report_then_log_in(make_app, t
         assert any(ln.startswith("Variance") and ln.endswith("-0.10") for ln in text)
         assert any(ln.startswith("PARKED SALES OPEN") for ln in text)
         assert app.shift is None
+        assert not any(isinstance(s, SaleScreen) for s in app.screen_stack)
         await pilot.press("f12")  # another copy
         await settle(pilot)
         assert device.output.count(screen.text.encode("ascii")) == 2
