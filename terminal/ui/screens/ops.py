@@ -1,10 +1,12 @@
 """What the till's own operations share: a manager's approval when the service asks for
 one, and the printer (a document, or the cash drawer) off the UI's thread.
 
-An operation (a no-sale drawer open, cancelling a sale) is tried without an approval
-first: the service decides, and refuses with ``ApprovalRequired`` having written
-nothing. Only then is a manager asked (their PIN, or a logged-in manager's own confirm,
-both audited) and the operation tried once more carrying that approval. Dialogs answer
+A no-sale drawer open is tried without an approval first: the service decides, and
+refuses with ``ApprovalRequired`` having written nothing. Only then is a manager asked
+(their PIN, or a logged-in manager's own confirm, both audited) and the operation tried
+once more carrying that approval. Cancelling a sale reads the policy first instead, so
+that one dialog is both the question and the approval (the PIN dialog when a manager
+must approve, a plain confirm when not); the service still checks. Dialogs answer
 through callbacks, never by a worker waiting on them: a worker that waits for a person
 would hold up every ``wait_for_complete`` (the tests, and the app at exit).
 """
