@@ -47,6 +47,11 @@ class EscposDocuments:
         except Exception as exc:  # python-escpos raises many unrelated types
             raise PrinterError(f"The receipt printer failed: {exc}") from exc
 
+    def print_text(self, text: str) -> None:
+        """A document with no drawer kick (a reprint, an X or Z report): the till's
+        :class:`~terminal.printing.printer.ReceiptPrinter`."""
+        self.print_document(text)
+
     def kick_drawer(self) -> None:
         """Open the drawer with nothing printed (an approved no-sale open)."""
         try:
@@ -63,6 +68,12 @@ class FileDocuments:
 
     def print_document(self, text: str, *, kick_drawer: bool = False) -> None:
         self.file.print_text(text + ("\n[drawer opened]" if kick_drawer else ""))
+
+    def print_text(self, text: str) -> None:
+        self.file.print_text(text)
+
+    def kick_drawer(self) -> None:
+        self.file.print_text("[drawer opened]")
 
 
 def _escpos(kind: str, address: str) -> Any:

@@ -9,7 +9,7 @@ worker.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class PrinterError(Exception):
@@ -18,6 +18,13 @@ class PrinterError(Exception):
 
 class ReceiptPrinter(Protocol):
     def print_text(self, text: str) -> None: ...
+
+
+@runtime_checkable
+class CashDrawer(Protocol):
+    """A printer with a cash drawer on it (an ESC/POS drawer port, or the ``file`` roll)."""
+
+    def kick_drawer(self) -> None: ...
 
 
 class FilePrinter:

@@ -254,22 +254,23 @@ class KedaiTill(App[None]):
         self.switch_screen(SaleScreen())
 
     def shift_closed(self, summary: ShiftSummary, counted_cents: int) -> None:
-        from terminal.domain.money import format_cents
-        from terminal.domain.words import plural
+        """The Z report replaces the sale screen; Enter or Esc there goes to log-in."""
+        from terminal.ui.screens.reports import ZReportScreen
 
-        variance = counted_cents - summary.expected_cash_cents
-        self.notify(
-            f"{plural(summary.sales_count, 'sale')}, "
-            f"S${format_cents(summary.sales_total_cents)}\n"
-            f"Expected cash S${format_cents(summary.expected_cash_cents)}\n"
-            f"Counted cash  S${format_cents(counted_cents)}\n"
-            f"Variance      {'+' if variance > 0 else ''}{format_cents(variance)}",
-            title="Shift closed",
-            severity="information" if variance == 0 else "warning",
-            timeout=30,
-        )
+        self.shift = None
         self.local_change()
-        self.end_session()
+        if summary.report is None:  # a shift closed before Z reports existed
+            self.end_session()
+            return
+        self.switch_screen(ZReportScreen(summary.report, store_name=self.store.store.store_name))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: a screen holding work (a sale screen with a cart) may ask first."""
+        for screen in self.screen_stack:
+            held = getattr(screen, "quit_held", None)
+            if held is not None and held():
+                return
+        self.exit()
 
     def end_session(self) -> None:
         self.cashier = None

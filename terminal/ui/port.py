@@ -67,7 +67,7 @@ class TillPort(Protocol):
         ...
 
     def shift_closed(self, summary: ShiftSummary, counted_cents: int) -> None:
-        """The shift was closed: say how the drawer came out and go back to log-in."""
+        """The shift was closed: show its Z report (how the drawer came out), then log-in."""
         ...
 
     def end_session(self) -> None:

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from terminal.db.engine import open_database
 from terminal.db.models import OutboxEvent, Shift
 from terminal.ui.screens.login import LoginScreen
+from terminal.ui.screens.reports import ZReportScreen
 from terminal.ui.screens.sale import SaleScreen
 from terminal.ui.screens.shift import CloseShiftModal, OpenShiftModal
 from tests.ui.conftest import DEMO_BARCODE
-from tests.ui.helpers import login, notices, scan, settle, text_of
+from tests.ui.helpers import login, scan, settle, text_of
 
 
 async def test_wrong_pin_then_right_pin_opens_a_shift(make_app, till_path) -> None:
@@ -94,12 +95,16 @@ async def test_logout_counts_the_drawer_closes_the_shift_and_shows_the_variance(
         assert "'abc'" in text_of(app, "#count-error") or "amount" in text_of(app, "#count-error")
         await pilot.press(*"103.20", "enter")
         await settle(pilot)
+        assert isinstance(app.screen, ZReportScreen)  # the shift is closed: its Z report
+        assert app.shift is None
+        summary = text_of(app, "#report-cash")
+        assert "Expected cash S$103.30" in summary
+        assert "Counted S$103.20" in summary
+        assert "Variance -0.10" in summary
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.cashier is None and app.shift is None
-        [summary] = [n for n in notices(app) if "Expected cash" in n]
-        assert "Expected cash S$103.30" in summary
-        assert "Counted cash  S$103.20" in summary
-        assert "Variance      -0.10" in summary
         await pilot.press(*"1234", "enter")  # next login opens a new shift
         await settle(pilot)
         assert isinstance(app.screen, OpenShiftModal)

@@ -68,6 +68,11 @@ class SaleScreen(TillScreen[None]):
         Binding("ctrl+l", "logout", "Log out", show=False),
         Binding("up", "cursor(-1)", show=False),
         Binding("down", "cursor(1)", show=False),
+        # Priority: the scan input would take these as its own editing keys.
+        Binding("ctrl+x", "x_report", "X report", show=False, priority=True),
+        Binding("ctrl+e", "cash_move", "Cash in/out", show=False, priority=True),
+        Binding("ctrl+d", "no_sale", "No sale", show=False, priority=True),
+        Binding("ctrl+k", "cancel_sale", "Cancel sale", show=False, priority=True),
     ]
     AUTO_FOCUS = "#scan"
 
@@ -460,3 +465,104 @@ class SaleScreen(TillScreen[None]):
             self.till.end_session()
             return
         self.app.push_screen(CloseShiftModal())
+
+    # ------------------------------------------------------------------ shift operations
+
+    @work(exclusive=True, group="x-report", exit_on_error=False)
+    async def action_x_report(self) -> None:
+        from terminal.services.shifts import x_report
+        from terminal.ui.screens.reports import XReportScreen
+
+        till = self.till
+        if till.shift is None:
+            self.error("No shift is open: there is nothing to report.", "X report")
+            return
+        with self.boundary("making the X report", title="X report") as outcome:
+            report = await x_report(till.database, till.shift.id)
+        if not outcome.failed:
+            self.app.push_screen(XReportScreen(report, store_name=till.store.store.store_name))
+
+    def action_cash_move(self) -> None:
+        from terminal.ui.screens.cash import CashMoveModal
+        from terminal.ui.screens.ops import kick_drawer
+
+        def done(said: str | None) -> None:
+            if said is not None:
+                self.notify(said, title="Cash in/out")
+                kick_drawer(self, say_missing=False)
+
+        self.app.push_screen(CashMoveModal(), done)
+
+    def action_no_sale(self) -> None:
+        from terminal.ui.screens.ops import open_drawer_no_sale
+
+        open_drawer_no_sale(self)
+
+    def action_cancel_sale(self) -> None:
+        if self._refuse_if_busy():
+            return
+        self._busy = "cancel"
+        self._cancel(self._hold("ctrl+k"))
+
+    @work(group="park", exit_on_error=False)
+    async def _cancel(self, through: int) -> None:
+        """Cancel the cart with the codes scanned before Ctrl+K (one approval for all)."""
+        from terminal.ui.screens.ops import cancel_cart
+
+        try:
+            await self._scans.through(through)
+            totals = self.pane.totals()
+        except BaseException:
+            self._cancelled(False)
+            raise
+        if totals is None:
+            self.error("The cart is empty: there is nothing to cancel.", "Cancel")
+            self._cancelled(False)
+            return
+        cancel_cart(
+            self,
+            lines=len(self.cart.entries),
+            total_cents=totals.total_cents,
+            done=self._cancelled,
+        )
+
+    def _cancelled(self, done: bool) -> None:
+        if done:
+            self.pane.clear()  # held scans cannot have changed it meanwhile
+            self.notify("Sale cancelled: recorded.", title="Cancel")
+        self._busy = None
+        self._release()
+
+    def quit_held(self) -> bool:
+        """Ctrl+Q: True if quitting waits for the cashier (a cart is open: park it?)."""
+        from terminal.ui.screens.confirm import ConfirmModal
+
+        if not self.cart.entries and self._scans.looked_up >= self._scans.taken:
+            return False
+        if self.app.screen is not self:
+            self.notify("Finish what is on screen first (Esc), then Ctrl+Q.", title="Quit")
+            return True
+        if self._refuse_if_busy():
+            return True
+
+        def answered(yes: bool | None) -> None:
+            if yes and not self._refuse_if_busy():
+                self._busy = "park"
+                self._park_and_quit()
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Quit with a sale open",
+                "Park this sale and quit? F5 recalls it after the next log-in.",
+                yes="park it and quit",
+                no="stay",
+            ),
+            answered,
+        )
+        return True
+
+    @work(group="quit", exit_on_error=False)
+    async def _park_and_quit(self) -> None:
+        await self._park(self._hold("ctrl+q")).wait()
+        if not self.cart.entries:
+            self.app.exit()
