@@ -16,6 +16,7 @@ class PrinterError(Exception):
     """The receipt could not be printed (the sale itself is already saved)."""
 
 
+@runtime_checkable
 class ReceiptPrinter(Protocol):
     def print_text(self, text: str) -> None: ...
 

@@ -67,10 +67,14 @@ class KedaiTill(App[None]):
         clock: Clock = system_clock,
         printer: ReceiptPrinter | None = None,
         auto_agent: bool = False,
+        printer_from_settings: bool = False,
         cursor_blink: bool = True,
     ) -> None:
         """``agent``: a running sync agent to show and nudge. ``auto_agent``: if none is
         given and the till is enrolled, make one (``kedai-till``, ``kedai-till demo``).
+        ``printer_from_settings``: if no ``printer`` is given, open the one the till
+        settings name (after first paint; a printer that cannot be opened is logged and
+        said on screen, and the till sells without it).
         ``cursor_blink=False`` keeps every input's cursor steady (tests and snapshots: a
         blink is a timer, and a screenshot would catch whichever half of it the clock says).
         """
@@ -91,6 +95,7 @@ class KedaiTill(App[None]):
         self.sync_state: AgentState | None = agent.state if agent is not None else None
         self._unsubscribe: Callable[[], None] | None = None
         self._auto_agent = auto_agent
+        self._printer_from_settings = printer_from_settings
         self._owns_agent = False
 
     # ------------------------------------------------------------------ start-up
@@ -130,6 +135,8 @@ class KedaiTill(App[None]):
 
                 if self.agent is None and self._auto_agent:
                     await self._make_agent(self.db)
+                if self.printer is None and self._printer_from_settings:
+                    self.printer = self._open_printer()
             except TillError as exc:
                 if isinstance(exc, StorageError):  # damaged, foreign or unreadable file
                     log.error("till start-up failed: %s", exc.message, exc_info=exc)
@@ -151,6 +158,25 @@ class KedaiTill(App[None]):
             self._unsubscribe = self.agent.subscribe(self._agent_changed)
             self.post_message(SyncStateChanged(self.agent.state))
             self._run_agent()
+
+    def _open_printer(self) -> ReceiptPrinter | None:
+        from terminal.printing.escpos_out import open_printer
+        from terminal.printing.printer import PrinterError, ReceiptPrinter
+        from terminal.printing.settings import load_settings
+
+        try:
+            printer = open_printer(load_settings())
+        except (PrinterError, ValueError, OSError) as exc:  # ValueError: bad settings
+            log.warning("printer not opened: %s", exc)
+            self.notify(
+                f"The printer could not be opened ({exc}). Sales go on; receipts show on "
+                "screen. Check the printer settings (kedai-till print-test).",
+                title="Printer",
+                severity="warning",
+                timeout=30,
+            )
+            return None
+        return printer if isinstance(printer, ReceiptPrinter) else None
 
     async def _make_agent(self, db: Database) -> None:
         """Start syncing if this till is enrolled; otherwise show that it is not."""
@@ -337,4 +363,4 @@ def run_till(db_path: Path, *, agent: AgentPort | None = None) -> None:
     from terminal.ui.logs import setup_logging
 
     setup_logging()
-    KedaiTill(db_path, agent=agent, auto_agent=agent is None).run()
+    KedaiTill(db_path, agent=agent, auto_agent=agent is None, printer_from_settings=True).run()
