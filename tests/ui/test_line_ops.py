@@ -11,6 +11,7 @@ from sync.demo_data import demo_products
 from terminal.db.engine import open_database
 from terminal.services.shift_report import build_report
 from terminal.ui.screens.approve import ApproveModal
+from terminal.ui.screens.payment import PaymentScreen
 from terminal.ui.screens.prompt import PromptModal
 from terminal.ui.screens.receipt import ReceiptModal
 from tests.ui.helpers import login, notices, scan, settle, text_of
@@ -192,3 +193,99 @@ async def test_a_void_the_service_refuses_puts_the_line_back(make_app, till_path
         assert any("manager's approval is needed" in n for n in notices(app))
         assert "11.19" in text_of(app, "#totals")
     assert outbox(till_path) == []
+
+
+async def _attach(pilot, phone: str) -> None:
+    await pilot.press("f3", *phone)
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_points_pay_part_of_a_sale_with_the_balance_before_and_after(
+    make_app, till_path
+) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])  # 13.95
+        await _attach(pilot, "81112222")  # Priya Nair, 300 points (1 point = 1 cent)
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, PaymentScreen)
+        assert "300 pts" in text_of(app, "#pay-member")
+        await pilot.press(*"2.50", "f5")
+        await settle(pilot)
+        assert "300 pts, 250 used, 50 left" in text_of(app, "#pay-member")
+        assert "Due S$11.45" in text_of(app, "#pay-due")
+        await pilot.press("f5")  # no amount: what is left of the points
+        await settle(pilot)
+        assert "300 pts, 300 used, 0 left" in text_of(app, "#pay-member")
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "has no points left" in text_of(app, "#pay-error")
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal), notices(app)
+        receipt = app.screen.receipt
+        assert [(p.tender, p.amount_cents) for p in receipt.payments] == [
+            ("points", 250),
+            ("points", 50),
+            ("cash", 1095),
+        ]
+        assert (receipt.points_redeemed, receipt.points_earned) == (300, 10)
+        assert receipt.points_balance == 10
+        text = text_of(app, "#receipt-text")
+        assert "Points before" in text and "300" in text and "Points redeemed" in text
+    sold = [p for t, p in outbox(till_path) if t == "sale.completed"]
+    assert sorted(d["points"] for d in sold[0]["loyalty"]) == [-300, 10]
+
+
+async def test_points_are_refused_over_the_balance_and_without_a_member(
+    make_app, till_path
+) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])
+        await pilot.press("f9")
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        assert "No member on this sale" in text_of(app, "#pay-error")
+        await pilot.press("escape")
+        await settle(pilot)
+        await _attach(pilot, "87776666")  # Siti Nurhaliza, 15 points
+        await pilot.press("f9")
+        await settle(pilot)
+        await pilot.press(*"0.20", "f5")
+        await settle(pilot)
+        error = text_of(app, "#pay-error")
+        assert "needs 20 points" in error and "has 15" in error
+        assert app.screen.tenders == []
+        assert "Due S$13.95" in text_of(app, "#pay-due")
+    assert [t for t, _ in outbox(till_path)] == []
+
+
+async def test_points_that_are_not_a_whole_number_of_points_are_refused(
+    make_app, till_path
+) -> None:
+    with closing(sqlite3.connect(till_path)) as c, c:
+        c.execute("UPDATE store_settings SET loyalty_point_value_cents = 5")  # 20 pts = S$1
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])  # 13.95
+        await _attach(pilot, "81112222")  # Priya Nair, 300 points = S$15.00
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "F5: points" in text_of(app, ".dialog-hint")
+        await pilot.press(*"1.02", "f5")
+        await settle(pilot)
+        assert "not a whole number of points" in text_of(app, "#pay-error")
+        assert app.screen.tenders == []
+        await pilot.press("f5")  # all the sale: 13.95 is 279 points, no rounding needed
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal), notices(app)
+        receipt = app.screen.receipt
+        assert (receipt.points_redeemed, receipt.points_balance) == (279, 21)
