@@ -122,6 +122,8 @@ class ProductView(Model):
     price_cents: int
     tax_code: TaxCode
     cdc_eligible: bool
+    age_restricted: bool = False
+    """Alcohol, tobacco: sold only once the cashier confirms the customer's age."""
 
 
 class CustomerView(Model):

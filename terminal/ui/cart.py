@@ -35,6 +35,8 @@ class CartEntry:
     """A price the cashier set instead of the catalog's (``product.price_cents``)."""
     override_approval: ApprovalView | None = None
     """The manager's approval of that price, carried to the checkout."""
+    age_checked: bool = False
+    """An age-restricted item the cashier confirmed the customer is old enough to buy."""
 
     @property
     def unit_price_cents(self) -> int:
@@ -59,11 +61,13 @@ class CartEntry:
 class Cart:
     entries: list[CartEntry] = field(default_factory=list)
     customer: CustomerView | None = None
+    age_confirmed: bool = False
+    """The cashier confirmed the customer's age once in this sale (asked once per sale)."""
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, product: ProductView, qty: int = 1) -> int:
+    def add(self, product: ProductView, qty: int = 1, *, age_checked: bool = False) -> int:
         """Add a scan; a repeat scan of the last (undiscounted) line bumps its quantity.
 
         Returns the index of the line that changed.
@@ -77,7 +81,9 @@ class Cart:
                 and last.override_cents is None
             ):
                 return self.set_qty(len(self.entries) - 1, last.qty + qty)
-        self.entries.append(CartEntry(product, qty))
+        self.entries.append(CartEntry(product, qty, age_checked=age_checked))
+        if age_checked:
+            self.age_confirmed = True
         return len(self.entries) - 1
 
     def set_qty(self, index: int, qty: int) -> int:
@@ -117,11 +123,14 @@ class Cart:
 
     def copy(self) -> Cart:
         """A snapshot: later scans into this cart do not change the copy (entries are frozen)."""
-        return Cart(entries=list(self.entries), customer=self.customer)
+        return Cart(
+            entries=list(self.entries), customer=self.customer, age_confirmed=self.age_confirmed
+        )
 
     def clear(self) -> None:
         self.entries.clear()
         self.customer = None
+        self.age_confirmed = False
 
     def totals(self, gst_rate_bp: int) -> Totals | None:
         if not self.entries:

@@ -10,6 +10,7 @@ from pathlib import Path
 from sync.demo_data import demo_products
 from terminal.db.engine import open_database
 from terminal.services.shift_report import build_report
+from terminal.ui.screens.age_check import AgeCheckModal
 from terminal.ui.screens.approve import ApproveModal
 from terminal.ui.screens.payment import PaymentScreen
 from terminal.ui.screens.prompt import PromptModal
@@ -289,3 +290,42 @@ async def test_points_that_are_not_a_whole_number_of_points_are_refused(
         assert isinstance(app.screen, ReceiptModal), notices(app)
         receipt = app.screen.receipt
         assert (receipt.points_redeemed, receipt.points_balance) == (279, 21)
+
+
+async def test_an_age_restricted_item_asks_and_esc_leaves_the_cart_unchanged(
+    make_app, till_path
+) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, BARCODES["KOPI-001"], BARCODES["BEER-6"])
+        assert isinstance(app.screen, AgeCheckModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert [e.product.sku for e in sale.cart.entries] == ["KOPI-001"]
+        assert "3.30" in text_of(app, "#totals")
+        assert any("age not confirmed" in n for n in notices(app))
+
+        await scan(pilot, BARCODES["BEER-6"])
+        assert isinstance(app.screen, AgeCheckModal)
+        await pilot.press(*BARCODES["MILO-400"], "enter")  # a scan is not an answer
+        await settle(pilot)
+        assert isinstance(app.screen, AgeCheckModal)
+        assert "A scan came in" in text_of(app, "#confirm-question")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [(e.product.sku, e.age_checked) for e in sale.cart.entries] == [
+            ("KOPI-001", False),
+            ("BEER-6", True),
+        ]
+        await scan(pilot, BARCODES["CIGAR-PK"])  # the age is confirmed once per sale
+        assert not isinstance(app.screen, AgeCheckModal)
+        assert sale.cart.entries[-1].age_checked
+        assert any("18+" in str(c) for c in app.screen.query_one("#cart").get_row_at(1))
+        await pilot.press("f9", "f1")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal), notices(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        await scan(pilot, BARCODES["BEER-6"])  # a new sale asks again
+        assert isinstance(app.screen, AgeCheckModal)

@@ -166,7 +166,7 @@ class SaleScreen(TillScreen[None]):
                 head, _, code = code.partition("*")
                 qty = parse_qty(head)
             product = await catalog.lookup_code(self.till.database, code)
-            self.pane.add(product, qty)
+            self._add_product(product, qty)
         if not outcome.failed:
             self.error_clear()
 
@@ -298,7 +298,7 @@ class SaleScreen(TillScreen[None]):
         def done(product: ProductView | None) -> None:
             if product is not None:
                 with self.boundary("adding the item", title="Not added"):
-                    self.pane.add(product)
+                    self._add_product(product)
 
         self.app.push_screen(SearchModal(), done)
 
@@ -535,3 +535,21 @@ class SaleScreen(TillScreen[None]):
             self.pane.undo(edit, now)
         else:
             till.local_change()
+
+    def _add_product(self, product: ProductView, qty: int = 1) -> None:
+        """Add an item; an age-restricted one once the cashier confirms the customer's age
+        (Esc leaves the cart as it was). Asked once per sale."""
+        from terminal.ui.screens.age_check import AgeCheckModal
+
+        if not self.pane.needs_age_check(product):
+            self.pane.add(product, qty)
+            return
+
+        def answered(of_age: bool | None) -> None:
+            if not of_age:
+                self.notify(f"Not added: {product.name} (age not confirmed)", title="Age check")
+                return
+            with self.boundary("adding the item", title="Not added"):
+                self.pane.add(product, qty, age_checked=True)
+
+        self.app.push_screen(AgeCheckModal(product), answered)

@@ -198,9 +198,20 @@ class CartPane(Vertical):
 
     # ------------------------------------------------------------------ changing
 
-    def add(self, product: ProductView, qty: int = 1) -> None:
-        """Add a scan or a search pick (raises ``CartError`` for a bad quantity)."""
-        index = self.cart.add(product, qty)
+    def needs_age_check(self, product: ProductView) -> bool:
+        """An age-restricted item, and the customer's age not yet confirmed in this sale."""
+        return product.age_restricted and not self.cart.age_confirmed
+
+    def add(self, product: ProductView, qty: int = 1, *, age_checked: bool = False) -> None:
+        """Add a scan or a search pick (raises ``CartError`` for a bad quantity).
+
+        ``age_checked``: the cashier confirmed the customer's age for this item (an
+        age-restricted item is refused without it, unless confirmed earlier in the sale).
+        """
+        if self.needs_age_check(product) and not age_checked:
+            raise CartError(f"{product.name} is age-restricted: confirm the customer's age.")
+        checked = age_checked or (product.age_restricted and self.cart.age_confirmed)
+        index = self.cart.add(product, qty, age_checked=checked)
         self._last = product
         self._changed(select=index)
 

@@ -87,6 +87,8 @@ class CartTable(DataTable[str | Text]):
             if len(name) + len(tag) > width:
                 name = name[: max(1, width - len(tag) - 1)] + "…"
             name += tag
+            if entry.age_checked and len(name) + 4 <= width:
+                name += " 18+"
             cells: dict[str, str | Text] = {
                 "no": str(i + 1),
                 "name": name,
