@@ -124,6 +124,7 @@ async def test_a_discount_over_the_limit_after_f6_is_asked_again(make_app, till_
         await pilot.press(*"9999", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ApproveModal) and app.screen.action_name == "discount"
+        assert "quantity 5 -> 1, discount S$6.98 stays" in text_of(app, "#approve-what")
         await pilot.press("escape")  # the discount is not approved: nothing changes
         await settle(pilot)
         entry = sale.cart.entries[0]

@@ -4,8 +4,12 @@ The pane is the only thing that changes the :class:`~terminal.ui.cart.Cart`. It 
 what happened with its own messages: :class:`CartPane.Changed` after every change (the
 side pane shows totals, member and the last item from it), :class:`CartPane.Refused`
 when something typed cannot be done, and :class:`CartPane.ApprovalNeeded` when a line
-edit takes money off the sale (the domain's approval policy says so): the screen gets
-the approval and calls :meth:`apply`, which re-checks that the line is still the same.
+edit needs a manager (the domain's approval policy, with the store's limits in
+:attr:`CartPane.limits`, the ones the checkout applies): the screen gets the approval
+and calls :meth:`apply`, which re-checks that the line is still the same and asks for
+the next approval the edit needs, if any. A void or a lower quantity is said with
+:class:`CartPane.ItemsTakenOff` so the screen records it (``line.voided``) for the
+shift's report and HQ.
 """
 
 from __future__ import annotations
@@ -113,12 +117,18 @@ class LineEdit:
         if self.kind == "void":
             amount = self.entry.line().gross_cents - self.entry.discount_cents
             return f"{p.sku} {p.name} x{qty} (S${format_cents(amount)})"
+        kept = self.after()
+        stays = (
+            f", discount S${format_cents(kept.discount_cents)} stays"
+            if kept is not None and kept.discount_cents and self.kind != "discount"
+            else ""
+        )
         if self.kind == "qty":
-            return f"{p.sku} {p.name} quantity {qty} -> {self.value}"
+            return f"{p.sku} {p.name} quantity {qty} -> {self.value}{stays}"
         if self.kind == "price":
             return (
                 f"{p.sku} {p.name} price S${format_cents(self.entry.unit_price_cents)} "
-                f"-> S${format_cents(self.value)}"
+                f"-> S${format_cents(self.value)}{stays}"
             )
         return f"{p.sku} {p.name} discount S${format_cents(self.value)}"
 
