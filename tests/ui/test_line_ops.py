@@ -330,3 +330,25 @@ async def test_an_age_restricted_item_asks_and_esc_leaves_the_cart_unchanged(
         await settle(pilot)
         await scan(pilot, BARCODES["BEER-6"])  # a new sale asks again
         assert isinstance(app.screen, AgeCheckModal)
+
+
+async def test_new_store_limits_after_a_sync_are_used_at_once(make_app, till_path) -> None:
+    """Settings HQ sends arrive by a pull; the next successful sync makes the screen
+    read the limits again, so it asks where the checkout would now refuse."""
+    from datetime import UTC, datetime
+
+    from tests.ui.test_sync_view import FakeAgent
+
+    agent = FakeAgent()
+    app = make_app(agent=agent)
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        assert sale.pane.limits.line_discount_bp == 2_000
+        set_limits(till_path, line_discount_bp=500)  # what the pull wrote
+        agent.publish(last_success_at=datetime(2025, 3, 14, 4, 31, tzinfo=UTC))
+        await settle(pilot)
+        assert sale.pane.limits.line_discount_bp == 500
+        await scan(pilot, BARCODES["RICE-5KG"])
+        await pilot.press("f7", *"10%", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ApproveModal)

@@ -42,6 +42,8 @@ from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.scan.scan_queue import ScanQueue
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sync.agent import AgentState
     from terminal.domain.approval import ApprovalNeed
     from terminal.services.schemas import ApprovalView, CustomerView, ProductView, Receipt
@@ -465,12 +467,18 @@ class SaleScreen(TillScreen[None]):
 
     # ------------------------------------------------------------------ line operations
 
+    _limits_synced: datetime | None = None
+    """The sync the approval limits were last read after."""
+
     def on_mount(self) -> None:
         self._load_limits()
 
     def sync_state_changed(self, state: AgentState) -> None:
-        """A pull may have brought new store settings: judge edits by them from now on."""
-        if state.last_success_at is not None:
+        """A pull may have brought new store settings: judge edits by them from now on
+        (read again once per successful sync, not on every progress update)."""
+        synced = state.last_success_at
+        if synced is not None and synced != self._limits_synced:
+            self._limits_synced = synced
             self._load_limits()
 
     @work(exclusive=True, group="limits", exit_on_error=False)
