@@ -173,6 +173,7 @@ def product_record(row: m.Product) -> p.ProductRecord:
         tax_code=row.tax_code,  # type: ignore[arg-type]
         cdc_eligible=row.cdc_eligible,
         active=row.active,
+        age_restricted=row.age_restricted,
     )
 
 

@@ -317,6 +317,8 @@ class Product(Base):
     cdc_eligible: Mapped[bool] = mapped_column(Boolean)
     active: Mapped[bool] = mapped_column(Boolean)
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    age_restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Alcohol, tobacco: sent to tills, which ask for the customer's age."""
 
 
 class ProductPrice(Base):

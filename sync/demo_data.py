@@ -132,6 +132,10 @@ def demo_settings() -> SettingsRecord:
     )
 
 
+AGE_RESTRICTED = frozenset({"BEER-6", "CIGAR-PK"})
+"""Alcohol and tobacco: sold only to customers of age (the till asks)."""
+
+
 def demo_products() -> list[ProductRecord]:
     out = []
     for i, (sku, name, price, tax, cdc) in enumerate(_PRODUCTS):
@@ -146,6 +150,7 @@ def demo_products() -> list[ProductRecord]:
                 tax_code=tax,  # type: ignore[arg-type]
                 cdc_eligible=cdc,
                 active=True,
+                age_restricted=sku in AGE_RESTRICTED,
             )
         )
     return out

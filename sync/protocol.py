@@ -523,6 +523,8 @@ class ProductRecord(WireModel):
     prices: list[ScheduledPrice] = Field(default_factory=list)
     """The asking outlet's future price steps, in time order: the till sells at the last
     step that has begun (else at ``price_cents``), even when offline at that moment."""
+    age_restricted: bool = False
+    """Alcohol, tobacco: the till asks the cashier to confirm the customer's age."""
 
 
 class CustomerRecord(WireModel):

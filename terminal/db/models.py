@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -80,6 +81,8 @@ class Product(Base):
     )
     cdc_eligible: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    age_restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Alcohol, tobacco: the cashier confirms the customer's age before it is added."""
 
 
 class ScheduledPrice(Base):

@@ -67,6 +67,9 @@ def render_receipt(receipt: Receipt, *, width: int = 42, reprint: bool = False) 
     if r.customer_name:
         out.append(rule)
         out.append(_pair("Member", r.customer_name, width))
+        if r.points_redeemed and r.points_balance is not None:
+            before = r.points_balance - r.points_earned + r.points_redeemed
+            out.append(_pair("Points before", f"{before:,}", width))
         out.append(_pair("Points earned", str(r.points_earned), width))
         if r.points_redeemed:
             out.append(_pair("Points redeemed", str(r.points_redeemed), width))

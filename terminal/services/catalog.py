@@ -40,6 +40,7 @@ def _columns(at: datetime | None = None) -> tuple[Any, ...]:
         price_now(at),
         Product.tax_code,
         Product.cdc_eligible,
+        Product.age_restricted,
     )
 
 

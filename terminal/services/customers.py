@@ -16,10 +16,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from sync.protocol import CustomerCreated
 from terminal.db.engine import Database
-from terminal.db.models import Customer, LoyaltyEntry
+from terminal.db.models import Customer, LoyaltyEntry, StoreSettings
 from terminal.services.errors import NotFoundError, TillError
 from terminal.services.outbox import append_event
-from terminal.services.schemas import CustomerView
+from terminal.services.schemas import CustomerView, PointsAccount
 from terminal.services.uow import reading, writing
 
 _PHONE = re.compile(r"^\+?\d[\d ]{5,30}$")
@@ -77,6 +77,22 @@ async def get_customer(db: Database, customer_id: uuid.UUID) -> CustomerView:
     if customer is None:
         raise NotFoundError("That loyalty customer is not known to this till.")
     return customer
+
+
+async def points_account(db: Database, customer_id: uuid.UUID) -> PointsAccount:
+    """The member's balance as of now and the store's redeem rate, in one read.
+
+    Read when payment starts rather than taken from the member attached earlier: a
+    sale or refund for the same member since then has moved the balance.
+    """
+    async with reading(db) as s:
+        customer = await customer_in(s, customer_id)
+        value = (
+            await s.execute(select(StoreSettings.loyalty_point_value_cents))
+        ).scalar_one_or_none()
+    if customer is None:
+        raise NotFoundError("That loyalty customer is not known to this till.")
+    return PointsAccount(customer=customer, point_value_cents=value or 1)
 
 
 async def customer_in(s: AsyncSession, customer_id: uuid.UUID) -> CustomerView | None:

@@ -59,6 +59,7 @@ def _product(r: ProductRecord) -> dict[str, Any]:
         "tax_code": r.tax_code,
         "cdc_eligible": r.cdc_eligible,
         "active": r.active,
+        "age_restricted": r.age_restricted,
     }
 
 

@@ -122,6 +122,8 @@ class ProductView(Model):
     price_cents: int
     tax_code: TaxCode
     cdc_eligible: bool
+    age_restricted: bool = False
+    """Alcohol, tobacco: sold only once the cashier confirms the customer's age."""
 
 
 class CustomerView(Model):
@@ -130,6 +132,15 @@ class CustomerView(Model):
     phone: str | None
     balance: int
     """HQ's balance plus this till's deltas HQ has not counted yet."""
+
+
+class PointsAccount(Model):
+    """What a member's points can pay at this till right now (the points tender)."""
+
+    customer: CustomerView
+    """With the balance the till can see: HQ's plus this till's unsynced deltas."""
+    point_value_cents: int
+    """What one point pays (the store's redeem rate: 1 = 100 points per S$1)."""
 
 
 class CashierView(Model):

@@ -31,6 +31,17 @@ class CartEntry:
     discount_cents: int = 0
     approval: ApprovalView | None = None
     """The manager's approval of this line's discount, carried to the checkout."""
+    override_cents: int | None = None
+    """A price the cashier set instead of the catalog's (``product.price_cents``)."""
+    override_approval: ApprovalView | None = None
+    """The manager's approval of that price, carried to the checkout."""
+    age_checked: bool = False
+    """An age-restricted item the cashier confirmed the customer is old enough to buy."""
+
+    @property
+    def unit_price_cents(self) -> int:
+        """What one item sells for on this line: the override, else the catalog price."""
+        return self.product.price_cents if self.override_cents is None else self.override_cents
 
     def line(self) -> CartLine:
         p = self.product
@@ -39,7 +50,7 @@ class CartEntry:
             sku=p.sku,
             name=p.name,
             qty=self.qty,
-            unit_price_cents=p.price_cents,
+            unit_price_cents=self.unit_price_cents,
             tax_code=p.tax_code,
             cdc_eligible=p.cdc_eligible,
             discount_cents=self.discount_cents,
@@ -50,11 +61,13 @@ class CartEntry:
 class Cart:
     entries: list[CartEntry] = field(default_factory=list)
     customer: CustomerView | None = None
+    age_confirmed: bool = False
+    """The cashier confirmed the customer's age once in this sale (asked once per sale)."""
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, product: ProductView, qty: int = 1) -> int:
+    def add(self, product: ProductView, qty: int = 1, *, age_checked: bool = False) -> int:
         """Add a scan; a repeat scan of the last (undiscounted) line bumps its quantity.
 
         Returns the index of the line that changed.
@@ -62,9 +75,15 @@ class Cart:
         check_qty(qty)
         if self.entries:
             last = self.entries[-1]
-            if last.product.id == product.id and last.discount_cents == 0:
+            if (
+                last.product.id == product.id
+                and last.discount_cents == 0
+                and last.override_cents is None
+            ):
                 return self.set_qty(len(self.entries) - 1, last.qty + qty)
-        self.entries.append(CartEntry(product, qty))
+        self.entries.append(CartEntry(product, qty, age_checked=age_checked))
+        if age_checked:
+            self.age_confirmed = True
         return len(self.entries) - 1
 
     def set_qty(self, index: int, qty: int) -> int:
@@ -81,16 +100,37 @@ class Cart:
         self.entries[index] = entry
         return index
 
+    def set_price(self, index: int, cents: int, approval: ApprovalView | None = None) -> int:
+        """Sell the line at ``cents`` each (the catalog price again clears the override)."""
+        old = self.entries[index]
+        override = None if cents == old.product.price_cents else cents
+        entry = replace(
+            old,
+            override_cents=override,
+            override_approval=(approval or old.override_approval) if override is not None else None,
+        )
+        entry = replace(entry, discount_cents=min(entry.discount_cents, entry.line().gross_cents))
+        validate_line(entry.line())
+        self.entries[index] = entry
+        return index
+
     def void(self, index: int) -> CartEntry:
         return self.entries.pop(index)
 
+    def put_back(self, index: int, entry: CartEntry) -> None:
+        """Undo a void whose recording failed: the line returns where it was."""
+        self.entries.insert(min(index, len(self.entries)), entry)
+
     def copy(self) -> Cart:
         """A snapshot: later scans into this cart do not change the copy (entries are frozen)."""
-        return Cart(entries=list(self.entries), customer=self.customer)
+        return Cart(
+            entries=list(self.entries), customer=self.customer, age_confirmed=self.age_confirmed
+        )
 
     def clear(self) -> None:
         self.entries.clear()
         self.customer = None
+        self.age_confirmed = False
 
     def totals(self, gst_rate_bp: int) -> Totals | None:
         if not self.entries:
@@ -115,14 +155,20 @@ class Cart:
             customer_id=self.customer.id if self.customer else None,
             shift_id=shift_id,
             items=[
-                CartItemIn(product_id=e.product.id, qty=e.qty, discount_cents=e.discount_cents)
+                CartItemIn(
+                    product_id=e.product.id,
+                    qty=e.qty,
+                    discount_cents=e.discount_cents,
+                    unit_price_cents=e.override_cents,
+                )
                 for e in self.entries
             ],
             tenders=tenders,
             approvals=[
-                e.approval.as_approval(line_no)
+                granted.as_approval(line_no)
                 for line_no, e in enumerate(self.entries, start=1)
-                if e.approval is not None
+                for granted in (e.approval, e.override_approval)
+                if granted is not None
             ],
         )
 

@@ -46,6 +46,8 @@ def test_feed_pages_through_the_demo_store_in_seq_order(seeded: Hq) -> None:
     kopi = next(pr for pr in products.values() if pr.barcode == demo_data.DEMO_BARCODE)
     assert kopi.price_cents == 330
     assert kopi.product_id == demo_data.product_uuid(kopi.sku)
+    restricted = {sku for sku, pr in products.items() if pr.age_restricted}
+    assert restricted == demo_data.AGE_RESTRICTED  # tills ask for the customer's age
     settings = next(ch.data for ch in changes if isinstance(ch, p.SettingsChange))
     assert settings.gst_rates[-1].rate_bp == 900
     cashiers = [ch.data for ch in changes if isinstance(ch, p.CashierChange)]

@@ -103,7 +103,9 @@ async def _recall(pilot: Pilot[None]) -> None:
 
 async def _payment_refused(pilot: Pilot[None]) -> None:
     await login(pilot)
-    await scan(pilot, BARCODES["BEER-6"], DEMO_BARCODE)
+    await scan(pilot, BARCODES["BEER-6"])
+    await pilot.press("enter")  # the customer is of age
+    await scan(pilot, DEMO_BARCODE)
     await pilot.press("f9", *"1", "f6", *"10", "f10")  # NETS S$1, then CDC over its limit
     await _done(pilot)
 

@@ -98,6 +98,7 @@ async def test_cdc_is_refused_for_excluded_items(make_app) -> None:
     async with app.run_test() as pilot:
         await login(pilot)
         await scan(pilot, BARCODES["BEER-6"])
+        await pilot.press("enter")  # the customer is of age
         await pilot.press("f9", "f10")
         await settle(pilot)
         assert "CDC vouchers cannot pay for any item" in text_of(app, "#pay-error")

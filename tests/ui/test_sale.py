@@ -80,7 +80,8 @@ async def test_line_void_needs_a_manager_pin_and_is_audited(make_app, till_path)
     async with db.reader() as s:
         types = (await s.execute(select(OutboxEvent.type))).scalars().all()
     await db.dispose()
-    assert types == ["approval.refused", "approval.granted"]  # the wrong PIN is audited too
+    # the wrong PIN is audited too, and the void itself goes to HQ and the shift's report
+    assert types == ["approval.refused", "approval.granted", "line.voided"]
 
 
 async def test_line_discount_small_is_free_large_needs_approval(make_app) -> None:
@@ -145,8 +146,8 @@ async def test_a_managers_own_void_and_discount_are_audited(make_app, till_path)
             await s.execute(select(OutboxEvent.type, OutboxEvent.payload).order_by(OutboxEvent.seq))
         ).all()
     await db.dispose()
-    assert [r.type for r in rows] == ["approval.granted", "approval.granted"]
-    payloads = [json.loads(r.payload) for r in rows]
+    assert [r.type for r in rows] == ["approval.granted", "approval.granted", "line.voided"]
+    payloads = [json.loads(r.payload) for r in rows[:2]]
     assert [p["action"] for p in payloads] == ["discount", "void"]
     assert all(p["manager_id"] == p["cashier_id"] == str(manager.id) for p in payloads)
 
@@ -170,7 +171,7 @@ async def test_escape_while_the_manager_pin_is_checked_is_ignored(make_app, till
     async with db.reader() as s:
         types = (await s.execute(select(OutboxEvent.type))).scalars().all()
     await db.dispose()
-    assert types == ["approval.granted"]  # exactly the approval that was acted on
+    assert types == ["approval.granted", "line.voided"]  # exactly the approval acted on
 
 
 async def test_f2_enter_typed_before_the_search_finishes_adds_the_right_product(

@@ -10,9 +10,17 @@ was saved: the tenders and the cart stay and the reason is shown.
 
 Non-cash tenders already taken are real money (a NETS or card slip exists): Esc or
 Undo over one asks first, so none is ever dropped silently.
+
+F5 pays with the attached member's points at the store's rate (typed S$ amount, or as
+much as the points cover). The balance is read when the screen opens (HQ's balance plus
+this till's unsynced deltas, the figure the checkout checks), shown before and after,
+and a redemption over it or not a whole number of points is refused here, never rounded.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,6 +36,9 @@ from terminal.services.checkout import finalize_sale
 from terminal.services.schemas import Receipt, TenderIn
 from terminal.ui.cart import Cart
 from terminal.ui.screens.base import TillModal
+
+if TYPE_CHECKING:
+    from terminal.services.schemas import PointsAccount
 
 QUICK_CASH = {"f2": 10_00, "f3": 50_00, "f4": 100_00}
 
@@ -45,6 +56,9 @@ class PaymentScreen(TillModal[Receipt | None]):
         Binding("f2", "quick(1000)", "S$10"),
         Binding("f3", "quick(5000)", "S$50"),
         Binding("f4", "quick(10000)", "S$100"),
+        # No room in the footer at 80 columns: the hint line names F5 when a member is
+        # on the sale (without one, F5 says why points cannot pay).
+        Binding("f5", "points", "Points", show=False),
         Binding("f6", "tender('nets')", "NETS"),
         Binding("f7", "tender('card')", "Card"),
         Binding("f8", "tender('paynow')", "PayNow"),
@@ -61,6 +75,8 @@ class PaymentScreen(TillModal[Receipt | None]):
         self.tenders: list[TenderIn] = []
         self.remaining = totals.total_cents
         self.finalizing = False
+        self.points: PointsAccount | None = None
+        """The member's points and the redeem rate, once read (None: no member, or not yet)."""
 
     def compose(self) -> ComposeResult:
         t = self.totals
@@ -83,14 +99,26 @@ class PaymentScreen(TillModal[Receipt | None]):
                 yield Label("Cash S$", id="amount-label")
                 yield Input(placeholder="amount", id="amount")
             yield Label("", id="pay-error")
-            yield Label(
-                "Enter: cash   F1 or Enter alone: exact cash",
-                classes="dialog-hint",
-            )
+            hint = "Enter: cash   F1 or Enter alone: exact cash"
+            if self.cart.customer is not None:
+                hint += "   F5: points"
+            yield Label(hint, classes="dialog-hint")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._show()
+        if self.cart.customer is not None:
+            self._read_points(self.cart.customer.id)
+
+    @work(exclusive=True, group="points", exit_on_error=False)
+    async def _read_points(self, customer_id: UUID) -> None:
+        from terminal.services.customers import points_account
+
+        with self.boundary("reading the member's points", show=self._show_error) as outcome:
+            account = await points_account(self.till.database, customer_id)
+        if not outcome.failed:
+            self.points = account
+            self._show()
 
     # ------------------------------------------------------------------ display
 
@@ -99,7 +127,17 @@ class PaymentScreen(TillModal[Receipt | None]):
         if c is None:
             return "No member on this sale"
         phone = f" {c.phone}" if c.phone else ""
-        return f"Member: {c.name}{phone}  {c.balance:,} pts"
+        if self.points is None:
+            return f"Member: {c.name}{phone}  {c.balance:,} pts"
+        balance = self.points.customer.balance
+        used = self._points_used()
+        if not used:
+            return f"Member: {c.name}{phone}  {balance:,} pts"
+        return f"Member: {c.name}{phone}  {balance:,} pts, {used:,} used, {balance - used:,} left"
+
+    def _points_used(self) -> int:
+        value = self.points.point_value_cents if self.points is not None else 1
+        return sum(t.amount_cents for t in self.tenders if t.kind == "points") // value
 
     def _item_lines(self) -> str:
         return "\n".join(
@@ -108,6 +146,7 @@ class PaymentScreen(TillModal[Receipt | None]):
         )
 
     def _show(self) -> None:
+        self.query_one("#pay-member", Label).update(self._member_line())
         lines = [f"{_name(t.kind):<12}{format_cents(t.amount_cents):>9}" for t in self.tenders]
         self.query_one("#pay-tenders", Static).update("\n".join(lines) or "No tenders yet")
         due = self.remaining
@@ -162,6 +201,46 @@ class PaymentScreen(TillModal[Receipt | None]):
             cents = parse_cents(text) if text else self._default_for(kind)
         if not outcome.failed:
             self._add(TenderIn(kind=kind, amount_cents=cents))
+
+    def action_points(self) -> None:
+        """Pay with the member's points: the amount typed, else all the points can cover."""
+        field = self.query_one("#amount", Input)
+        text = field.value.strip()
+        field.value = ""
+        if self.cart.customer is None:
+            self._show_error(
+                "No member on this sale: points need a member (F3 on the sale screen)."
+            )
+            return
+        if self.finalizing or self.remaining == 0:
+            self._show_error("The sale is already paid.")
+            return
+        account = self.points
+        if account is None:
+            self._show_error("The member's points are still being read: try again.")
+            return
+        value = account.point_value_cents
+        left = account.customer.balance - self._points_used()
+        with self.boundary("reading the amount", show=self._show_error) as outcome:
+            cents = parse_cents(text) if text else min(self.remaining // value, left) * value
+        if outcome.failed:
+            return
+        if cents <= 0:
+            self._show_error(f"{account.customer.name} has no points left to pay with.")
+            return
+        if cents % value:
+            self._show_error(
+                f"S${format_cents(cents)} is not a whole number of points "
+                f"(1 point pays S${format_cents(value)}): nothing was rounded."
+            )
+            return
+        if cents // value > left:
+            self._show_error(
+                f"S${format_cents(cents)} needs {cents // value:,} points; "
+                f"{account.customer.name} has {left:,} (S${format_cents(left * value)})."
+            )
+            return
+        self._add(TenderIn(kind="points", amount_cents=cents))
 
     def _default_for(self, kind: str) -> int:
         if kind != "cdc":

@@ -42,9 +42,12 @@ from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.scan.scan_queue import ScanQueue
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sync.agent import AgentState
     from terminal.domain.approval import ApprovalNeed
     from terminal.services.schemas import ApprovalView, CustomerView, ProductView, Receipt
-    from terminal.ui.cart import Cart
+    from terminal.ui.cart import Cart, CartEntry
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,7 @@ class SaleScreen(TillScreen[None]):
         Binding("ctrl+e", "cash_move", "Cash in/out", show=False, priority=True),
         Binding("ctrl+d", "no_sale", "No sale", show=False, priority=True),
         Binding("ctrl+k", "cancel_sale", "Cancel sale", show=False, priority=True),
+        Binding("ctrl+p", "price_override", "Price", show=False),
     ]
     AUTO_FOCUS = "#scan"
 
@@ -169,7 +173,7 @@ class SaleScreen(TillScreen[None]):
                 head, _, code = code.partition("*")
                 qty = parse_qty(head)
             product = await catalog.lookup_code(self.till.database, code)
-            self.pane.add(product, qty)
+            self._add_product(product, qty)
         if not outcome.failed:
             self.error_clear()
 
@@ -301,7 +305,7 @@ class SaleScreen(TillScreen[None]):
         def done(product: ProductView | None) -> None:
             if product is not None:
                 with self.boundary("adding the item", title="Not added"):
-                    self.pane.add(product)
+                    self._add_product(product)
 
         self.app.push_screen(SearchModal(), done)
 
@@ -566,3 +570,99 @@ class SaleScreen(TillScreen[None]):
         await self._park(self._hold("ctrl+q")).wait()
         if not self.cart.entries:
             self.app.exit()
+    # ------------------------------------------------------------------ line operations
+
+    _limits_synced: datetime | None = None
+    """The sync the approval limits were last read after."""
+
+    def on_mount(self) -> None:
+        self._load_limits()
+
+    def sync_state_changed(self, state: AgentState) -> None:
+        """A pull may have brought new store settings: judge edits by them from now on
+        (read again once per successful sync, not on every progress update)."""
+        synced = state.last_success_at
+        if synced is not None and synced != self._limits_synced:
+            self._limits_synced = synced
+            self._load_limits()
+
+    @work(exclusive=True, group="limits", exit_on_error=False)
+    async def _load_limits(self) -> None:
+        """The store's approval limits, the ones the checkout and ``change_line`` apply."""
+        from terminal.services.approvals import current_limits
+
+        with self.boundary("reading the approval limits", title="Approvals") as outcome:
+            limits = await current_limits(self.till.database)
+        if not outcome.failed:
+            self.pane.limits = limits
+
+    def action_price_override(self) -> None:
+        from terminal.ui.screens.prompt import PromptModal
+
+        index = self._selected()
+        if index is None:
+            return
+        entry = self.cart.entries[index]
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                self.pane.propose_price(index, text)
+
+        self.app.push_screen(
+            PromptModal(
+                "Price override",
+                f"{entry.product.name}: new price each in S$ "
+                f"(now {format_cents(entry.unit_price_cents)}; a manager approves it)",
+            ),
+            done,
+        )
+
+    @on(CartPane.ItemsTakenOff)
+    def _items_taken_off(self, message: CartPane.ItemsTakenOff) -> None:
+        """Every void and lower quantity goes to the shift's report and HQ; until it is
+        recorded, pay and park wait (the cart must not be paid with the line back in)."""
+        self._busy = "void"
+        self._record_taken_off(message.edit, message.now)
+
+    @work(group="void", exit_on_error=False)
+    async def _record_taken_off(self, edit: LineEdit, now: CartEntry | None) -> None:
+        from terminal.services.till_ops import change_line
+
+        till = self.till
+        try:
+            with self.boundary("recording the void", title="Void") as outcome:
+                await change_line(
+                    till.database,
+                    cashier_id=till.signed_in.id,
+                    sku=edit.entry.product.sku,
+                    unit_price_cents=edit.entry.unit_price_cents,
+                    old_qty=edit.entry.qty,
+                    new_qty=0 if now is None else now.qty,
+                    shift_id=till.shift.id if till.shift is not None else None,
+                    approvals=[g.as_approval() for g in edit.granted],
+                    now=till.clock(),
+                )
+        finally:
+            self._busy = None
+        if outcome.failed:
+            self.pane.undo(edit, now)
+        else:
+            till.local_change()
+
+    def _add_product(self, product: ProductView, qty: int = 1) -> None:
+        """Add an item; an age-restricted one once the cashier confirms the customer's age
+        (Esc leaves the cart as it was). Asked once per sale."""
+        from terminal.ui.screens.age_check import AgeCheckModal
+
+        if not self.pane.needs_age_check(product):
+            self.pane.add(product, qty)
+            return
+
+        def answered(of_age: bool | None) -> None:
+            if not of_age:
+                self.notify(f"Not added: {product.name} (age not confirmed)", title="Age check")
+                return
+            with self.boundary("adding the item", title="Not added"):
+                self.pane.add(product, qty, age_checked=True)
+
+        self.app.push_screen(AgeCheckModal(product), answered)

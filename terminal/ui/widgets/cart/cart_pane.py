@@ -4,13 +4,17 @@ The pane is the only thing that changes the :class:`~terminal.ui.cart.Cart`. It 
 what happened with its own messages: :class:`CartPane.Changed` after every change (the
 side pane shows totals, member and the last item from it), :class:`CartPane.Refused`
 when something typed cannot be done, and :class:`CartPane.ApprovalNeeded` when a line
-edit takes money off the sale (the domain's approval policy says so): the screen gets
-the approval and calls :meth:`apply`, which re-checks that the line is still the same.
+edit needs a manager (the domain's approval policy, with the store's limits in
+:attr:`CartPane.limits`, the ones the checkout applies): the screen gets the approval
+and calls :meth:`apply`, which re-checks that the line is still the same and asks for
+the next approval the edit needs, if any. A void or a lower quantity is said with
+:class:`CartPane.ItemsTakenOff` so the screen records it (``line.voided``) for the
+shift's report and HQ.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from textual.app import ComposeResult
@@ -19,6 +23,7 @@ from textual.message import Message
 from textual.widgets import Label
 
 from terminal.domain import approval
+from terminal.domain.approval import DEFAULT_LIMITS, ApprovalLimits
 from terminal.domain.cart import CartError, Totals
 from terminal.domain.money import MoneyError, format_cents, parse_cents
 from terminal.ui.cart import Cart, CartEntry, parse_qty
@@ -32,31 +37,99 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class LineEdit:
-    """One change to one line, as proposed (before any approval)."""
+    """One change to one line, as proposed, with the approvals granted for it so far."""
 
-    kind: Literal["qty", "discount", "void"]
+    kind: Literal["qty", "discount", "void", "price"]
     index: int
     entry: CartEntry
     value: int = 0
-    """The new quantity, or the discount in cents."""
+    """The new quantity, the discount in cents, or the new unit price in cents."""
+    granted: tuple[ApprovalView, ...] = ()
+
+    def after(self) -> CartEntry | None:
+        """The line as the edit leaves it (None: voided), before any approval."""
+        e = self.entry
+        if self.kind == "void":
+            return None
+        if self.kind == "qty":
+            e = replace(e, qty=self.value)
+        elif self.kind == "price":
+            e = replace(e, override_cents=self.value)
+        else:
+            return replace(e, discount_cents=self.value)
+        return replace(e, discount_cents=min(e.discount_cents, e.line().gross_cents))
+
+    def needs(self, limits: ApprovalLimits) -> list[ApprovalNeed]:
+        """What the store's limits ask of this edit, in the order a manager is asked.
+
+        A discount is judged on the line the edit leaves: a quantity or price lowered
+        under a discount can make it over the limit (20% at quantity 5 is 100% at 1),
+        and the approval it had was for the bigger line, so it is asked again.
+        """
+        out: list[ApprovalNeed] = []
+        if self.kind == "void":
+            need = approval.for_void(limits)
+            return [need] if need else []
+        if self.kind == "qty":
+            need = approval.for_quantity(self.entry.qty, self.value, limits)
+            if need:
+                out.append(need)
+        if (
+            self.kind == "price"
+            and limits.price_override
+            and self.value != self.entry.product.price_cents
+        ):
+            out.append("price_override")
+        after = self.after()
+        assert after is not None
+        line = after.line()
+        lowered = line.gross_cents < self.entry.line().gross_cents
+        approved_before = self.entry.approval is not None and self.kind != "discount"
+        if (lowered or not approved_before) and approval.for_discount(
+            after.discount_cents, line.gross_cents, limits
+        ):
+            out.append("discount")
+        return out
+
+    def missing(self, limits: ApprovalLimits) -> ApprovalNeed | None:
+        have = {g.action for g in self.granted}
+        return next((n for n in self.needs(limits) if n not in have), None)
+
+    def approved(self, granted: ApprovalView) -> LineEdit:
+        return replace(self, granted=(*self.granted, granted))
+
+    def approval_for(self, action: ApprovalNeed) -> ApprovalView | None:
+        return next((g for g in self.granted if g.action == action), None)
 
     @property
-    def need(self) -> ApprovalNeed | None:
+    def takes_off(self) -> int:
+        """Items this edit takes off the sale (a void or a lower quantity), else 0."""
         if self.kind == "void":
-            return approval.for_void()
+            return self.entry.qty
         if self.kind == "qty":
-            return approval.for_quantity(self.entry.qty, self.value)
-        return approval.for_discount(self.value, self.entry.line().gross_cents)
+            return max(0, self.entry.qty - self.value)
+        return 0
 
     @property
     def note(self) -> str:
         """What the approval is for, in the words (and S$) a manager reads."""
         p, qty = self.entry.product, self.entry.qty
         if self.kind == "void":
-            amount = qty * p.price_cents - self.entry.discount_cents
+            amount = self.entry.line().gross_cents - self.entry.discount_cents
             return f"{p.sku} {p.name} x{qty} (S${format_cents(amount)})"
+        kept = self.after()
+        stays = (
+            f", discount S${format_cents(kept.discount_cents)} stays"
+            if kept is not None and kept.discount_cents and self.kind != "discount"
+            else ""
+        )
         if self.kind == "qty":
-            return f"{p.sku} {p.name} quantity {qty} -> {self.value}"
+            return f"{p.sku} {p.name} quantity {qty} -> {self.value}{stays}"
+        if self.kind == "price":
+            return (
+                f"{p.sku} {p.name} price S${format_cents(self.entry.unit_price_cents)} "
+                f"-> S${format_cents(self.value)}{stays}"
+            )
         return f"{p.sku} {p.name} discount S${format_cents(self.value)}"
 
 
@@ -85,9 +158,20 @@ class CartPane(Vertical):
         edit: LineEdit
         need: ApprovalNeed
 
-    def __init__(self, gst_rate_bp: int) -> None:
+    @dataclass
+    class ItemsTakenOff(Message):
+        """A void or a lower quantity was made in the cart: it must be recorded (the shift's
+        void count, HQ); if recording fails, :meth:`CartPane.undo` puts the line back."""
+
+        edit: LineEdit
+        now: CartEntry | None
+        """The line as it is now (None: voided)."""
+
+    def __init__(self, gst_rate_bp: int, limits: ApprovalLimits = DEFAULT_LIMITS) -> None:
         super().__init__(id="cart-pane")
         self.cart = Cart()
+        self.limits = limits
+        """The store's approval limits (HQ's settings): the checkout judges by the same."""
         self._gst_rate_bp = gst_rate_bp
         self._last: ProductView | None = None
 
@@ -124,9 +208,20 @@ class CartPane(Vertical):
 
     # ------------------------------------------------------------------ changing
 
-    def add(self, product: ProductView, qty: int = 1) -> None:
-        """Add a scan or a search pick (raises ``CartError`` for a bad quantity)."""
-        index = self.cart.add(product, qty)
+    def needs_age_check(self, product: ProductView) -> bool:
+        """An age-restricted item, and the customer's age not yet confirmed in this sale."""
+        return product.age_restricted and not self.cart.age_confirmed
+
+    def add(self, product: ProductView, qty: int = 1, *, age_checked: bool = False) -> None:
+        """Add a scan or a search pick (raises ``CartError`` for a bad quantity).
+
+        ``age_checked``: the cashier confirmed the customer's age for this item (an
+        age-restricted item is refused without it, unless confirmed earlier in the sale).
+        """
+        if self.needs_age_check(product) and not age_checked:
+            raise CartError(f"{product.name} is age-restricted: confirm the customer's age.")
+        checked = age_checked or (product.age_restricted and self.cart.age_confirmed)
+        index = self.cart.add(product, qty, age_checked=checked)
         self._last = product
         self._changed(select=index)
 
@@ -170,32 +265,74 @@ class CartPane(Vertical):
     def propose_void(self, index: int) -> None:
         self._propose(LineEdit("void", index, self.cart.entries[index]))
 
+    def propose_price(self, index: int, text: str) -> None:
+        """A new unit price for the line (a price override; the manager approves it)."""
+        entry = self.cart.entries[index]
+        try:
+            cents = parse_cents(text)
+            if cents < 0:
+                raise CartError("A price cannot be negative.")
+        except (MoneyError, CartError) as exc:
+            self.post_message(self.Refused(str(exc), "Price"))
+            return
+        if cents == entry.unit_price_cents:
+            self.post_message(
+                self.Refused(f"The line is already S${format_cents(cents)}.", "Price")
+            )
+            return
+        self._propose(LineEdit("price", index, entry, cents))
+
     def _propose(self, edit: LineEdit) -> None:
-        need = edit.need
-        if need is None:
-            self.apply(edit)
-        else:
-            self.post_message(self.ApprovalNeeded(edit, need))
+        self.apply(edit)
 
     def apply(self, edit: LineEdit, approval: ApprovalView | None = None) -> bool:
-        """Make an (approved) edit, if its line is still the one it was proposed for."""
+        """Make an edit once every approval it needs is granted, if its line is still the
+        one it was proposed for; else ask for the next approval (``ApprovalNeeded``)."""
         entries = self.cart.entries
         if edit.index >= len(entries) or entries[edit.index] is not edit.entry:
             self.post_message(self.Refused("The line changed meanwhile: try again.", "Cart"))
             return False
+        if approval is not None:
+            edit = edit.approved(approval)
+        need = edit.missing(self.limits)
+        if need is not None:
+            self.post_message(self.ApprovalNeeded(edit, need))
+            return False
+        disc = edit.approval_for("discount")
         try:
             if edit.kind == "void":
                 self.cart.void(edit.index)
                 select = max(0, edit.index - 1)
             elif edit.kind == "qty":
                 select = self.cart.set_qty(edit.index, edit.value)
+            elif edit.kind == "price":
+                select = self.cart.set_price(
+                    edit.index, edit.value, edit.approval_for("price_override")
+                )
             else:
-                select = self.cart.set_discount(edit.index, edit.value, approval)
+                select = self.cart.set_discount(edit.index, edit.value, disc)
+            if disc is not None and edit.kind != "discount":
+                self.cart.set_discount(edit.index, entries[edit.index].discount_cents, disc)
         except CartError as exc:
             self.post_message(self.Refused(str(exc), "Cart"))
             return False
         self._changed(select=select)
+        if edit.takes_off:
+            now = None if edit.kind == "void" else entries[edit.index]
+            self.post_message(self.ItemsTakenOff(edit, now))
         return True
+
+    def undo(self, edit: LineEdit, now: CartEntry | None) -> None:
+        """Put back what ``edit`` took off (its recording failed: nothing was taken off)."""
+        entries = self.cart.entries
+        if now is None:
+            self.cart.put_back(edit.index, edit.entry)
+        elif edit.index < len(entries) and entries[edit.index] is now:
+            entries[edit.index] = edit.entry
+        else:
+            self.post_message(self.Refused("The line changed meanwhile: check it.", "Cart"))
+            return
+        self._changed(select=edit.index)
 
     def _changed(self, *, select: int | None = None) -> None:
         try:

@@ -10,6 +10,9 @@ The item name gets the width: on a narrow screen (80 columns) the line number an
 price columns go (the cursor marks the line; the amount is on the row), and the
 discount column shows only once a line has a discount, so a name such as
 "Milo 3-in-1 Sachets 18x33g" keeps its size at 80x24.
+
+A price override is marked with ``*`` after the price the line sells at (in the name,
+``@6.50*``, when the price column is not shown), so a cashier and a manager can see it.
 """
 
 from __future__ import annotations
@@ -100,16 +103,24 @@ class CartTable(DataTable[str | Text]):
 
     def _rows(self, cart: Cart, totals: Totals) -> list[tuple[str | Text, ...]]:
         width = self._name_width
+        wide = "price" in self._keys
         rows = []
         for i, (entry, priced) in enumerate(zip(cart.entries, totals.lines, strict=True)):
             name = entry.product.name
-            if len(name) > width:
-                name = name[: width - 1] + "…"
+            price = format_cents(entry.unit_price_cents)
+            if entry.override_cents is not None:
+                price += "*"
+            tag = f" @{price}" if entry.override_cents is not None and not wide else ""
+            if len(name) + len(tag) > width:
+                name = name[: max(1, width - len(tag) - 1)] + "…"
+            name += tag
+            if entry.age_checked and len(name) + 4 <= width:
+                name += " 18+"
             cells: dict[str, str | Text] = {
                 "no": str(i + 1),
                 "name": name,
                 "qty": Text(str(entry.qty), justify="right"),
-                "price": Text(format_cents(entry.product.price_cents), justify="right"),
+                "price": Text(price, justify="right"),
                 "disc": Text(
                     format_cents(-priced.discount_cents) if priced.discount_cents else "",
                     justify="right",

@@ -1,0 +1,29 @@
+"""age-restricted products: the till asks the cashier to confirm the customer's age
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30 08:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (SQLite and PostgreSQL both have it): a batch table copy would
+    # drop the table's unnamed CHECK constraints.
+    op.add_column(
+        "products",
+        sa.Column("age_restricted", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE products DROP COLUMN age_restricted")
