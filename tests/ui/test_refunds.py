@@ -151,12 +151,18 @@ async def test_over_refund_is_refused_and_nothing_is_written(make_app) -> None:
         before = await written(app)
         await pilot.press("f6", "backspace", "3", "enter")  # 3 of the 2 sold
         await settle(pilot)
-        assert screen.chosen == {1: 3}
-        await refund_with_reason(pilot)
-        assert app.screen is screen  # refused before any PIN is asked
+        assert app.screen is screen and screen.chosen == {}
         message = text_of(app, "#message")
-        assert "line 1 sold 2, 0 already refunded: at most 2 can be refunded" in message
+        assert "Cannot refund 3 of line 1 (Kopi-O Powder 500g): sold 2" in message
+        assert "at most 2 can be refunded" in message
         assert screen.query_one("#message").has_class("error")
+        await pilot.press("f9")  # nothing chosen: nothing to send
+        await settle(pilot)
+        assert app.screen is screen
+        assert "Choose what comes back first" in text_of(app, "#message")
+        await pilot.press("f6", "backspace", "2", "enter", "f6", "backspace", "1", "enter")
+        await settle(pilot)
+        assert screen.chosen == {1: 1}  # a quantity can be changed
         assert await written(app) == before
         assert before["refunds"] == 0 and "sale.refunded" not in before
 

@@ -127,7 +127,8 @@ class RefundScreen(TillScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#refund-lines", DataTable)
-        table.add_column("Item", key="name", width=30)
+        table.add_column("#", key="no", width=2)
+        table.add_column("Item", key="name", width=28)
         for key, label, width in (
             ("sold", "Sold", 4),
             ("done", "Refunded", 8),
@@ -202,6 +203,7 @@ class RefundScreen(TillScreen[None]):
         for ln in sale.lines:
             qty = self.chosen.get(ln.line_no, 0)
             table.add_row(
+                str(ln.line_no),
                 ln.name,
                 Text(str(ln.qty), justify="right"),
                 Text("all" if _left(ln) == 0 else str(ln.refunded_qty), justify="right"),
@@ -273,12 +275,21 @@ class RefundScreen(TillScreen[None]):
         )
 
     def _set_quantity(self, line: SoldLineView, text: str) -> None:
-        """Any whole number is taken; the service says if it is more than is left."""
+        """A whole number up to what is left (the service checks again when it writes:
+        another refund may have taken some since this screen read the sale)."""
         text = text.strip()
         if not text.isdigit():
             self.error(f"{text!r} is not a quantity: type a whole number.", "Refund")
             return
         qty = int(text)
+        if qty > _left(line):
+            self.error(
+                f"Cannot refund {qty} of line {line.line_no} ({line.name}): sold "
+                f"{line.qty}, {line.refunded_qty} already refunded, at most {_left(line)} "
+                "can be refunded.",
+                "Refund",
+            )
+            return
         if qty:
             self.chosen[line.line_no] = qty
         else:
@@ -408,7 +419,12 @@ class RefundScreen(TillScreen[None]):
         if need is None or sale is None:
             self._not_given(pending)
             return
-        what = f"{sale.receipt_no}, {pending.reason}" + (" (in cash)" if self.to_cash else "")
+        amount = sum(_amount(ln, self.chosen.get(ln.line_no, 0)) for ln in sale.lines)
+        what = (
+            f"about S${format_cents(amount)} of {sale.receipt_no}"
+            + (" in cash" if self.to_cash else "")
+            + f", {pending.reason}"
+        )
 
         def approved(granted: ApprovalView | None) -> None:
             if granted is None:
