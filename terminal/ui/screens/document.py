@@ -37,8 +37,8 @@ class DocumentModal(TillModal[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="doc-box", classes="dialog"):
             yield Label(self.title_text, id="doc-title", classes="dialog-title")
-            yield Label(self.summary, id="doc-summary")
-            yield Label("", id="doc-printed")
+            yield Label(self.summary, id="doc-summary", markup=False)
+            yield Label("", id="doc-printed", markup=False)
             with VerticalScroll(id="doc-scroll"):
                 yield Static(self.text, id="doc-text", markup=False)
         yield Footer(compact=True)

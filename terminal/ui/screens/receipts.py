@@ -94,14 +94,14 @@ class ReceiptsScreen(TillScreen[None]):
                 yield Input(
                     placeholder="receipt number, or a day (14/03, today)", id="receipts-find"
                 )
-            yield Label("The latest receipts of this till.", id="receipts-what")
+            yield Label("The latest receipts of this till.", id="receipts-what", markup=False)
             yield OptionList(id="receipts-list")
             yield Label(
                 "Enter: search, Enter again: view the copy   Up/Down: choose   "
                 "F3: a member's receipts   F12: print a copy",
                 id="receipts-hint",
             )
-            yield Label("", id="message")
+            yield Label("", id="message", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

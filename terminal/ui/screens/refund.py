@@ -117,12 +117,14 @@ class RefundScreen(TillScreen[None]):
             with Horizontal(id="refund-row"):
                 yield Label("Receipt", id="refund-receipt-label")
                 yield Input(placeholder="scan or type the receipt number", id="refund-receipt")
-            yield Label("Scan or type the receipt number, then Enter.", id="refund-sale")
+            yield Label(
+                "Scan or type the receipt number, then Enter.", id="refund-sale", markup=False
+            )
             table: DataTable[str | Text] = DataTable(cursor_type="row", id="refund-lines")
             table.can_focus = False
             yield table
-            yield Label("", id="refund-chosen")
-            yield Label("", id="message")
+            yield Label("", id="refund-chosen", markup=False)
+            yield Label("", id="message", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -204,7 +206,7 @@ class RefundScreen(TillScreen[None]):
             qty = self.chosen.get(ln.line_no, 0)
             table.add_row(
                 str(ln.line_no),
-                ln.name,
+                Text(ln.name),  # plain: a name may hold "["
                 Text(str(ln.qty), justify="right"),
                 Text("all" if _left(ln) == 0 else str(ln.refunded_qty), justify="right"),
                 Text(str(qty) if qty else "-", justify="right"),
