@@ -69,6 +69,8 @@ class SaleScreen(TillScreen[None]):
         Binding("f11", "detach", "No member", show=False),
         Binding("f12", "reprint", "Reprint", show=False),
         Binding("ctrl+l", "logout", "Log out", show=False),
+        Binding("ctrl+r", "refund", "Refund", show=False),
+        Binding("ctrl+f", "receipts", "Receipts", show=False),
         Binding("up", "cursor(-1)", show=False),
         Binding("down", "cursor(1)", show=False),
         # Priority: the scan input would take these as its own editing keys.
@@ -451,6 +453,21 @@ class SaleScreen(TillScreen[None]):
             self.error("No sale yet on this till since it started.", "Reprint")
             return
         self.app.push_screen(ReceiptModal(self.till.last_receipt, reprint=True))
+
+    def action_refund(self) -> None:
+        from terminal.ui.screens.refund import RefundScreen
+
+        if self._refuse_if_busy():
+            return
+        if self.cart.entries:
+            self.error("Finish or park (F4) the sale before a refund (Ctrl+R).", "Refund")
+            return
+        self.app.push_screen(RefundScreen())
+
+    def action_receipts(self) -> None:
+        from terminal.ui.screens.receipts import ReceiptsScreen
+
+        self.app.push_screen(ReceiptsScreen())
 
     def action_sync(self) -> None:
         from terminal.ui.screens.sync import SyncScreen
