@@ -10,6 +10,7 @@ from hq.pages import (
     auth,
     catalog_import,
     dashboard,
+    loyalty,
     members,
     outlets,
     products,
@@ -23,6 +24,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(dashboard.router)
 router.include_router(reports.router)
+router.include_router(loyalty.router)
 router.include_router(staff.router)
 router.include_router(catalog_import.router)
 router.include_router(products.router)
