@@ -24,7 +24,7 @@ from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
 from hq.api.report_params import ReportQueryDep, scope_for
-from hq.api.routes.reports import dismiss_and_audit
+from hq.api.routes.reports import dismiss_and_audit, retry_and_audit
 from hq.auth import audit
 from hq.db import Database
 from hq.pages.templating import render
@@ -255,6 +255,9 @@ async def report_page(
         api_url=page.api + (f"?{qs}" if qs else ""),
         extra={k: request.query_params.get(k, "") for k in page.extra},
         groups=sales.GROUPS,
+        query_string=qs,
+        retried=request.query_params.get("retried", ""),
+        outcome=request.query_params.get("outcome", ""),
     )
 
 
@@ -268,8 +271,34 @@ async def dismiss_form(
     back: Annotated[str, Form(max_length=2000)] = "/reports/quarantine",
 ) -> Response:
     await dismiss_and_audit(db=db, admin=admin, settings=settings, event_id=event_id, note=note)
-    target = back if back.startswith("/reports/quarantine") else "/reports/quarantine"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(_back(back), status_code=303)
+
+
+@router.post("/reports/quarantine/{event_id}/retry")
+async def retry_form(
+    event_id: uuid.UUID,
+    admin: OwnerDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    back: Annotated[str, Form(max_length=2000)] = "/reports/quarantine",
+) -> Response:
+    outcome = await retry_and_audit(db=db, admin=admin, settings=settings, event_id=event_id)
+    target = _back(back)
+    mark = "&" if "?" in target else "?"
+    return RedirectResponse(
+        f"{target}{mark}retried={event_id}&outcome={outcome.status}", status_code=303
+    )
+
+
+def _back(back: str) -> str:
+    """Only back to the quarantine list (never an open redirect), without an old outcome."""
+    path, _, query = back.partition("?")
+    if path != "/reports/quarantine":
+        return "/reports/quarantine"
+    kept = [
+        part for part in query.split("&") if part and not part.startswith(("retried=", "outcome="))
+    ]
+    return "/reports/quarantine" + ("?" + "&".join(kept) if kept else "")
 
 
 @router.get("/audit")
