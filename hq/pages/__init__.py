@@ -13,6 +13,7 @@ from hq.pages import (
     loyalty,
     members,
     outlets,
+    pdf,
     products,
     reports,
     staff,
@@ -23,6 +24,7 @@ from hq.pages.templating import STATIC
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(dashboard.router)
+router.include_router(pdf.router)  # before reports: /reports/{name}.pdf
 router.include_router(reports.router)
 router.include_router(loyalty.router)
 router.include_router(staff.router)

@@ -151,6 +151,10 @@ REPORTS: dict[str, ReportPage] = {
 }
 
 
+PDF_REPORTS = ("gst-f5", "reconciliation")
+"""The reports people print: :mod:`hq.pages.pdf` draws them."""
+
+
 def _page(name: str) -> ReportPage:
     page = REPORTS.get(name)
     if page is None:
@@ -253,6 +257,7 @@ async def report_page(
         options=options,
         csv_url=f"/reports/{name}.csv" + (f"?{qs}" if qs else ""),
         api_url=page.api + (f"?{qs}" if qs else ""),
+        pdf_url=f"/reports/{name}.pdf" + (f"?{qs}" if qs else "") if name in PDF_REPORTS else "",
         extra={k: request.query_params.get(k, "") for k in page.extra},
         groups=sales.GROUPS,
         query_string=qs,
