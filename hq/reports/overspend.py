@@ -117,12 +117,24 @@ class _Episode:
 
 
 async def _candidates(session: AsyncSession, query: ReportQuery, scope: Scope) -> list[uuid.UUID]:
-    """Members whose running balance ever went below zero and who redeemed in the period.
+    """Members who redeemed in the period and whose running balance ever went below zero.
 
-    The running sum is a window function over the ledger in HQ's order (both SQLite and
-    PostgreSQL have them), so only those few members are replayed in Python.
+    The running sum is a window function (SQLite and PostgreSQL both have them) over the
+    ledgers of the period's redeemers only, in HQ's order; only the few members whose
+    balance dipped are then replayed in Python.
     """
     lo, hi = window(query.date_from, query.date_to, scope.tz)
+    redeemers = (
+        select(m.LoyaltyEntry.customer_id)
+        .where(
+            and_(
+                m.LoyaltyEntry.reason == "redeem",
+                m.LoyaltyEntry.occurred_at >= lo,
+                m.LoyaltyEntry.occurred_at < hi,
+            )
+        )
+        .distinct()
+    )
     running = (
         select(
             m.LoyaltyEntry.customer_id,
@@ -131,23 +143,17 @@ async def _candidates(session: AsyncSession, query: ReportQuery, scope: Scope) -
             .label("running"),
         )
         .outerjoin(m.Event, m.Event.event_id == m.LoyaltyEntry.event_id)
+        .where(m.LoyaltyEntry.customer_id.in_(redeemers))
         .subquery()
     )
-    dipped = select(running.c.customer_id).where(running.c.running < 0).distinct()
-    redeemed = (
-        select(m.LoyaltyEntry.customer_id)
-        .where(
-            and_(
-                m.LoyaltyEntry.reason == "redeem",
-                m.LoyaltyEntry.occurred_at >= lo,
-                m.LoyaltyEntry.occurred_at < hi,
-                m.LoyaltyEntry.customer_id.in_(dipped),
-            )
-        )
+    dipped = (
+        select(running.c.customer_id)
+        .where(running.c.running < 0)
         .distinct()
+        .order_by(running.c.customer_id)
         .limit(MAX_MEMBERS)
     )
-    return list((await session.execute(redeemed)).scalars())
+    return list((await session.execute(dipped)).scalars())
 
 
 async def _steps(session: AsyncSession, customer_id: uuid.UUID) -> list[_Step]:
