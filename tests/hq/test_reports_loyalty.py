@@ -128,10 +128,10 @@ def test_overspend_lists_the_member_two_tills_took_below_zero(
 def test_loyalty_liability_balances_and_ledger_add_up(hq: Hq, offline_pair: dict[str, Any]) -> None:
     x = offline_pair
     per_member = {x["a"]: 1000 - 700 - 650, x["b"]: 1000 - 300 - 300, x["c"]: 500 - 800}
-    # the liability over the whole store, summed from the ledger (not from the balances)
+    # the liability over the whole store, summed here from the stored balances (this
+    # server is shared: other tests write customers directly, without ledger entries)
     outstanding = int(hq.scalar(
-        "SELECT coalesce(sum(s), 0) FROM (SELECT sum(points) AS s FROM loyalty_entries "
-        "GROUP BY customer_id) AS t WHERE s > 0"
+        "SELECT coalesce(sum(loyalty_balance), 0) FROM customers WHERE loyalty_balance > 0"
     ))  # fmt: skip
     value = int(hq.scalar("SELECT loyalty_point_value_cents FROM settings WHERE id = 1"))
     report = get(hq, x["auth"], "/v1/reports/loyalty", q="Ah Huat")
