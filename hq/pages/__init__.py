@@ -10,8 +10,10 @@ from hq.pages import (
     auth,
     catalog_import,
     dashboard,
+    loyalty,
     members,
     outlets,
+    pdf,
     products,
     reports,
     staff,
@@ -22,7 +24,9 @@ from hq.pages.templating import STATIC
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(dashboard.router)
+router.include_router(pdf.router)  # before reports: /reports/{name}.pdf
 router.include_router(reports.router)
+router.include_router(loyalty.router)
 router.include_router(staff.router)
 router.include_router(catalog_import.router)
 router.include_router(products.router)

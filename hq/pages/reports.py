@@ -20,14 +20,25 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.api.admin import OwnerDep, PageAdminDep
+from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
 from hq.api.report_params import ReportQueryDep, scope_for
-from hq.api.routes.reports import dismiss_and_audit
+from hq.api.routes.reports import dismiss_and_audit, retry_and_audit
 from hq.auth import audit
+from hq.db import Database
 from hq.pages.templating import render
-from hq.reports import gst_f5, products, quarantine, reconciliation, refunds, sales, tenders
+from hq.reports import (
+    gst_f5,
+    loyalty,
+    overspend,
+    products,
+    quarantine,
+    reconciliation,
+    refunds,
+    sales,
+    tenders,
+)
 from hq.reports.common import ReportQuery, Scope, choices
 
 router = APIRouter()
@@ -92,6 +103,26 @@ async def _quarantine(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) ->
     return await quarantine.quarantine(session=s, query=q, scope=sc)
 
 
+def _number(request: Request, name: str, default: int, top: int) -> int:
+    raw = request.query_params.get(name, "")
+    return min(max(int(raw), 1), top) if raw.isdigit() and len(raw) < 10 else default
+
+
+async def _loyalty(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    """Balances need no dates; the CSV carries every matching member, the page one page."""
+    search = r.query_params.get("q", "")[:100]
+    if r.url.path.endswith(".csv"):
+        return await loyalty.loyalty(session=s, search=search, size=loyalty.CSV_ROWS)
+    size = _number(r, "size", loyalty.PAGE_SIZE, loyalty.MAX_PAGE_SIZE)
+    return await loyalty.loyalty(
+        session=s, search=search, page=_number(r, "page", 1, 1_000_000), size=size
+    )
+
+
+async def _overspend(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await overspend.overspend(session=s, query=q, scope=sc)
+
+
 REPORTS: dict[str, ReportPage] = {
     "sales": ReportPage(
         "Sales summary", "reports/sales.html", _sales, "/v1/reports/sales", ("group_by",)
@@ -111,7 +142,17 @@ REPORTS: dict[str, ReportPage] = {
     "quarantine": ReportPage(
         "Quarantine", "reports/quarantine.html", _quarantine, "/v1/reports/quarantine"
     ),
+    "loyalty": ReportPage(
+        "Loyalty", "reports/loyalty.html", _loyalty, "/v1/reports/loyalty", ("q", "page")
+    ),
+    "overspend": ReportPage(
+        "Offline overspend", "reports/overspend.html", _overspend, "/v1/reports/overspend"
+    ),
 }
+
+
+PDF_REPORTS = ("gst-f5", "reconciliation")
+"""The reports people print: :mod:`hq.pages.pdf` draws them."""
 
 
 def _page(name: str) -> ReportPage:
@@ -144,6 +185,26 @@ async def report_csv(
     page = _page(name)
     async with db.readers() as session, session.begin():
         report = await page.load(session, query, scope_for(admin, settings), request)
+    return await csv_download(
+        report,
+        db=db,
+        admin=admin,
+        target=name,
+        detail=str(request.url.query) or None,
+        filename=f"kedai-{name}-{query.date_from}-{query.date_to}.csv",
+    )
+
+
+async def csv_download(
+    report: Tabular,
+    *,
+    db: Database,
+    admin: AdminContext,
+    target: str,
+    detail: str | None,
+    filename: str,
+) -> Response:
+    """The report's ``table()`` as a CSV attachment; the export is audited."""
     head, rows = report.table()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -154,11 +215,10 @@ async def report_csv(
             session=session,
             username=admin.username,
             action="report.export",
-            target=name,
-            detail=str(request.url.query) or None,
+            target=target,
+            detail=detail,
             ip=admin.address,
         )
-    filename = f"kedai-{name}-{query.date_from}-{query.date_to}.csv"
     return Response(
         out.getvalue().encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",
@@ -197,8 +257,12 @@ async def report_page(
         options=options,
         csv_url=f"/reports/{name}.csv" + (f"?{qs}" if qs else ""),
         api_url=page.api + (f"?{qs}" if qs else ""),
+        pdf_url=f"/reports/{name}.pdf" + (f"?{qs}" if qs else "") if name in PDF_REPORTS else "",
         extra={k: request.query_params.get(k, "") for k in page.extra},
         groups=sales.GROUPS,
+        query_string=qs,
+        retried=request.query_params.get("retried", ""),
+        outcome=request.query_params.get("outcome", ""),
     )
 
 
@@ -212,8 +276,34 @@ async def dismiss_form(
     back: Annotated[str, Form(max_length=2000)] = "/reports/quarantine",
 ) -> Response:
     await dismiss_and_audit(db=db, admin=admin, settings=settings, event_id=event_id, note=note)
-    target = back if back.startswith("/reports/quarantine") else "/reports/quarantine"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(_back(back), status_code=303)
+
+
+@router.post("/reports/quarantine/{event_id}/retry")
+async def retry_form(
+    event_id: uuid.UUID,
+    admin: OwnerDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    back: Annotated[str, Form(max_length=2000)] = "/reports/quarantine",
+) -> Response:
+    outcome = await retry_and_audit(db=db, admin=admin, settings=settings, event_id=event_id)
+    target = _back(back)
+    mark = "&" if "?" in target else "?"
+    return RedirectResponse(
+        f"{target}{mark}retried={event_id}&outcome={outcome.status}", status_code=303
+    )
+
+
+def _back(back: str) -> str:
+    """Only back to the quarantine list (never an open redirect), without an old outcome."""
+    path, _, query = back.partition("?")
+    if path != "/reports/quarantine":
+        return "/reports/quarantine"
+    kept = [
+        part for part in query.split("&") if part and not part.startswith(("retried=", "outcome="))
+    ]
+    return "/reports/quarantine" + ("?" + "&".join(kept) if kept else "")
 
 
 @router.get("/audit")

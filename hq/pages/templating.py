@@ -36,6 +36,8 @@ NAV = [
     ("/reports/top-products", "Products"),
     ("/reports/gst-f5", "GST F5"),
     ("/reports/refunds", "Refunds"),
+    ("/reports/loyalty", "Loyalty"),
+    ("/reports/overspend", "Overspend"),
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
     ("/products", "Catalog"),

@@ -205,7 +205,9 @@ def test_a_request_without_the_csrf_token_is_refused(page: Any, shop: Shop) -> N
     url = f"/v1/reports/quarantine/{event['event_id']}/dismiss"
     as_json = {"Content-Type": "application/json"}
     assert post_from_page(page, url, json.dumps({"note": "x"}), as_json) == 403
-    assert post_from_page(page, url, "{}", {**as_json, "X-CSRF-Token": token}) == 200
+    assert post_from_page(page, url, "{}", {**as_json, "X-CSRF-Token": token}) == 422  # no reason
+    reason = json.dumps({"note": "test sale"})
+    assert post_from_page(page, url, reason, {**as_json, "X-CSRF-Token": token}) == 200
     page.goto(f"{shop.url}/")
     assert page.url == f"{shop.url}/"  # the refused log-outs did not log out
 
@@ -224,7 +226,7 @@ def test_an_accountant_can_read_but_not_change_anything(page: Any, shop: Shop) -
     assert post_from_page(page, path, f"csrf_token={token}&note=x", form) == 403
     api = f"/v1/reports/quarantine/{event['event_id']}/dismiss"
     headers = {"Content-Type": "application/json", "X-CSRF-Token": token}
-    assert post_from_page(page, api, "{}", headers) == 403
+    assert post_from_page(page, api, '{"note": "x"}', headers) == 403
     assert page.goto(f"{shop.url}/audit").status == 403
     page.goto(f"{shop.url}/reports/gst-f5")
     assert page.locator("#box6").is_visible()

@@ -191,7 +191,7 @@ async def test_an_accountant_reads_but_cannot_change_anything(app: FastAPI, db_u
         again = await c.post(url, json={"note": "test sale"}, headers=headers)
         assert again.json()["dismissed"] is False
         missing = await c.post(
-            f"/v1/reports/quarantine/{uuid.uuid4()}/dismiss", json={}, headers=headers
+            f"/v1/reports/quarantine/{uuid.uuid4()}/dismiss", json={"note": "x"}, headers=headers
         )
         assert missing.status_code == 404
         listed = (await c.get("/v1/reports/quarantine")).json()

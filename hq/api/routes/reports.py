@@ -23,6 +23,7 @@ from hq.reports import dashboard as dashboard_report
 from hq.reports import gst_f5 as gst_report
 from hq.reports import products, reconciliation, refunds, sales, tenders
 from hq.reports import quarantine as quarantine_report
+from hq.retry import NotQuarantined, RetryOutcome, RetryRefused, retry
 from sync import protocol as p
 
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
@@ -137,7 +138,7 @@ async def quarantine(
 
 
 class DismissBody(BaseModel):
-    note: Annotated[str, Field(max_length=500)] = ""
+    note: Annotated[str, Field(max_length=500, description="why it needs no repair")] = ""
 
 
 class Dismissed(BaseModel):
@@ -158,7 +159,7 @@ class Dismissed(BaseModel):
 async def dismiss_quarantined(
     event_id: uuid.UUID, body: DismissBody, admin: OwnerDep, db: DatabaseDep, settings: SettingsDep
 ) -> Dismissed:
-    """Owner only, with the session's ``X-CSRF-Token``; audited."""
+    """Owner only, with the session's ``X-CSRF-Token`` and a reason; audited."""
     done = await dismiss_and_audit(
         db=db, admin=admin, settings=settings, event_id=event_id, note=body.note
     )
@@ -170,6 +171,9 @@ async def dismiss_and_audit(
 ) -> bool:
     """One unit of work: the dismissal and its audit row commit together (the page's
     form and this endpoint share it)."""
+    note = note.strip()
+    if not note:
+        raise ApiError(422, "validation_error", "say why the event needs no repair")
     async with db.sessions() as session, session.begin():
         try:
             done = await quarantine_report.dismiss(
@@ -190,3 +194,45 @@ async def dismiss_and_audit(
             ip=admin.address,
         )
     return done
+
+
+@router.post(
+    "/quarantine/{event_id}/retry",
+    response_model=RetryOutcome,
+    responses={
+        403: {"model": p.ErrorBody},
+        404: {"model": p.ErrorBody},
+        409: {"model": p.ErrorBody, "description": "dismissed, or its terminal is revoked"},
+    },
+)
+async def retry_quarantined(
+    event_id: uuid.UUID, admin: OwnerDep, db: DatabaseDep, settings: SettingsDep
+) -> RetryOutcome:
+    """Run a quarantined event through ingest again (after a fix): accepted, it becomes
+    facts exactly once and leaves quarantine; refused, it stays with the new reason.
+    Owner only, with the session's ``X-CSRF-Token``; audited."""
+    return await retry_and_audit(db=db, admin=admin, settings=settings, event_id=event_id)
+
+
+async def retry_and_audit(
+    *, db: Database, admin: AdminContext, settings: Settings, event_id: uuid.UUID
+) -> RetryOutcome:
+    """One unit of work: the retry's effect and its audit row commit together."""
+    async with db.sessions() as session, session.begin():
+        try:
+            outcome = await retry(
+                session=session, event_id=event_id, scope=scope_for(admin, settings)
+            )
+        except NotQuarantined as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        except RetryRefused as exc:
+            raise ApiError(409, "conflict", str(exc)) from exc
+        await audit.record(
+            session=session,
+            username=admin.username,
+            action=f"quarantine.retry.{outcome.status}",
+            target=str(event_id),
+            detail=outcome.reason,
+            ip=admin.address,
+        )
+    return outcome
