@@ -86,6 +86,8 @@ class KedaiTill(App[None]):
         self.agent = agent
         self.clock = clock
         self.printer = printer
+        self.drawer_kick_on_cash = True
+        """Open the drawer after a cash sale (the till settings may turn it off)."""
         self.ready = asyncio.Event()
         self.startup_error: str | None = None
         self.profile: StoreProfile | None = None
@@ -165,7 +167,8 @@ class KedaiTill(App[None]):
         from terminal.printing.settings import load_settings
 
         try:
-            printer = open_printer(load_settings())
+            settings = load_settings()
+            printer = open_printer(settings)
         except (PrinterError, ValueError, OSError) as exc:  # ValueError: bad settings
             log.warning("printer not opened: %s", exc)
             self.notify(
@@ -176,6 +179,7 @@ class KedaiTill(App[None]):
                 timeout=30,
             )
             return None
+        self.drawer_kick_on_cash = settings.drawer_kick_on_cash
         return printer if isinstance(printer, ReceiptPrinter) else None
 
     async def _make_agent(self, db: Database) -> None:

@@ -38,6 +38,7 @@ class TillPort(Protocol):
 
     clock: Clock
     printer: ReceiptPrinter | None
+    drawer_kick_on_cash: bool
     agent: AgentPort | None
     ready: asyncio.Event
     startup_error: str | None

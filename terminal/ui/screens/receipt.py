@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Label, Static
 
 from terminal.domain.money import format_cents
-from terminal.printing.printer import PrinterError
+from terminal.printing.printer import CashDrawer, PrinterError
 from terminal.printing.receipt_text import render_receipt
 from terminal.services.schemas import Receipt
 from terminal.ui.screens.base import TillModal
@@ -57,7 +57,11 @@ class ReceiptModal(TillModal[None]):
 
     def on_mount(self) -> None:
         if self.till.printer is not None:
-            self.action_print()
+            took_cash = any(
+                p.tender == "cash" and p.amount_cents > 0 for p in self.receipt.payments
+            )
+            kick = took_cash and not self.reprint and self.till.drawer_kick_on_cash
+            self._print(render_receipt(self.receipt, reprint=self.reprint), kick=kick)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -72,10 +76,23 @@ class ReceiptModal(TillModal[None]):
         self._print(render_receipt(self.receipt, reprint=self.reprint))
 
     @work(exclusive=True, group="print", thread=True, exit_on_error=False)
-    def _print(self, text: str) -> None:
+    def _print(self, text: str, *, kick: bool = False) -> None:
+        """Print, then open the drawer for a cash sale (one thread: one device, in order).
+
+        The drawer opens even if the receipt did not print: the change is still due.
+        """
         printer = self.till.printer
         assert printer is not None
         try:
             printer.print_text(text)
         except PrinterError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.app.call_from_thread(
+                self.notify, f"Not printed ({exc}): F12 to reprint.", severity="error"
+            )
+        if kick and isinstance(printer, CashDrawer):
+            try:
+                printer.kick_drawer()
+            except PrinterError as exc:
+                self.app.call_from_thread(
+                    self.notify, f"{exc} Open it with its key.", title="Drawer", severity="error"
+                )

@@ -68,9 +68,10 @@ class SaleScreen(TillScreen[None]):
         Binding("f10", "sync", "Sync", show=False),
         Binding("f11", "detach", "No member", show=False),
         Binding("f12", "reprint", "Reprint", show=False),
-        Binding("ctrl+l", "logout", "Log out", show=False),
-        Binding("ctrl+r", "refund", "Refund", show=False),
-        Binding("ctrl+f", "receipts", "Receipts", show=False),
+        Binding("ctrl+l", "logout", "Close shift, log out", show=False),
+        Binding("ctrl+r", "refund", "Refund / return", show=False),
+        Binding("ctrl+f", "receipts", "Past receipts", show=False),
+        Binding("f1", "keys", "All keys", show=False),
         Binding("up", "cursor(-1)", show=False),
         Binding("down", "cursor(1)", show=False),
         # Priority: the scan input would take these as its own editing keys.
@@ -78,7 +79,7 @@ class SaleScreen(TillScreen[None]):
         Binding("ctrl+e", "cash_move", "Cash in/out", show=False, priority=True),
         Binding("ctrl+d", "no_sale", "No sale", show=False, priority=True),
         Binding("ctrl+k", "cancel_sale", "Cancel sale", show=False, priority=True),
-        Binding("ctrl+p", "price_override", "Price", show=False),
+        Binding("ctrl+p", "price_override", "Price override", show=False),
     ]
     AUTO_FOCUS = "#scan"
 
@@ -105,7 +106,9 @@ class SaleScreen(TillScreen[None]):
                 yield TotalsPanel(id="totals")
                 yield Label("", id="last-scan")
                 yield Label(
-                    "F12 Reprint  F10 Sync\nF11 No member\nCtrl+L Close shift", id="more-keys"
+                    "F1 All keys, refunds\nF12 Reprint  F10 Sync\nF11 No member\n"
+                    "Ctrl+L Close shift",
+                    id="more-keys",
                 )
         yield Footer(compact=True)
 
@@ -469,6 +472,20 @@ class SaleScreen(TillScreen[None]):
 
         self.app.push_screen(ReceiptsScreen())
 
+    def action_keys(self) -> None:
+        """F1: every key of this screen in a list; Enter on one does what its key does."""
+        from terminal.ui.screens.keys import KeysModal, key_entries
+
+        display = {
+            b.key: self.app.get_key_display(b) for b in self.BINDINGS if isinstance(b, Binding)
+        }
+
+        def chosen(action: str | None) -> None:
+            if action is not None:
+                self.call_later(self.run_action, action)
+
+        self.app.push_screen(KeysModal(key_entries(self.BINDINGS, display)), chosen)
+
     def action_sync(self) -> None:
         from terminal.ui.screens.sync import SyncScreen
 
@@ -587,6 +604,7 @@ class SaleScreen(TillScreen[None]):
         await self._park(self._hold("ctrl+q")).wait()
         if not self.cart.entries:
             self.app.exit()
+
     # ------------------------------------------------------------------ line operations
 
     _limits_synced: datetime | None = None
