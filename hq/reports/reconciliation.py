@@ -11,6 +11,7 @@ what the till declares.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,8 @@ class ShiftRow(BaseModel):
     hq_sales_cents: int
     till_expected_cash_cents: int
     hq_expected_cash_cents: int
-    """Opening float plus the cash HQ holds for the shift's sales."""
+    """Opening float, plus the cash HQ holds for the shift's sales, less its cash refunds,
+    plus petty cash in, less petty cash out: the till's own rule, from HQ's facts."""
     counted_cash_cents: int
     variance_cents: int
     """Counted minus the till's expected cash."""
@@ -86,6 +88,31 @@ class ReconciliationReport(BaseModel):
         ]  # fmt: skip
 
 
+async def _petty_cash(session: AsyncSession, found: list[Any]) -> list[tuple[Any, int]]:
+    """(shift, signed amount) of each petty-cash movement into or out of those shifts.
+
+    Cash movements are kept as events only (they are rare: a few per shift), read here by
+    the shifts' terminals and matched to the shift in the payload.
+    """
+    shifts = {str(r.Shift.shift_id): r.Shift.shift_id for r in found}
+    terminals = {r.Shift.terminal_id for r in found}
+    if not shifts:
+        return []
+    moved = []
+    for (payload,) in await session.execute(
+        select(m.Event.payload).where(
+            m.Event.type == "cash.movement",
+            m.Event.quarantined.is_(False),
+            m.Event.terminal_id.in_(terminals),
+        )
+    ):
+        shift = shifts.get(str(payload.get("shift_id")))
+        kind, amount = payload.get("kind"), int(payload.get("amount_cents") or 0)
+        if shift is not None and kind in ("in", "out"):
+            moved.append((shift, amount if kind == "in" else -amount))
+    return moved
+
+
 async def reconciliation(
     *, session: AsyncSession, query: ReportQuery, scope: Scope
 ) -> ReconciliationReport:
@@ -117,16 +144,16 @@ async def reconciliation(
             .group_by(m.Sale.shift_id)
         )
     }
-    cash = dict(
-        (
-            await session.execute(
-                select(m.Sale.shift_id, func.sum(m.SalePayment.amount_cents))
-                .join(m.SalePayment, m.SalePayment.sale_id == m.Sale.sale_id)
-                .where(m.Sale.shift_id.in_(ids), is_sale, m.SalePayment.tender == "cash")
-                .group_by(m.Sale.shift_id)
-            )
-        ).all()
-    )
+    cash: dict[Any, int] = defaultdict(int)
+    for shift_id, total in await session.execute(  # refunds' payments are negative
+        select(m.Sale.shift_id, func.sum(m.SalePayment.amount_cents))
+        .join(m.SalePayment, m.SalePayment.sale_id == m.Sale.sale_id)
+        .where(m.Sale.shift_id.in_(ids), m.SalePayment.tender == "cash")
+        .group_by(m.Sale.shift_id)
+    ):
+        cash[shift_id] += int(total or 0)
+    for shift_id, moved in await _petty_cash(session, found):
+        cash[shift_id] += moved
     rows = []
     for r in found:
         s, hq_sum = r.Shift, sums.get(r.Shift.shift_id)
@@ -142,7 +169,7 @@ async def reconciliation(
                 till_sales_cents=s.sales_total_cents,
                 hq_sales_cents=int(hq_sum.total) if hq_sum else 0,
                 till_expected_cash_cents=s.expected_cash_cents,
-                hq_expected_cash_cents=s.opening_float_cents + int(cash.get(s.shift_id) or 0),
+                hq_expected_cash_cents=s.opening_float_cents + cash.get(s.shift_id, 0),
                 counted_cash_cents=s.counted_cash_cents,
                 variance_cents=s.counted_cash_cents - s.expected_cash_cents,
             )

@@ -313,3 +313,39 @@ def test_reconciliation_and_refunds_to_the_cent(hq: Hq, accountant: tuple[str, s
     assert row["original_receipt_no"] == f"{tid}-000001"
     assert (row["total_cents"], row["tax_cents"]) == (1000, gst_in(1000))
     assert refunds["total_cents"] == 1000
+
+
+def test_hq_expected_cash_counts_cash_refunds_and_petty_cash(
+    hq: Hq, accountant: tuple[str, str]
+) -> None:
+    """The till's rule: float + cash taken - cash refunded + cash in - cash out. A shift
+    with a cash refund and petty cash both ways reconciles with no difference."""
+    tid, token = hq.enroll()
+    shift, cashier = uuid.uuid4(), str(uuid.uuid4())
+    a_id, a = sale(tid, 1, [line(1, "X", 1, 1000, "SR")], [pay("cash", 1000, 1000)])
+    _, b = sale(tid, 2, [line(1, "Y", 1, 600, "SR")], [pay("cash", 600, 1000)], change=400)
+    back = refund(tid, 3, a_id, [line(1, "X", 1, 1000, "SR")], [pay("cash", 1000)])
+
+    def moved(seq: int, kind: str, amount: int) -> dict[str, Any]:
+        payload = {
+            "movement_id": str(uuid.uuid4()), "shift_id": str(shift), "cashier_id": cashier,
+            "kind": kind, "amount_cents": amount, "reason": "float top-up" if kind == "in"
+            else "cleaner",
+        }  # fmt: skip
+        return envelope(tid, seq, "cash.movement", payload)
+
+    for ev in (a, b, back):
+        ev["payload"]["shift_id"] = str(shift)
+    expected = 2000 + 1000 + 600 - 1000 + 500 - 250
+    events = [
+        a, b, back, moved(4, "in", 500), moved(5, "out", 250), moved(6, "no_sale", 0),
+        shift_closed(tid, 7, shift, opening_float_cents=2000, expected_cash_cents=expected,
+                     counted_cash_cents=expected, sales_count=2, sales_total_cents=1600),
+    ]  # fmt: skip
+    with hq.client(token) as client:
+        answer = client.post("/v1/sync/push", json=push_body(tid, events)).json()
+    assert {x["status"] for x in answer["results"]} == {"accepted"}, answer
+    rec = _get(hq, accountant, "/v1/reports/reconciliation", tid)
+    [row] = [s for s in rec["shifts"] if s["shift_id"] == str(shift)]
+    assert row["hq_expected_cash_cents"] == expected == 2850
+    assert row["differences"] == []
