@@ -132,9 +132,20 @@ async def _upsert(
 
 # ----------------------------------------------------------------------------- CSV
 
-CSV_COLUMNS = ("sku", "barcode", "name", "price", "tax_code", "cdc_eligible", "active")
+CSV_COLUMNS = (
+    "sku",
+    "barcode",
+    "name",
+    "price",
+    "tax_code",
+    "cdc_eligible",
+    "active",
+    "age_restricted",
+)
 """``price`` is in dollars (``3.30``); ``price_cents`` (``330``) may be given instead.
-Files are checked and imported by :mod:`hq.catalog_import`."""
+``age_restricted`` (default no) makes the tills ask for an age check; a file without that
+column leaves existing products' flag as it is. Files are checked and imported by
+:mod:`hq.catalog_import`."""
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
@@ -163,6 +174,7 @@ def _product_from_row(row: dict[str, str | None]) -> p.ProductRecord:
         tax_code=(cell("tax_code") or "SR").upper(),  # type: ignore[arg-type]
         cdc_eligible=_flag(cell("cdc_eligible"), default=True),
         active=_flag(cell("active"), default=True),
+        age_restricted=_flag(cell("age_restricted"), default=False),
     )
 
 

@@ -2,10 +2,14 @@
 preview what would change, then import all of it in one unit of work or nothing.
 
 Rows are read with :mod:`hq.catalog`'s column rules (``sku, barcode, name, price or
-price_cents, tax_code, cdc_eligible, active``). Every bad row is reported with its line
-number (up to :data:`MAX_ERRORS`), and one bad row imports nothing. Writes are bulk Core
-statements (one INSERT and one UPDATE executemany), so 100,000 products take seconds; a
-row whose fields did not change keeps its change_seq and costs the tills nothing.
+price_cents, tax_code, cdc_eligible, active, age_restricted``). Every bad row is reported
+with its line number (up to :data:`MAX_ERRORS`), and one bad row imports nothing. Writes
+are bulk Core statements (one INSERT and one UPDATE executemany), so 100,000 products take
+seconds; a row whose fields did not change keeps its change_seq and costs the tills nothing.
+
+A file without the ``age_restricted`` column (one written before tills checked ages) leaves
+existing products' flag as it is rather than clearing it; new products in it are not
+age-restricted.
 """
 
 from __future__ import annotations
@@ -27,7 +31,16 @@ from hq.sqlutil import allocate_change_seqs, insert
 from sync import protocol as p
 
 MAX_ERRORS = 200
-FIELDS = ("sku", "barcode", "name", "price_cents", "tax_code", "cdc_eligible", "active")
+FIELDS = (
+    "sku",
+    "barcode",
+    "name",
+    "price_cents",
+    "tax_code",
+    "cdc_eligible",
+    "active",
+    "age_restricted",
+)
 PRODUCTS: Table = m.Product.__table__  # type: ignore[assignment]
 
 
@@ -45,6 +58,8 @@ class CatalogCheck:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    age_column: bool = True
+    """False when the file has no ``age_restricted`` column: existing flags are kept."""
 
     @property
     def ok(self) -> bool:
@@ -65,6 +80,7 @@ def parse(text: str) -> CatalogCheck:
     if not {"sku", "name"} <= columns or not columns & {"price", "price_cents"}:
         _error(check, 1, "the header needs columns sku, name and price (or price_cents)")
         return check
+    check.age_column = "age_restricted" in columns
     skus: dict[str, int] = {}
     barcodes: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
@@ -99,7 +115,16 @@ def parse(text: str) -> CatalogCheck:
     return check
 
 
-EXPORT_HEADER = ("sku", "barcode", "name", "price", "tax_code", "cdc_eligible", "active")
+EXPORT_HEADER = (
+    "sku",
+    "barcode",
+    "name",
+    "price",
+    "tax_code",
+    "cdc_eligible",
+    "active",
+    "age_restricted",
+)
 
 
 def _safe(value: str) -> str:
@@ -121,6 +146,7 @@ async def export_csv(session: AsyncSession) -> str:
             m.Product.tax_code,
             m.Product.cdc_eligible,
             m.Product.active,
+            m.Product.age_restricted,
         ).order_by(m.Product.sku)
     )
     for r in rows:
@@ -133,6 +159,7 @@ async def export_csv(session: AsyncSession) -> str:
                 r.tax_code,
                 "yes" if r.cdc_eligible else "no",
                 "yes" if r.active else "no",
+                "yes" if r.age_restricted else "no",
             )
         )
     return out.getvalue()
@@ -154,6 +181,7 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
                     m.Product.tax_code,
                     m.Product.cdc_eligible,
                     m.Product.active,
+                    m.Product.age_restricted,
                 )
             )
         ).all()
@@ -175,6 +203,8 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
             continue
         old = existing.get(rec.sku)
         row = {f: getattr(rec, f) for f in FIELDS}
+        if old is not None and not check.age_column:
+            row["age_restricted"] = old.age_restricted
         if old is None:
             check.new += 1
             writes.append({**row, "product_id": rec.product_id, "_new": True})

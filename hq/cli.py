@@ -159,7 +159,8 @@ def revoke(terminal_id: str, database_url: str | None) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @database_option
 def import_catalog(path: Path, database_url: str | None) -> None:
-    """Upsert products from a CSV (sku,barcode,name,price,tax_code,cdc_eligible,active).
+    """Upsert products from a CSV (sku,barcode,name,price,tax_code,cdc_eligible,active,
+    age_restricted).
 
     Every row is checked first; one bad row imports nothing, and every bad row is listed.
     """

@@ -128,6 +128,7 @@ def _record(
     tax_code: str,
     cdc: str,
     active: str,
+    age_restricted: str,
 ) -> p.ProductRecord:
     return p.ProductRecord.model_validate(
         {
@@ -139,6 +140,7 @@ def _record(
             "tax_code": tax_code,
             "cdc_eligible": cdc == "1",
             "active": active == "1",
+            "age_restricted": age_restricted == "1",
         }
     )
 
@@ -208,9 +210,11 @@ async def product_create(
     tax_code: Text = "SR",
     cdc: Text = "",
     active: Text = "1",
+    age_restricted: Text = "",
 ) -> Response:
     fields = {"sku": sku, "barcode": barcode, "name": name, "price": price,
-              "tax_code": tax_code, "cdc": cdc, "active": active}  # fmt: skip
+              "tax_code": tax_code, "cdc": cdc, "active": active,
+              "age_restricted": age_restricted}  # fmt: skip
     return await _save(request, admin, db, uuid.uuid4(), fields, new=True)
 
 
@@ -227,9 +231,11 @@ async def product_edit(
     tax_code: Text = "SR",
     cdc: Text = "",
     active: Text = "",
+    age_restricted: Text = "",
 ) -> Response:
     fields = {"sku": sku, "barcode": barcode, "name": name, "price": price,
-              "tax_code": tax_code, "cdc": cdc, "active": active}  # fmt: skip
+              "tax_code": tax_code, "cdc": cdc, "active": active,
+              "age_restricted": age_restricted}  # fmt: skip
     return await _save(request, admin, db, product_id, fields, new=False)
 
 

@@ -1,6 +1,7 @@
 """Catalog CSV import from the back office (real HQ app in-process, a real SQLite file):
 a file with one bad row imports nothing and names the row; a good file previews its
-counts, then imports in one go and flows down the change feed."""
+counts, then imports in one go and flows down the change feed; the age_restricted column
+sets the flag tills check ages by, and an export (flag included) imports back unchanged."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from hq import manage
+from hq import enroll, manage
 from hq.app import create_app
 from hq.config import Settings
+from hq.db import open_database
+from sync import protocol as p
 
 OWNER, PASSWORD = "owner", "right-password-1"
 HEADER = "sku,barcode,name,price,tax_code,cdc_eligible,active\n"
@@ -127,8 +130,89 @@ async def test_an_export_imports_back_unchanged(app: FastAPI, db_url: str) -> No
         r = await c.get("/products/export.csv")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         text = r.content.decode("utf-8-sig")
-        assert text.startswith("sku,barcode,name,price,tax_code,cdc_eligible,active")
+        assert text.startswith("sku,barcode,name,price,tax_code,cdc_eligible,active,age_restricted")
         assert len(text.splitlines()) == count(db_url) + 1
+        flags = {line.split(",")[0]: line.rsplit(",", 1)[1] for line in text.splitlines()[1:]}
+        assert flags["BEER-6"] == "yes" and flags["KOPI-001"] == "no"  # the demo's flags
         again = await upload(c, csrf, text)
         assert again.status_code == 200
         assert f"0 new, 0 changed, {count(db_url)} unchanged" in again.text
+        # Only the flag differs: that row is a change.
+        flipped = text.replace(
+            flags_row(text, "KOPI-001"), flags_row(text, "KOPI-001")[:-2] + "yes"
+        )
+        assert (
+            f"0 new, 1 changed, {count(db_url) - 1} unchanged"
+            in (await upload(c, csrf, flipped)).text
+        )
+
+
+def flags_row(text: str, sku: str) -> str:
+    [found] = [line for line in text.splitlines() if line.startswith(f"{sku},")]
+    assert found.endswith(",no")
+    return found
+
+
+async def pull(c: httpx.AsyncClient, token: str, since: int) -> dict[str, p.ProductRecord]:
+    """The products in the till's change feed after ``since``, by sku."""
+    products: dict[str, p.ProductRecord] = {}
+    while True:
+        r = await c.get(
+            "/v1/sync/changes",
+            params={"since": since},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 200, r.text
+        page = p.ChangePage.model_validate_json(r.content)
+        products |= {ch.data.sku: ch.data for ch in page.changes if isinstance(ch, p.ProductChange)}
+        since = page.next
+        if not page.more:
+            return products
+
+
+async def test_the_age_restricted_column_sets_the_flag_the_tills_pull(
+    app: FastAPI, db_url: str
+) -> None:
+    token = await till_token(db_url)
+    header = HEADER.rstrip("\n") + ",age_restricted\n"
+    async with owner(app) as (c, csrf):
+        top = count_seq(db_url)
+        text = header + "KOPI-001,,Kopi-O Powder 500g,3.30,SR,yes,yes,yes\n"
+        text += "WINE-1,,Red Wine 750ml,29.90,SR,no,yes,yes\nNEW-1,,Plain,1.00,SR,yes,yes,\n"
+        r = await c.post(
+            "/products/import", data={"csrf_token": csrf, "action": "import", "csv_text": text}
+        )
+        assert r.status_code == 200 and "Imported: 2 new, 1 changed" in r.text, r.text
+        fed = await pull(c, token, top)
+        assert set(fed) == {"KOPI-001", "WINE-1", "NEW-1"}
+        assert fed["KOPI-001"].age_restricted and fed["WINE-1"].age_restricted
+        assert not fed["NEW-1"].age_restricted  # an empty cell is no
+        # A file from before the column leaves the flag as it is; "no" clears it.
+        old_style = HEADER + "KOPI-001,,Kopi-O Powder 500g,3.30,SR,yes,yes\n"
+        assert "0 new, 0 changed, 1 unchanged" in (await upload(c, csrf, old_style)).text
+        top = count_seq(db_url)
+        cleared = header + "KOPI-001,,Kopi-O Powder 500g,3.30,SR,yes,yes,no\n"
+        r = await c.post(
+            "/products/import", data={"csrf_token": csrf, "action": "import", "csv_text": cleared}
+        )
+        assert "Imported: 0 new, 1 changed" in r.text
+        assert not (await pull(c, token, top))["KOPI-001"].age_restricted
+        bad = header + "KOPI-001,,Kopi-O Powder 500g,3.30,SR,yes,yes,maybe\n"
+        r = await upload(c, csrf, bad)
+        assert r.status_code == 422 and "maybe" in r.text
+    assert count(db_url, "age_restricted") == 3  # the demo's BEER-6 and CIGAR-PK, and WINE-1
+
+
+async def till_token(db_url: str) -> str:
+    db = open_database(db_url)
+    try:
+        async with db.sessions() as s, s.begin():
+            found = await enroll.enroll_terminal(session=s, outlet_code="A", terminal_code="T0")
+    finally:
+        await db.dispose()
+    return found.token
+
+
+def count_seq(db_url: str) -> int:
+    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
+        return int(conn.execute("SELECT max(change_seq) FROM products").fetchone()[0])
