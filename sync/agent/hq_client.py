@@ -88,11 +88,25 @@ def _parse(model: type[_M], response: httpx.Response) -> _M:
         return model.model_validate_json(response.content)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        if first["type"] in _NEWER_HQ:
+            # HQ was upgraded before this till. Syncing stops rather than skipping what
+            # the till cannot store (past the cursor, it would never be pulled again);
+            # selling goes on offline, and the upgraded till syncs from where it stopped.
+            raise SyncProtocolError(
+                f"HQ sends data this till's version does not know ({where}): install the "
+                "new Kedai version on this till to sync again; selling goes on meanwhile",
+                status_code=response.status_code,
+            ) from exc
         raise SyncProtocolError(
-            f"HQ's answer is not a valid {model.__name__}: "
-            f"{'.'.join(map(str, first['loc']))}: {first['msg']}",
+            f"HQ's answer is not a valid {model.__name__}: {where}: {first['msg']}",
             status_code=response.status_code,
         ) from exc
+
+
+_NEWER_HQ = frozenset({"extra_forbidden", "union_tag_invalid"})
+"""Validation errors that mean HQ speaks a newer contract: a field or a kind of change
+this build does not have."""
 
 
 def _describe(exc: Exception) -> str:
