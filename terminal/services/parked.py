@@ -1,15 +1,20 @@
 """Parking a cart (customer walks off to fetch something) and recalling it later.
 
-A parked cart stores product ids, quantities and line discounts only: on recall the
-products are re-read from the catalog, so a price HQ changed meanwhile is the price
-charged, and a product withdrawn meanwhile is named rather than silently sold.
+A parked cart stores product ids, quantities, line discounts, price overrides, the
+manager approvals of both and the age checks: on recall the products are re-read from
+the catalog, so a price HQ changed meanwhile is the price charged (unless the line's
+price was overridden: that price was approved and stays), and a product withdrawn
+meanwhile is named rather than silently sold. Carts parked before the overrides,
+approvals and age checks were stored recall without them.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 
@@ -19,6 +24,7 @@ from terminal.services.catalog import products_in
 from terminal.services.customers import customer_in
 from terminal.services.errors import EmptyCartError, NotFoundError, TillError
 from terminal.services.schemas import (
+    ApprovalView,
     CustomerView,
     ParkedCart,
     ParkedItem,
@@ -45,7 +51,7 @@ async def park_sale(
         raise EmptyCartError("The cart is empty: there is nothing to park.")
     at = now or datetime.now(UTC)
     parked_id = uuid.uuid4()
-    total = sum(i.qty * i.product.price_cents - i.discount_cents for i in items)
+    total = sum(i.qty * i.unit_price_cents - i.discount_cents for i in items)
     first = items[0].product.name
     text = label.strip() or (first if len(items) == 1 else f"{first} +{len(items) - 1}")
     body = {
@@ -57,6 +63,10 @@ async def park_sale(
                 "sku": i.product.sku,
                 "qty": i.qty,
                 "discount_cents": i.discount_cents,
+                "approval": _approval_json(i.approval),
+                "override_cents": i.override_cents,
+                "override_approval": _approval_json(i.override_approval),
+                "age_checked": i.age_checked,
             }
             for i in items
         ],
@@ -139,26 +149,75 @@ async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
             raise NotFoundError("That parked sale was already recalled.")
         try:
             body = json.loads(row.cart_json)
-            wanted = [
-                (uuid.UUID(i["product_id"]), i["sku"], int(i["qty"]), int(i["discount_cents"]))
-                for i in body["items"]
-            ]
+            wanted = [_stored_line(i) for i in body["items"]]
             customer_id = uuid.UUID(body["customer_id"]) if body.get("customer_id") else None
         except (ValueError, KeyError, TypeError) as exc:
             raise ParkedSaleError(
                 "That parked sale is damaged and cannot be recalled: scan the items again."
             ) from exc
-        products = await products_in(s, [w[0] for w in wanted])
+        products = await products_in(s, [w.product_id for w in wanted])
         customer = await customer_in(s, customer_id) if customer_id is not None else None
         await s.execute(delete(ParkedSale).where(ParkedSale.id == parked_id))
     items: list[ParkedItem] = []
     missing: list[str] = []
-    for product_id, sku, qty, discount_cents in wanted:
-        product = products.get(product_id)
+    for line in wanted:
+        product = products.get(line.product_id)
         if product is None:
-            missing.append(sku)
+            missing.append(line.sku)
             continue
-        items.append(ParkedItem(product=product, qty=qty, discount_cents=discount_cents))
+        items.append(
+            ParkedItem(
+                product=product,
+                qty=line.qty,
+                discount_cents=line.discount_cents,
+                approval=line.approval,
+                override_cents=line.override_cents,
+                override_approval=line.override_approval,
+                age_checked=line.age_checked,
+            )
+        )
     return ParkedCart(
         id=parked_id, label=row.label, customer=customer, items=items, missing=missing
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredLine:
+    """One line of a parked cart as stored, before its product is read again."""
+
+    product_id: uuid.UUID
+    sku: str
+    qty: int
+    discount_cents: int
+    approval: ApprovalView | None
+    override_cents: int | None
+    override_approval: ApprovalView | None
+    age_checked: bool
+
+
+def _approval_json(approval: ApprovalView | None) -> dict[str, Any] | None:
+    return approval.model_dump(mode="json") if approval is not None else None
+
+
+def _stored_line(item: dict[str, Any]) -> _StoredLine:
+    """A stored line; the keys after ``discount_cents`` are absent in older parked carts.
+
+    Raises ValueError, KeyError or TypeError for a line that is not one.
+    """
+    approval = item.get("approval")
+    override = item.get("override_cents")
+    override_approval = item.get("override_approval")
+    return _StoredLine(
+        product_id=uuid.UUID(item["product_id"]),
+        sku=str(item["sku"]),
+        qty=int(item["qty"]),
+        discount_cents=int(item["discount_cents"]),
+        approval=ApprovalView.model_validate(approval) if approval is not None else None,
+        override_cents=int(override) if override is not None else None,
+        override_approval=(
+            ApprovalView.model_validate(override_approval)
+            if override_approval is not None
+            else None
+        ),
+        age_checked=bool(item.get("age_checked", False)),
     )

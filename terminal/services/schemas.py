@@ -221,9 +221,27 @@ class ShiftSummary(Model):
 
 
 class ParkedItem(Model):
+    """One cart line as parked, with what the cashier and manager settled on it.
+
+    The fields after ``discount_cents`` default to "nothing settled", so a cart parked
+    before they were stored recalls as plain lines.
+    """
+
     product: ProductView
     qty: int
     discount_cents: int = 0
+    approval: ApprovalView | None = None
+    """The manager's approval of the discount."""
+    override_cents: int | None = None
+    """The price the line sells at instead of the catalog's."""
+    override_approval: ApprovalView | None = None
+    """The manager's approval of that price."""
+    age_checked: bool = False
+    """The cashier confirmed the customer's age for this line."""
+
+    @property
+    def unit_price_cents(self) -> int:
+        return self.product.price_cents if self.override_cents is None else self.override_cents
 
 
 class ParkedSaleView(Model):

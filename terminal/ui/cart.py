@@ -139,13 +139,34 @@ class Cart:
 
     def parked_items(self) -> list[ParkedItem]:
         return [
-            ParkedItem(product=e.product, qty=e.qty, discount_cents=e.discount_cents)
+            ParkedItem(
+                product=e.product,
+                qty=e.qty,
+                discount_cents=e.discount_cents,
+                approval=e.approval,
+                override_cents=e.override_cents,
+                override_approval=e.override_approval,
+                age_checked=e.age_checked,
+            )
             for e in self.entries
         ]
 
     def load(self, items: list[ParkedItem], customer: CustomerView | None) -> None:
-        self.entries = [CartEntry(i.product, i.qty, i.discount_cents) for i in items]
+        """The lines of a recalled cart, with their prices, approvals and age checks."""
+        self.entries = [
+            CartEntry(
+                i.product,
+                i.qty,
+                i.discount_cents,
+                approval=i.approval,
+                override_cents=i.override_cents,
+                override_approval=i.override_approval,
+                age_checked=i.age_checked,
+            )
+            for i in items
+        ]
         self.customer = customer
+        self.age_confirmed = self.age_confirmed or any(i.age_checked for i in items)
 
     def request(
         self, *, cashier_id: UUID, shift_id: UUID | None, tenders: list[TenderIn]

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+from contextlib import closing
+from typing import Any
 
 from sqlalchemy import select
 
 from sync.demo_data import demo_products
 from terminal.db.engine import open_database
 from terminal.db.models import OutboxEvent, ParkedSale
+from terminal.ui.screens.age_check import AgeCheckModal
+from terminal.ui.screens.approve import ApproveModal
 from terminal.ui.screens.customer import CustomerModal
 from terminal.ui.screens.recall import RecallModal
 from terminal.ui.screens.receipt import ReceiptModal
@@ -148,3 +154,72 @@ async def test_f4_again_while_parking_parks_the_cart_once(make_app, till_path, m
         labels = (await s.execute(select(ParkedSale.label))).scalars().all()
     await db.dispose()
     assert labels == ["Kopi-O Powder 500g +1"]
+
+
+async def test_a_recalled_cart_keeps_its_prices_discounts_approvals_and_age_check(
+    make_app, till_path
+) -> None:
+    """A price override and a discount a manager approved, and an age check, survive
+    F4/F5: the checkout accepts the same recorded approvals and nobody is asked again."""
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, "2*" + BARCODES["MILO-400"])  # 2 x 7.89
+        await pilot.press("ctrl+p", *"6.50", "enter", *"9999", "enter")
+        await settle(pilot)
+        await scan(pilot, BARCODES["RICE-5KG"])  # 13.95
+        await pilot.press("f7", *"30%", "enter")  # over the default 20%: the manager
+        await settle(pilot)
+        assert isinstance(app.screen, ApproveModal) and app.screen.action_name == "discount"
+        await pilot.press(*"9999", "enter")
+        await settle(pilot)
+        await scan(pilot, BARCODES["BEER-6"])
+        assert isinstance(app.screen, AgeCheckModal)
+        await pilot.press("enter")
+        await settle(pilot)
+        before = list(sale.cart.entries)
+        assert [(e.override_cents, e.discount_cents, e.age_checked) for e in before] == [
+            (650, 0, False),
+            (None, 419, False),
+            (None, 0, True),
+        ]
+        assert before[0].override_approval is not None and before[1].approval is not None
+
+        await pilot.press("f4")
+        await settle(pilot)
+        assert len(sale.cart) == 0 and not sale.cart.age_confirmed
+        await pilot.press("f5")
+        await settle(pilot)
+        assert isinstance(app.screen, RecallModal)
+        assert app.screen.parked[0].total_cents == 1300 + 1395 - 419 + 1980
+        await pilot.press("enter")
+        await settle(pilot)
+        assert sale.cart.entries == before
+        assert sale.cart.age_confirmed
+        await scan(pilot, BARCODES["CIGAR-PK"])  # the age was confirmed for this sale
+        assert not isinstance(app.screen, AgeCheckModal)
+
+        await pilot.press("f9", "f1")
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal), notices(app)
+        lines = app.screen.receipt.lines
+        assert [(x.unit_price_cents, x.total_cents) for x in lines[:3]] == [
+            (650, 1300),
+            (1395, 1395 - 419),
+            (1980, 1980),
+        ]
+    events = _outbox(till_path)
+    granted = [p for t, p in events if t == "approval.granted"]
+    assert [g["action"] for g in granted] == ["price_override", "discount"]
+    [sold] = [p for t, p in events if t == "sale.completed"]
+    assert [(x["unit_price_cents"], x["discount_cents"]) for x in sold["lines"][:2]] == [
+        (650, 0),
+        (1395, 419),
+    ]
+    assert "approval.refused" not in [t for t, _ in events]
+
+
+def _outbox(path) -> list[tuple[str, dict[str, Any]]]:
+    with closing(sqlite3.connect(path)) as c:
+        rows = c.execute("SELECT type, payload FROM outbox ORDER BY seq").fetchall()
+    return [(t, json.loads(p)) for t, p in rows]
