@@ -456,6 +456,26 @@ class AdminSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class AdminApiToken(Base):
+    """An admin's API token for scripts and BI tools reading ``/v1/reports`` (GET only).
+
+    Shown once when made; only its sha256 is kept, as for sessions and terminal tokens.
+    It acts with its admin's role and outlets as they are at each request. Revoked rows
+    stay, so the back office can still say which token was used until when."""
+
+    __tablename__ = "admin_api_tokens"
+
+    token_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(
+        ForeignKey("admins.username", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class LoginThrottle(Base):
     """Failed log-ins per key (``user:NAME`` or ``ip:ADDRESS``): slowed, then locked."""
 
@@ -500,6 +520,7 @@ class QuarantineDismissal(Base):
 __all__ = [
     "ADMIN_ROLES",
     "Admin",
+    "AdminApiToken",
     "AdminAudit",
     "AdminOutlet",
     "AdminRole",

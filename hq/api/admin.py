@@ -3,6 +3,10 @@
 * ``AdminDep``: an admin session cookie, or HTTP Basic for scripts on read-only (GET)
   requests; anything else is a 401. Terminal bearer tokens are not even looked at: a
   till's token opens nothing here.
+* ``ReportReaderDep``: ``AdminDep``, or an admin API token (``Authorization: Bearer
+  kha_...``) on read-only (GET) requests: only the JSON reports under ``/v1/reports``
+  declare it. A token opens no page, changes nothing, and is not a till's token (those
+  open only ``/v1/sync``, and are not looked up here).
 * ``PageAdminDep``: the same for HTML pages, but a browser without a session is sent to
   the log-in form (303) instead of getting a JSON 401.
 * ``CsrfAdminDep``: for every state-changing request: a session (never Basic, which a
@@ -18,18 +22,31 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 from sqlalchemy.exc import OperationalError
 
 from hq import admins
 from hq.admins import AdminProfile
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
-from hq.auth import audit, sessions, throttle
+from hq.auth import api_tokens, audit, sessions, throttle
 from hq.auth.login import LoginPolicy
 from hq.config import Settings
 
 _basic = HTTPBasic(auto_error=False, description="An HQ admin (kedai-hq create-admin)")
+_api_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="AdminApiToken",
+    description=(
+        "An admin API token (kha_..., made on the back office's API tokens page): acts as "
+        "its admin, with their role and outlets, on read-only GET /v1/reports only"
+    ),
+)
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -125,6 +142,48 @@ async def current_admin(
     return found
 
 
+async def _from_api_token(db: DatabaseDep, request: Request, token: str) -> AdminContext | None:
+    async with db.readers() as s, s.begin():
+        found = await api_tokens.find(session=s, token=token)
+        profile = await admins.admin_profile(session=s, username=found.username) if found else None
+    if found is None or profile is None:
+        return None
+    if found.mark_due:
+        try:
+            async with db.sessions() as s, s.begin():
+                await api_tokens.mark_used(session=s, token_id=found.token_id)
+        except OperationalError:  # a busy store skips the bookkeeping, not the report
+            pass
+    return AdminContext(profile, None, None, client_address(request))
+
+
+async def report_reader(
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    creds: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_token)],
+) -> AdminContext:
+    if bearer is None:
+        return await current_admin(request, db, settings, creds)
+    found = await _from_session(db, request)
+    if found is None and request.method in ("GET", "HEAD"):
+        try:
+            found = await _from_api_token(db, request, bearer.credentials)
+        except OperationalError as exc:
+            raise ApiError(
+                503, "unavailable", "HQ is busy; try again", headers={"Retry-After": "5"}
+            ) from exc
+    if found is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "invalid or revoked admin API token",
+            headers={"WWW-Authenticate": 'Bearer realm="kedai-hq"'},
+        )
+    return found
+
+
 async def page_admin(request: Request, db: DatabaseDep) -> AdminContext:
     found = await _from_session(db, request)
     if found is None:
@@ -173,6 +232,7 @@ async def owner_admin(admin: Annotated[AdminContext, Depends(csrf_admin)]) -> Ad
 
 
 AdminDep = Annotated[AdminContext, Depends(current_admin)]
+ReportReaderDep = Annotated[AdminContext, Depends(report_reader)]
 PageAdminDep = Annotated[AdminContext, Depends(page_admin)]
 CsrfAdminDep = Annotated[AdminContext, Depends(csrf_admin)]
 OwnerDep = Annotated[AdminContext, Depends(owner_admin)]

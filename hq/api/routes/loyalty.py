@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hq.api.admin import AdminDep
+from hq.api.admin import ReportReaderDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
 from hq.api.report_params import ReportQueryDep, scope_for
@@ -30,7 +30,7 @@ SizeParam = Annotated[int, Query(ge=1, le=loyalty_report.MAX_PAGE_SIZE)]
 
 @router.get("/loyalty", response_model=loyalty_report.LoyaltyReport)
 async def loyalty(
-    admin: AdminDep,
+    admin: ReportReaderDep,
     db: DatabaseDep,
     q: SearchParam = "",
     page: PageParam = 1,
@@ -48,7 +48,7 @@ async def loyalty(
     responses={404: {"model": p.ErrorBody}},
 )
 async def member_ledger(
-    customer_id: uuid.UUID, admin: AdminDep, db: DatabaseDep
+    customer_id: uuid.UUID, admin: ReportReaderDep, db: DatabaseDep
 ) -> loyalty_report.MemberLedger:
     """Every signed delta of one member in the order HQ applied it, with its event,
     terminal, times, reason and the running balance."""
@@ -61,7 +61,7 @@ async def member_ledger(
 
 @router.get("/overspend", response_model=overspend_report.OverspendReport)
 async def overspend(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
 ) -> overspend_report.OverspendReport:
     """Members whose points two or more offline tills redeemed beyond their balance (the
     balance went below zero as HQ applied the deltas), with the events involved."""

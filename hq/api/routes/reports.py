@@ -1,4 +1,5 @@
-"""Reports for head office as JSON: an admin session (or HTTP Basic for read-only scripts).
+"""Reports for head office as JSON: an admin session, or for read-only scripts an admin API
+token or HTTP Basic.
 
 Each endpoint calls the same data function as its back-office page and CSV download.
 """
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from hq import reports
-from hq.api.admin import AdminContext, AdminDep, OwnerDep
+from hq.api.admin import AdminContext, OwnerDep, ReportReaderDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
 from hq.api.report_params import ReportQueryDep, scope_for
@@ -35,7 +36,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=UNAUTHORIZE
 
 
 @router.get("/summary", response_model=reports.Summary)
-async def summary(admin: AdminDep, db: DatabaseDep) -> reports.Summary:
+async def summary(admin: ReportReaderDep, db: DatabaseDep) -> reports.Summary:
     """Sales, loyalty points outstanding and each terminal's sync state."""
     async with db.readers() as session, session.begin():
         return await reports.summary(session=session)
@@ -43,7 +44,7 @@ async def summary(admin: AdminDep, db: DatabaseDep) -> reports.Summary:
 
 @router.get("/dashboard", response_model=dashboard_report.Dashboard)
 async def dashboard(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep
 ) -> dashboard_report.Dashboard:
     """Today and this week by outlet, hourly and 30-day series, top products, till health."""
     async with db.readers() as session, session.begin():
@@ -56,7 +57,7 @@ async def dashboard(
 
 @router.get("/sales", response_model=sales.SalesReport)
 async def sales_summary(
-    admin: AdminDep,
+    admin: ReportReaderDep,
     db: DatabaseDep,
     settings: SettingsDep,
     query: ReportQueryDep,
@@ -72,7 +73,7 @@ async def sales_summary(
 
 @router.get("/tenders", response_model=tenders.TendersReport)
 async def tender_totals(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
 ) -> tenders.TendersReport:
     """Sales and refunds by tender (cash after rounding, NETS, card, PayNow...)."""
     async with db.readers() as session, session.begin():
@@ -81,7 +82,7 @@ async def tender_totals(
 
 @router.get("/top-products", response_model=products.ProductsReport)
 async def top_products(
-    admin: AdminDep,
+    admin: ReportReaderDep,
     db: DatabaseDep,
     settings: SettingsDep,
     query: ReportQueryDep,
@@ -96,7 +97,7 @@ async def top_products(
 
 @router.get("/gst-f5", response_model=gst_report.GstF5)
 async def gst_f5(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
 ) -> gst_report.GstF5:
     """GST F5 boxes 1-8 for the period, from synced sales and the effective-dated rates."""
     async with db.readers() as session, session.begin():
@@ -107,7 +108,7 @@ async def gst_f5(
 
 @router.get("/refunds", response_model=refunds.RefundsReport)
 async def refund_list(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
 ) -> refunds.RefundsReport:
     """Every refund (credit note) in the period beside the receipt it refunds."""
     async with db.readers() as session, session.begin():
@@ -116,7 +117,7 @@ async def refund_list(
 
 @router.get("/reconciliation", response_model=reconciliation.ReconciliationReport)
 async def shift_reconciliation(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
 ) -> reconciliation.ReconciliationReport:
     """Each closed shift's own totals beside HQ's sums of its events, to the cent, and
     every gap in each terminal's sequence."""
@@ -128,7 +129,7 @@ async def shift_reconciliation(
 
 @router.get("/quarantine", response_model=quarantine_report.QuarantineReport)
 async def quarantine(
-    admin: AdminDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
 ) -> quarantine_report.QuarantineReport:
     """Events HQ refused (by the day HQ received them), with reason and raw body."""
     async with db.readers() as session, session.begin():
