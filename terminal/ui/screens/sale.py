@@ -42,6 +42,7 @@ from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.scan.scan_queue import ScanQueue
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from sync.agent import AgentState
@@ -204,7 +205,16 @@ class SaleScreen(TillScreen[None]):
             self.error("The cart is empty.", "Cart")
         return index
 
-    def action_quantity(self) -> None:
+    def _ask_line(
+        self,
+        title: str,
+        question: Callable[[CartEntry], str],
+        propose: Callable[[int, str], None],
+        *,
+        default: Callable[[CartEntry], str] | None = None,
+    ) -> None:
+        """F6/F7/Ctrl+P: ask for the selected line's new value, then propose it to the pane
+        (which asks for a manager where the store's limits say so)."""
         from terminal.ui.screens.prompt import PromptModal
 
         index = self._selected()
@@ -214,36 +224,27 @@ class SaleScreen(TillScreen[None]):
 
         def done(text: str | None) -> None:
             if text is not None:
-                self.pane.propose_quantity(index, text)
+                propose(index, text)
 
-        self.app.push_screen(
-            PromptModal(
-                "Quantity",
-                f"{entry.product.name}: new quantity (lowering it needs a manager)",
-                default=str(entry.qty),
-            ),
-            done,
+        initial = default(entry) if default is not None else ""
+        self.app.push_screen(PromptModal(title, question(entry), default=initial), done)
+
+    def action_quantity(self) -> None:
+        self._ask_line(
+            "Quantity",
+            lambda e: f"{e.product.name}: new quantity (lowering it needs a manager)",
+            self.pane.propose_quantity,
+            default=lambda e: str(e.qty),
         )
 
     def action_discount(self) -> None:
-        from terminal.ui.screens.prompt import PromptModal
-
-        index = self._selected()
-        if index is None:
-            return
-        entry = self.cart.entries[index]
-
-        def done(text: str | None) -> None:
-            if text is not None:
-                self.pane.propose_discount(index, text)
-
-        self.app.push_screen(
-            PromptModal(
-                "Line discount",
-                f"{entry.product.name}: type an amount in S$ (e.g. 1.50) "
-                "or a percent of the line (e.g. 10%)",
+        self._ask_line(
+            "Line discount",
+            lambda e: (
+                f"{e.product.name}: type an amount in S$ (e.g. 1.50) "
+                "or a percent of the line (e.g. 10%)"
             ),
-            done,
+            self.pane.propose_discount,
         )
 
     def action_void(self) -> None:
@@ -632,24 +633,13 @@ class SaleScreen(TillScreen[None]):
             self.pane.limits = limits
 
     def action_price_override(self) -> None:
-        from terminal.ui.screens.prompt import PromptModal
-
-        index = self._selected()
-        if index is None:
-            return
-        entry = self.cart.entries[index]
-
-        def done(text: str | None) -> None:
-            if text is not None:
-                self.pane.propose_price(index, text)
-
-        self.app.push_screen(
-            PromptModal(
-                "Price override",
-                f"{entry.product.name}: new price each in S$ "
-                f"(now {format_cents(entry.unit_price_cents)}; a manager approves it)",
+        self._ask_line(
+            "Price override",
+            lambda e: (
+                f"{e.product.name}: new price each in S$ "
+                f"(now {format_cents(e.unit_price_cents)}; a manager approves it)"
             ),
-            done,
+            self.pane.propose_price,
         )
 
     @on(CartPane.ItemsTakenOff)
