@@ -17,7 +17,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -100,6 +100,12 @@ async def create_admin(
         )
     else:
         existing.password_hash = _hasher.hash(password)
+        # A reset password ends the admin's API tokens too (as a password change does).
+        await session.execute(
+            update(m.AdminApiToken)
+            .where(m.AdminApiToken.username == username, m.AdminApiToken.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
     await session.flush()
     await session.execute(delete(m.AdminRole).where(m.AdminRole.username == username))
     await session.execute(delete(m.AdminOutlet).where(m.AdminOutlet.username == username))

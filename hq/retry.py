@@ -94,6 +94,12 @@ async def retry(*, session: AsyncSession, event_id: uuid.UUID, scope: Scope) -> 
     except TerminalNotAllowed as exc:
         raise RetryRefused(f"terminal {found.terminal_id} is revoked") from exc
     result = answer.results[0]
+    if result.status == "duplicate":
+        # The event id is already applied (sent again from elsewhere): nothing of this
+        # envelope was. Roll back rather than drop it from quarantine as if accepted.
+        raise RetryRefused(
+            f"event {event_id} is already applied at HQ; dismiss this copy with a reason"
+        )
     if result.status == "rejected":
         await session.execute(
             update(q).where(q.event_id == event_id).values(received_at=found.received_at)

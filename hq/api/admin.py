@@ -35,7 +35,7 @@ from hq.admins import AdminProfile
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
 from hq.auth import api_tokens, audit, sessions, throttle
-from hq.auth.login import LoginPolicy
+from hq.auth.login import LoginPolicy, typed_username
 from hq.config import Settings
 
 _basic = HTTPBasic(auto_error=False, description="An HQ admin (kedai-hq create-admin)")
@@ -97,24 +97,23 @@ async def _from_basic(
 ) -> AdminContext | None:
     """Basic credentials go through the same throttle and hashing bound as the form."""
     address = client_address(request)
-    keys = throttle.keys_for(creds.username, address)
+    username = typed_username(creds.username)
+    keys = throttle.keys_for(username, address)
     policy = login_policy(settings)
     async with db.readers() as s, s.begin():
         if await throttle.refused_until(session=s, keys=keys):
             raise ApiError(429, "too_many_attempts", "too many failed log-ins; try later")
-        stored = await admins.admin_password_hash(session=s, username=creds.username)
+        stored = await admins.admin_password_hash(session=s, username=username)
     ok = await admins.check_admin_password(
         stored, creds.password, concurrency=policy.hash_concurrency
     )
     if not ok:
         async with db.sessions() as s, s.begin():
             await throttle.record_failure(session=s, keys=keys, policy=policy.throttle)
-            await audit.record(
-                session=s, username=creds.username, action="login.failed", ip=address
-            )
+            await audit.record(session=s, username=username, action="login.failed", ip=address)
         return None
     async with db.readers() as s, s.begin():
-        profile = await admins.admin_profile(session=s, username=creds.username)
+        profile = await admins.admin_profile(session=s, username=username)
     return AdminContext(profile, None, None, address) if profile else None
 
 

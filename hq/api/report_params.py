@@ -20,13 +20,25 @@ _DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 """A calendar day as the pages' date inputs send it; nothing else (``?to=0`` is no day)."""
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+"""Days a report may ask for: the edges of the calendar overflow a day's window."""
+
+NO_NUL = r"^[^\x00]*$"
+"""No NUL: PostgreSQL cannot hold one in text, so a filter with it matches nothing."""
+
+
 def _day(text: str | None, name: str) -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ApiError(422, "validation_error", f"{name}={text!r} is not a day") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ApiError(
+            422, "validation_error", f"{name}={text!r}: give a day from {FIRST_YEAR} to {LAST_YEAR}"
+        )
+    return day
 
 
 def report_query(
@@ -43,9 +55,11 @@ def report_query(
         str | None,
         Query(alias="to", pattern=_DAY, description="last local day, inclusive, YYYY-MM-DD"),
     ] = None,
-    outlet: Annotated[str | None, Query(max_length=16)] = None,
-    terminal: Annotated[str | None, Query(max_length=40)] = None,
-    cashier: Annotated[str | None, Query(max_length=100, description="cashier name")] = None,
+    outlet: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
+    terminal: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
+    cashier: Annotated[
+        str | None, Query(max_length=100, pattern=NO_NUL, description="cashier name")
+    ] = None,
 ) -> ReportQuery:
     end = _day(date_to, "to") or today(ZoneInfo(settings.timezone))
     start = _day(date_from, "from") or end.replace(day=1)

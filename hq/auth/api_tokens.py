@@ -74,6 +74,8 @@ def looks_like_token(value: str) -> bool:
 
 async def create(*, session: AsyncSession, username: str, name: str) -> NewApiToken:
     name = " ".join(name.split())
+    if not name.isprintable():
+        raise TokenError("the name holds control characters: use plain words")
     if not name:
         raise TokenError("give the token a name (what script or tool uses it)")
     if len(name) > MAX_NAME:
@@ -124,6 +126,18 @@ async def revoke(*, session: AsyncSession, username: str, token_id: int) -> str 
     row.revoked_at = datetime.now(UTC)
     await session.flush()
     return row.name
+
+
+async def revoke_all(*, session: AsyncSession, username: str) -> int:
+    """Revoke every live token of an admin (their password changed or was reset: a token
+    minted from a stolen session must not outlive it); how many."""
+    done = await session.execute(
+        update(m.AdminApiToken)
+        .where(m.AdminApiToken.username == username, m.AdminApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 async def find(*, session: AsyncSession, token: str) -> TokenOwner | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hq import admins
-from hq.auth import audit, sessions, throttle
+from hq.auth import api_tokens, audit, sessions, throttle
 from hq.db import Database
 
 
@@ -33,10 +33,17 @@ class LoginOutcome:
         return self.session is not None
 
 
+def typed_username(text: str) -> str:
+    """A username as typed, made safe to look up, throttle and audit: trimmed, at most 64
+    characters, a NUL (which PostgreSQL cannot store in text) shown as U+FFFD. No admin
+    has such a name, so it fails like any unknown user, throttled and audited."""
+    return text.strip()[:64].replace("\x00", "\ufffd")
+
+
 async def log_in(
     *, db: Database, username: str, password: str, address: str | None, policy: LoginPolicy
 ) -> LoginOutcome:
-    username = username.strip()[:64]
+    username = typed_username(username)
     keys = throttle.keys_for(username, address)
     async with db.readers() as s, s.begin():
         until = await throttle.refused_until(session=s, keys=keys)
@@ -100,10 +107,11 @@ async def change_password(
     async with db.sessions() as s, s.begin():
         await admins.set_password_hash(session=s, username=username, password_hash=new_hash)
         ended = await sessions.end_others(session=s, username=username, keep_token=token)
+        ended_tokens = await api_tokens.revoke_all(session=s, username=username)
         await audit.record(
             session=s,
             username=username,
             action="password.changed",
-            detail=f"{ended} other session(s) signed out",
+            detail=f"{ended} other session(s) signed out, {ended_tokens} API token(s) revoked",
             ip=address,
         )

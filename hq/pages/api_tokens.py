@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hq.api.admin import AdminContext, CsrfAdminDep, PageAdminDep
@@ -79,7 +79,10 @@ async def token_create(
 
 @router.post("/account/tokens/{token_id}/revoke")
 async def token_revoke(
-    request: Request, token_id: int, admin: CsrfAdminDep, db: DatabaseDep
+    request: Request,
+    token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    admin: CsrfAdminDep,
+    db: DatabaseDep,
 ) -> Response:
     async with db.sessions() as s, s.begin():
         name = await api_tokens.revoke(session=s, username=admin.username, token_id=token_id)

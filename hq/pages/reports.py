@@ -72,7 +72,7 @@ def _group_by(request: Request) -> sales.GroupBy:
 
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", "20")
-    return min(max(int(raw), 1), 500) if raw.isdigit() else 20
+    return min(max(int(raw), 1), 500) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 20
 
 
 async def _sales(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
@@ -105,7 +105,9 @@ async def _quarantine(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) ->
 
 def _number(request: Request, name: str, default: int, top: int) -> int:
     raw = request.query_params.get(name, "")
-    return min(max(int(raw), 1), top) if raw.isdigit() and len(raw) < 10 else default
+    return (
+        min(max(int(raw), 1), top) if raw.isascii() and raw.isdigit() and len(raw) < 10 else default
+    )
 
 
 async def _loyalty(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:

@@ -90,13 +90,25 @@ async def dismiss(
     """Mark a quarantined event dismissed; False if it already was. Raises
     :class:`DismissError` for an event that is not in quarantine (or not in scope)."""
     stmt = (
-        select(m.Quarantine.event_id)
+        select(m.Quarantine.terminal_id)
         .join(m.Terminal, m.Terminal.terminal_id == m.Quarantine.terminal_id)
         .where(m.Quarantine.event_id == event_id)
     )
     if scope.outlets is not None:
         stmt = stmt.where(m.Terminal.outlet_code.in_(scope.outlets))
-    if (await session.execute(stmt)).scalar_one_or_none() is None:
+    terminal_id = (await session.execute(stmt)).scalar_one_or_none()
+    if terminal_id is None:
+        raise DismissError(f"no quarantined event {event_id}")
+    await session.execute(  # the terminal's lock, as a retry and every push take it
+        select(m.Terminal.terminal_id)
+        .where(m.Terminal.terminal_id == terminal_id)
+        .with_for_update()
+    )
+    if (
+        await session.execute(
+            select(m.Quarantine.event_id).where(m.Quarantine.event_id == event_id)
+        )
+    ).first() is None:  # a retry took it out while we waited
         raise DismissError(f"no quarantined event {event_id}")
     done = await session.execute(
         insert(session, m.QuarantineDismissal.__table__)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from hq.api.admin import ReportReaderDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
-from hq.api.report_params import ReportQueryDep, scope_for
+from hq.api.report_params import NO_NUL, ReportQueryDep, scope_for
 from hq.api.routes.reports import UNAUTHORIZED
 from hq.reports import loyalty as loyalty_report
 from hq.reports import overspend as overspend_report
@@ -22,7 +22,8 @@ from sync import protocol as p
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=UNAUTHORIZED)
 
 SearchParam = Annotated[
-    str, Query(max_length=100, description="part of a member's name, phone or email")
+    str,
+    Query(max_length=100, pattern=NO_NUL, description="part of a member's name, phone or email"),
 ]
 PageParam = Annotated[int, Query(ge=1, le=1_000_000)]
 SizeParam = Annotated[int, Query(ge=1, le=loyalty_report.MAX_PAGE_SIZE)]

@@ -37,7 +37,16 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=UNAUTHORIZE
 
 @router.get("/summary", response_model=reports.Summary)
 async def summary(admin: ReportReaderDep, db: DatabaseDep) -> reports.Summary:
-    """Sales, loyalty points outstanding and each terminal's sync state."""
+    """Sales, loyalty points outstanding and each terminal's sync state, chain-wide (owners
+    and accountants; an outlet manager reads the dashboard and sales reports, which are
+    scoped to their outlets)."""
+    if admin.profile.outlets is not None:
+        raise ApiError(
+            403,
+            "forbidden",
+            "the summary covers every outlet: use /v1/reports/dashboard or /v1/reports/sales, "
+            "which show your outlets",
+        )
     async with db.readers() as session, session.begin():
         return await reports.summary(session=session)
 
