@@ -167,7 +167,8 @@ async def test_a_member_made_at_head_office_reaches_the_tills_and_a_taken_phone_
     )  # fmt: skip
     assert record.loyalty_balance == 0
 
-    before = rows(store_url, "SELECT count(*) FROM customers")
+    count = "SELECT count(*) FROM customers"
+    before = rows(store_url, count)
     async with logged_in(app, OWNER) as (c, csrf):
         r = await create(c, csrf, "Siti Again", "9123 4567")
         assert r.status_code == 422
@@ -175,14 +176,25 @@ async def test_a_member_made_at_head_office_reaches_the_tills_and_a_taken_phone_
         assert f'href="/members/{siti}" id="existing-member"' in r.text
         r = await c.post("/members/new", data={"name": "No Token", "phone": "81112222"})
         assert r.status_code == 403
+        assert rows(store_url, count) == before
+        r = await create(c, csrf, "Other Person", "82223333")
+        other = r.headers["location"].split("?")[0]
+        r = await c.post(
+            other, data={"name": "Other Person", "phone": "91234567", "csrf_token": csrf}
+        )
+        assert r.status_code == 422 and "already belongs to Siti Rahimah" in r.text
+    before = rows(store_url, count)
     async with logged_in(app, ACCOUNTANT) as (c, csrf):
         assert (await c.get("/members/new")).status_code == 403
         assert (await create(c, csrf, "Books Friend", "83334444")).status_code == 403
         assert 'id="new-member-link"' not in (await c.get("/members")).text
-    assert rows(store_url, "SELECT count(*) FROM customers") == before
-    assert [tuple(r) for r in rows(
-        store_url, "SELECT username, action, target FROM admin_audit WHERE action LIKE 'member.%'"
-    )] == [(MANAGER, "member.create", str(siti))]  # fmt: skip
+    assert rows(store_url, count) == before
+    assert rows(store_url, "SELECT count(*) FROM customers WHERE phone = '91234567'") == [(1,)]
+    audited = "SELECT username, action, target FROM admin_audit WHERE action LIKE 'member.%'"
+    assert [tuple(r) for r in rows(store_url, audited)] == [
+        (MANAGER, "member.create", str(siti)),
+        (OWNER, "member.create", other.removeprefix("/members/")),
+    ]
 
 
 async def test_merge_moves_the_balance_exactly_repoints_sales_and_hides_the_duplicate(
