@@ -8,7 +8,8 @@ The feed is scoped to the asking till's outlet: products, tenders and settings a
 chain-wide; cashiers are the outlet's own (plus those of every outlet); customers carry
 name, phone and balance only (never email or address). A cashier reassigned away from an
 outlet reaches that outlet's tills as a removal (:class:`~hq.models.FeedRemoval`), so a
-till never keeps another outlet's PIN hashes.
+till never keeps another outlet's PIN hashes. A member merged into another is sent marked
+"(merged)", without a phone and with a zero balance.
 """
 
 from __future__ import annotations
@@ -177,11 +178,19 @@ def product_record(row: m.Product) -> p.ProductRecord:
     )
 
 
+MERGED_PREFIX = "(merged) "
+
+
 def customer_record(row: m.Customer) -> p.CustomerRecord:
+    """A member merged into another reaches the tills without a phone (a phone search no
+    longer finds it), its name marked "(merged)" and its balance (zero once merged): the
+    wire has no "inactive" for members, and points a till still gives it land on the
+    member it was merged into (:mod:`hq.ingest`)."""
+    merged = row.merged_into is not None
     return p.CustomerRecord(
         customer_id=row.customer_id,
-        name=row.name,
-        phone=row.phone,
+        name=(MERGED_PREFIX + row.name)[:200] if merged else row.name,
+        phone=None if merged else row.phone,
         email=None,  # a till needs name, phone and balance; email stays at HQ
         loyalty_balance=row.loyalty_balance,
     )

@@ -19,7 +19,8 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    approvals, customers), one insert per table. Every fact is idempotent by its natural
    key; ledger rows come back from ``RETURNING`` only if really inserted, balances move
    by ``balance = balance + delta`` for those, and the customer's ``change_seq`` is
-   bumped so tills pull the new authoritative balance.
+   bumped so tills pull the new authoritative balance. A sale or points naming a member
+   HQ has merged into another go to that other member.
 5. Advance the terminal's contiguous mark over the seqs it now holds.
 
 The hot rows (events, sales, lines, payments, ledger) are written as driver-ready tuples
@@ -550,6 +551,7 @@ class _Collector:
 
 async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None:
     """One insert per table; every one is idempotent by its natural key."""
+    merged = await _repoint_merged(session, bulk, facts)
     await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
     await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
     await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
@@ -568,7 +570,43 @@ async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None
         )
         for row in new:
             deltas[bulk.uuid_of(row.customer_id)] += row.points
-    await apply_customer_changes(session=session, created=facts.customers, deltas=deltas)
+    await apply_customer_changes(
+        session=session, created=facts.customers, deltas=deltas, touch=merged
+    )
+
+
+async def _repoint_merged(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> set[UUID]:
+    """Sales and points naming a member HQ has merged into another go to that member.
+
+    A till that has not pulled the merge yet (or was offline) still names the old member;
+    its events are accepted as usual, with the survivor in their place, so no points are
+    stranded on a hidden member. Returns the merged members named, whose change_seq is
+    bumped so the till pulls them again (zero balance) after counting its own deltas.
+    """
+    sale_customer = SALE_COLUMNS.index("customer_id")
+    named = {row[1] for row in facts.loyalty}
+    named.update(row[sale_customer] for row in facts.sales if row[sale_customer] is not None)
+    if not named:
+        return set()
+    ids = sorted((bulk.uuid_of(c) for c in named), key=str)
+    found: dict[UUID, UUID] = {}
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(m.Customer.customer_id, m.Customer.merged_into).where(
+                m.Customer.customer_id.in_(ids[start : start + 500]),
+                m.Customer.merged_into.is_not(None),
+            )
+        )
+        found.update({r.customer_id: r.merged_into for r in rows})
+    if not found:
+        return set()
+    to = {bulk.uuid(old): bulk.uuid(new) for old, new in found.items()}
+    facts.loyalty = [(r[0], to.get(r[1], r[1]), *r[2:]) for r in facts.loyalty]
+    facts.sales = [
+        (*r[:sale_customer], to.get(r[sale_customer], r[sale_customer]), *r[sale_customer + 1 :])
+        for r in facts.sales
+    ]
+    return set(found)
 
 
 async def apply_customer_changes(
@@ -576,14 +614,17 @@ async def apply_customer_changes(
     session: AsyncSession,
     created: dict[UUID, dict[str, Any]],
     deltas: dict[UUID, int],
+    touch: Iterable[UUID] = (),
 ) -> None:
-    """Create customers made at tills and move balances, stamping a fresh change_seq.
+    """Create customers made at tills and move balances, stamping a fresh change_seq
+    (also on the existing rows in ``touch``, which are otherwise left as they are).
 
     Rows are touched in a fixed order (sorted ids) after the change counter is locked, so
     two concurrent transactions can never wait on each other's customer rows in a cycle.
     A ``customer.created`` overwrites only a placeholder, never a record HQ has since edited.
     """
-    touched = sorted(set(created) | set(deltas), key=str)
+    touch = set(touch)
+    touched = sorted(set(created) | set(deltas) | touch, key=str)
     if not touched:
         return
     seqs = dict(zip(touched, await allocate_change_seqs(session, len(touched)), strict=True))
@@ -607,6 +648,14 @@ async def apply_customer_changes(
                 for c in touched
                 if c in created
             ],
+        )
+    bumped = [c for c in touched if c in touch and c not in created and not deltas.get(c)]
+    if bumped:
+        await session.execute(
+            update(CUSTOMERS)
+            .where(CUSTOMERS.c.customer_id == bindparam("b_id"))
+            .values(change_seq=bindparam("b_seq")),
+            [{"b_id": c, "b_seq": seqs[c]} for c in bumped],
         )
     changed = [c for c in touched if deltas.get(c)]
     if not changed:

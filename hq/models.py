@@ -351,6 +351,9 @@ class Customer(Base):
     placeholder: Mapped[bool] = mapped_column(Boolean, default=False)
     """Made because points arrived before the customer's ``customer.created`` event."""
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
+    """Set when HQ merged this duplicate into another member: its balance and sales moved
+    there, it is hidden from search, and a till's later events naming it land there."""
 
 
 class Cashier(Base):
