@@ -15,9 +15,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -27,6 +28,8 @@ from sync import protocol as p
 
 MAX_PRICE_CENTS = 100_000_000
 LOCK_CHUNK = 500
+PRICES = cast(Table, m.ProductPrice.__table__)
+PRODUCTS = cast(Table, m.Product.__table__)
 """Products locked per SELECT ... FOR UPDATE (bound parameters stay far below limits)."""
 
 
@@ -116,9 +119,10 @@ async def schedule_prices(
     product again. All or nothing: any bad price or unknown product refuses them all.
     Returns each product's sku; the caller audits (one entry per product or per batch).
 
-    Rows go in as one executemany and the change_seqs as one bulk update by primary key:
-    10,000 products take well under a second on SQLite, where an ORM round per product
-    took several.
+    Rows go in as one Core executemany and the change_seqs as one more: 10,000 products
+    take ~0.7 s on SQLite (``python -m bench.bulk_prices``: apply ~1.0 s including its
+    preview), against ~1.5 s through the ORM's bulk insert/update and ~75 s calling the
+    one-product schedule (get, add, change_seq, audit flush) 10,000 times.
     """
     at = now or datetime.now(UTC)
     if effective_from.tzinfo is None:
@@ -143,7 +147,7 @@ async def schedule_prices(
     if not ids:
         return skus
     await session.execute(
-        insert(m.ProductPrice),
+        insert(PRICES),
         [
             {
                 "product_id": pid,
@@ -158,8 +162,10 @@ async def schedule_prices(
     )
     seqs = await allocate_change_seqs(session, len(ids))
     await session.execute(
-        update(m.Product),
-        [{"product_id": pid, "change_seq": seq} for pid, seq in zip(ids, seqs, strict=True)],
+        update(PRODUCTS)
+        .where(PRODUCTS.c.product_id == bindparam("pid"))
+        .values(change_seq=bindparam("seq")),
+        [{"pid": pid, "seq": seq} for pid, seq in zip(ids, seqs, strict=True)],
     )
     return skus
 

@@ -1,21 +1,26 @@
-"""Bulk price changes in the back office (real HQ app in-process, a real SQLite file, a
-real till database): the preview's figures match plain integer arithmetic, a change that
-would take any price to 0 is refused whole, an apply schedules every price once and the
-tills pull them down the change feed (now, or at a future moment the till switches at by
-itself), per outlet only for that outlet, owners only, CSRF checked, one audit entry."""
+"""Bulk price changes in the back office (real HQ app in-process, on a real SQLite file
+and on a real PostgreSQL database; a real till database): the preview's figures match
+plain integer arithmetic, a change that would take any price to 0 is refused whole, an
+apply schedules every price once and the tills pull them down the change feed (now, or
+at a future moment the till switches at by itself), per outlet only for that outlet,
+owners only, CSRF checked, one audit entry."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
+import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from fractions import Fraction
+from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from hq import manage, price_changes
 from sync import demo_data
@@ -23,18 +28,50 @@ from sync import protocol as p
 from terminal.db.engine import Database
 from terminal.services.reference import apply_changes
 from terminal.services.uow import writing
-from tests.hq.test_prices import OWNER, PASSWORD, SGT, app, db_url, pull, sell, till_token
+from tests.hq.conftest import PG_CTL
+from tests.hq.pg import postgres_required
+from tests.hq.test_prices import OWNER, PASSWORD, SGT, app, pull, sell, till_token
 
-__all__ = ["app", "db_url"]  # fixtures used by the tests below
+__all__ = ["app"]  # a fixture used by the tests below (on this module's db_url)
 
 PATH = "/products/bulk-prices"
 DEMO = {x.sku: x.price_cents for x in demo_data.demo_products()}
 SOME = ["KOPI-001", "MILO-400", "RICE-5KG", "EGGS-10", "SALT-500", "TOFU-TAU", "COLA-24"]
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """HQ's store, SQLite file or a fresh PostgreSQL database, seeded as test_prices's."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hq.db'}"
+    else:
+        if PG_CTL is None:
+            if postgres_required():
+                pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
+            pytest.skip("PostgreSQL server binaries not installed")
+        proc = request.getfixturevalue("pg_proc")
+        name = f"kedai_bulk_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            host=proc.host, port=proc.port, user=proc.user, dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        url = f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}"
+    manage.seed_demo_sync(url)
+    manage.create_admin_sync(url, username=OWNER, password=PASSWORD)
+    for outlet in ("A", "B"):
+        manage.enroll_terminal_sync(url, outlet=outlet, terminal="T0")
+    return url
+
+
 def sql(db_url: str, query: str) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
-        return conn.execute(query).fetchall()
+    url = make_url(db_url)
+    driver = "postgresql+psycopg" if url.get_backend_name() == "postgresql" else "sqlite"
+    engine = create_engine(url.set(drivername=driver))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(query))]
+    finally:
+        engine.dispose()
 
 
 def scalar(db_url: str, query: str) -> int:
