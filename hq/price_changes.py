@@ -113,9 +113,11 @@ def basis_points(value: str) -> int:
     """``"7.5"`` -> 750; a percent with at most two decimals, above 0."""
     try:
         amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise BulkPriceError(f"{value!r} is not a percent like 7.5") from None
-    if not 0 < amount <= 10_000 or amount != amount.quantize(Decimal("0.01")):
+        ok = amount.is_finite() and 0 < amount <= 10_000
+        ok = ok and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number ("NaN" refuses even comparisons)
+        ok = False
+    if not ok:
         raise BulkPriceError(f"{value!r} is not a percent like 7.5")
     return int(amount * 100)
 

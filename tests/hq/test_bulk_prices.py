@@ -307,7 +307,7 @@ async def test_only_an_owner_changes_and_only_with_the_csrf_token(
     assert sql(db_url, "SELECT count(*) FROM admin_audit WHERE action = 'price.bulk'") == [(0,)]
 
 
-async def test_unknown_skus_and_an_empty_choice_are_named(app: FastAPI) -> None:
+async def test_unknown_skus_an_empty_choice_and_bad_figures_are_named(app: FastAPI) -> None:
     async with admin(app) as (c, csrf):
         base = {"csrf_token": csrf, "kind": "percent", "value": "5"}
         r = await c.post(PATH, data=base | {"skus": "KOPI-001 NOPE-1"})
@@ -316,3 +316,15 @@ async def test_unknown_skus_and_an_empty_choice_are_named(app: FastAPI) -> None:
         assert r.status_code == 422 and "Choose products" in r.text
         r = await c.post(PATH, data=base | {"name": "kopi", "when": "2020-01-01T00:00"})
         assert r.status_code == 422 and "The moment has passed" in r.text
+        for kind, value in [("percent", "NaN"), ("amount", "NaN"), ("fixed", "1e999999"),
+                            ("percent", "-5"), ("amount", "0.001"), ("fixed", "0")]:  # fmt: skip
+            r = await c.post(PATH, data=base | {"name": "kopi", "kind": kind, "value": value})
+            assert r.status_code == 422, (kind, value)
+            assert "is not a" in r.text or "above S$0.00" in r.text
+        # the single-product form reads prices the same way: "NaN" is a 422, not a 500
+        kopi_id = next(x.product_id for x in demo_data.demo_products() if x.sku == "KOPI-001")
+        r = await c.post(
+            f"/products/{kopi_id}/prices",
+            data={"csrf_token": csrf, "price": "NaN", "effective_from": "2099-01-01T00:00"},
+        )
+        assert r.status_code == 422 and "is not a price" in r.text
