@@ -13,11 +13,12 @@ is one, else at the latest chain-wide price begun by ``t``, else at the product'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -26,6 +27,10 @@ from hq.sqlutil import allocate_change_seqs
 from sync import protocol as p
 
 MAX_PRICE_CENTS = 100_000_000
+LOCK_CHUNK = 500
+PRICES = cast(Table, m.ProductPrice.__table__)
+PRODUCTS = cast(Table, m.Product.__table__)
+"""Products locked per SELECT ... FOR UPDATE (bound parameters stay far below limits)."""
 
 
 class PriceError(ValueError):
@@ -100,6 +105,71 @@ async def price_rows(
     return found
 
 
+async def schedule_prices(
+    session: AsyncSession,
+    *,
+    new_prices: Mapping[uuid.UUID, int],
+    effective_from: datetime,
+    outlet_code: str | None,
+    actor: str,
+    now: datetime | None = None,
+) -> dict[uuid.UUID, str]:
+    """Schedule one price per product from ``effective_from`` (now or later) in the
+    caller's transaction: a price row and a fresh change_seq each, so the tills pull every
+    product again. All or nothing: any bad price or unknown product refuses them all.
+    Returns each product's sku; the caller audits (one entry per product or per batch).
+
+    Rows go in as one Core executemany and the change_seqs as one more: 10,000 products
+    take ~0.7 s on SQLite (``python -m bench.bulk_prices``: apply ~1.0 s including its
+    preview), against ~1.5 s through the ORM's bulk insert/update and ~75 s calling the
+    one-product schedule (get, add, change_seq, audit flush) 10,000 times.
+    """
+    at = now or datetime.now(UTC)
+    if effective_from.tzinfo is None:
+        raise PriceError("the moment needs a time zone")
+    if effective_from < at:
+        raise PriceError("a scheduled price starts in the future")
+    if any(not 0 <= c <= MAX_PRICE_CENTS for c in new_prices.values()):
+        raise PriceError("a price is 0 to 1,000,000.00")
+    if outlet_code is not None and await session.get(m.Outlet, outlet_code) is None:
+        raise PriceError(f"no outlet {outlet_code!r}")
+    ids = list(new_prices)
+    skus: dict[uuid.UUID, str] = {}
+    for start in range(0, len(ids), LOCK_CHUNK):
+        query = (
+            select(m.Product.product_id, m.Product.sku)
+            .where(m.Product.product_id.in_(ids[start : start + LOCK_CHUNK]))
+            .with_for_update()
+        )
+        skus.update((pid, sku) for pid, sku in await session.execute(query))
+    if len(skus) != len(ids):
+        raise PriceError("no such product")
+    if not ids:
+        return skus
+    await session.execute(
+        insert(PRICES),
+        [
+            {
+                "product_id": pid,
+                "outlet_code": outlet_code,
+                "effective_from": effective_from,
+                "price_cents": new_prices[pid],
+                "created_by": actor,
+                "created_at": at,
+            }
+            for pid in ids
+        ],
+    )
+    seqs = await allocate_change_seqs(session, len(ids))
+    await session.execute(
+        update(PRODUCTS)
+        .where(PRODUCTS.c.product_id == bindparam("pid"))
+        .values(change_seq=bindparam("seq")),
+        [{"pid": pid, "seq": seq} for pid, seq in zip(ids, seqs, strict=True)],
+    )
+    return skus
+
+
 async def schedule_price(
     session: AsyncSession,
     *,
@@ -111,34 +181,19 @@ async def schedule_price(
     now: datetime | None = None,
 ) -> None:
     """Schedule a price from a future moment; the tills pull it at their next sync."""
-    at = now or datetime.now(UTC)
-    if effective_from.tzinfo is None:
-        raise PriceError("the moment needs a time zone")
-    if effective_from <= at:
-        raise PriceError("a scheduled price starts in the future")
-    if not 0 <= price_cents <= MAX_PRICE_CENTS:
-        raise PriceError("a price is 0 to 1,000,000.00")
-    product = await session.get(m.Product, product_id, with_for_update=True)
-    if product is None:
-        raise PriceError("no such product")
-    if outlet_code is not None and await session.get(m.Outlet, outlet_code) is None:
-        raise PriceError(f"no outlet {outlet_code!r}")
-    session.add(
-        m.ProductPrice(
-            product_id=product_id,
-            outlet_code=outlet_code,
-            effective_from=effective_from,
-            price_cents=price_cents,
-            created_by=actor,
-            created_at=at,
-        )
+    skus = await schedule_prices(
+        session,
+        new_prices={product_id: price_cents},
+        effective_from=effective_from,
+        outlet_code=outlet_code,
+        actor=actor,
+        now=now,
     )
-    (product.change_seq,) = await allocate_change_seqs(session, 1)
     await audit.record(
         session=session,
         username=actor,
         action="price.schedule",
-        target=product.sku,
+        target=skus[product_id],
         detail=(
             f"{price_cents} cents from {effective_from.isoformat()} "
             f"at {outlet_code or 'every outlet'}"

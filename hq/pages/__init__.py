@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from hq.pages import (
     api_tokens,
     auth,
+    bulk_prices,
     catalog_import,
     dashboard,
     loyalty,
@@ -31,6 +32,7 @@ router.include_router(reports.router)
 router.include_router(loyalty.router)
 router.include_router(staff.router)
 router.include_router(catalog_import.router)
+router.include_router(bulk_prices.router)  # before products: /products/{product_id}
 router.include_router(products.router)
 router.include_router(members.router)
 router.include_router(outlets.router)

@@ -34,9 +34,10 @@ def cents(value: str) -> int:
     """``"3.30"`` -> 330; a price in dollars with at most two decimals, never negative."""
     try:
         amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise prices.PriceError(f"{value!r} is not a price like 3.30") from None
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        ok = amount.is_finite() and amount >= 0 and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too many digits to quantize ("1e999999")
+        ok = False
+    if not ok:
         raise prices.PriceError(f"{value!r} is not a price like 3.30")
     return int(amount * 100)
 
