@@ -167,7 +167,8 @@ async def loyalty(
     in name, phone or email."""
     found = await liability(session=session)
     where = _matching(search)
-    count = select(func.count()).select_from(m.Customer)
+    kept = m.Customer.merged_into.is_(None)  # a merged duplicate lives on in its survivor
+    count = select(func.count()).select_from(m.Customer).where(kept)
     if where is not None:
         count = count.where(where)
     matching = int((await session.execute(count)).scalar_one())
@@ -193,6 +194,7 @@ async def loyalty(
             entries.c.last,
         )
         .outerjoin(entries, entries.c.customer_id == m.Customer.customer_id)
+        .where(kept)
         .order_by(m.Customer.loyalty_balance.desc(), m.Customer.name, m.Customer.customer_id)
         .offset((page - 1) * size)
         .limit(size)

@@ -259,6 +259,8 @@ async def test_merge_moves_the_balance_exactly_repoints_sales_and_hides_the_dupl
 
         found = (await c.get("/members", params={"q": "siti"})).text
         assert f"/members/{keep}" in found and f"/members/{dup}" not in found
+        report = (await c.get("/v1/reports/loyalty", params={"q": "siti"})).json()
+        assert [r["customer_id"] for r in report["rows"]] == [str(keep)], report
         assert "No member matches" in (await c.get("/members", params={"q": "81234567"})).text
         shown = await c.get(f"/members/{dup}")
         assert 'id="merged-into"' in shown.text and 'id="merge-member"' not in shown.text
