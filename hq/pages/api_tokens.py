@@ -15,7 +15,7 @@ from hq.api.admin import AdminContext, CsrfAdminDep, PageAdminDep
 from hq.api.deps import DatabaseDep
 from hq.auth import api_tokens, audit
 from hq.db import Database
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 
 router = APIRouter()
 NO_STORE = {"Cache-Control": "no-store"}
@@ -73,7 +73,7 @@ async def token_create(
                 ip=admin.address,
             )
     except api_tokens.TokenError as exc:
-        return await _page(request, admin, db, status=422, error=str(exc).capitalize())
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return await _page(request, admin, db, new=new)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from hq.api.admin import CsrfAdminDep, PageAdminDep, client_address, login_policy
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.auth import login, sessions
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -186,7 +186,7 @@ async def password_submit(
             policy=login_policy(settings),
         )
     except login.PasswordChangeError as exc:
-        return render(request, "auth/password.html", admin, status=422, error=str(exc).capitalize())
+        return render(request, "auth/password.html", admin, status=422, error=sentence(exc))
     except OperationalError:
         log.warning("password change for %r not processed: the store is busy", admin.username)
         return render(

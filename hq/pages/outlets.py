@@ -13,7 +13,7 @@ from hq import outlets
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep
 from hq.enroll import EnrolledTerminal
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
@@ -47,11 +47,6 @@ async def _page(
     )
 
 
-def _capital(exc: Exception) -> str:
-    message = str(exc)
-    return message[:1].upper() + message[1:]
-
-
 @router.get("/outlets")
 async def outlets_page(
     request: Request, admin: PageAdminDep, db: DatabaseDep, done: str | None = None
@@ -77,7 +72,7 @@ async def outlet_save(
                 opening_hours=opening_hours, actor=admin.username,
             )  # fmt: skip
     except outlets.OutletError as exc:
-        return await _page(request, admin, db, status=422, error=_capital(exc))
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return RedirectResponse("/outlets?done=saved", status_code=303)
 
 
@@ -100,7 +95,7 @@ async def terminal_enroll(
                 actor=admin.username,
             )
     except outlets.OutletError as exc:
-        return await _page(request, admin, db, status=422, error=_capital(exc))
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return await _page(request, admin, db, enrolled=enrolled)
 
 
@@ -112,5 +107,5 @@ async def terminal_revoke(
         async with db.sessions() as s, s.begin():
             await outlets.revoke_terminal(s, terminal_id=terminal_id, actor=admin.username)
     except outlets.OutletError as exc:
-        return await _page(request, admin, db, status=422, error=_capital(exc))
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return RedirectResponse("/outlets?done=revoked", status_code=303)

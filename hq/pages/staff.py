@@ -20,7 +20,7 @@ from hq import models as m
 from hq import staff
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 from sync import protocol as p
 
 router = APIRouter()
@@ -95,7 +95,7 @@ async def staff_create(
                 s, name=name, role=role, outlet_code=_outlet(outlet), pin=pin, actor=admin.username
             )
     except staff.StaffError as exc:
-        return await _page(request, admin, db, status=422, error=str(exc).capitalize())
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return _back("created")
 
 
@@ -107,7 +107,7 @@ async def staff_pin(
         async with db.sessions() as s, s.begin():
             await staff.set_pin(s, cashier_id=cashier_id, pin=pin, actor=admin.username)
     except staff.StaffError as exc:
-        return await _page(request, admin, db, status=422, error=str(exc).capitalize())
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return _back("pin")
 
 
@@ -121,7 +121,7 @@ async def staff_active(
                 s, cashier_id=cashier_id, active=active == "1", actor=admin.username
             )
     except staff.StaffError as exc:
-        return await _page(request, admin, db, status=422, error=str(exc).capitalize())
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return _back("active")
 
 
@@ -135,7 +135,7 @@ async def staff_outlet(
                 s, cashier_id=cashier_id, outlet_code=_outlet(outlet), actor=admin.username
             )
     except staff.StaffError as exc:
-        return await _page(request, admin, db, status=422, error=str(exc).capitalize())
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return _back("outlet")
 
 
@@ -172,5 +172,5 @@ async def approval_limits_submit(request: Request, admin: OwnerDep, db: Database
         async with db.sessions() as s, s.begin():
             await staff.set_approval_limits(s, limits=limits, actor=admin.username)
     except staff.StaffError as exc:
-        return await _page(request, admin, db, status=422, error=str(exc).capitalize())
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return _back("limits")

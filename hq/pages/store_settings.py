@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from hq import store_settings
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 
 router = APIRouter()
 Text = Annotated[str, Form(max_length=2000)]
@@ -58,11 +58,6 @@ def _int(value: str, what: str) -> int:
         raise store_settings.SettingsError(f"{what} is a whole number") from None
 
 
-def _capital(exc: Exception) -> str:
-    message = str(exc)
-    return message[:1].upper() + message[1:]
-
-
 @router.get("/settings")
 async def settings_page(
     request: Request, admin: PageAdminDep, db: DatabaseDep, done: str | None = None
@@ -90,7 +85,7 @@ async def settings_store(
                 cents_per_point=earn, point_value_cents=value, actor=admin.username,
             )  # fmt: skip
     except store_settings.SettingsError as exc:
-        return await _page(request, admin, db, status=422, error=_capital(exc))
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return RedirectResponse("/settings?done=store", status_code=303)
 
 
@@ -115,7 +110,7 @@ async def settings_gst(
                 s, effective_from=day, rate_bp=bp, actor=admin.username, today=today
             )
     except store_settings.SettingsError as exc:
-        return await _page(request, admin, db, status=422, error=_capital(exc))
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return RedirectResponse("/settings?done=gst", status_code=303)
 
 
@@ -137,5 +132,5 @@ async def tender_save(
                 actor=admin.username,
             )  # fmt: skip
     except store_settings.SettingsError as exc:
-        return await _page(request, admin, db, status=422, error=_capital(exc))
+        return await _page(request, admin, db, status=422, error=sentence(exc))
     return RedirectResponse("/settings?done=tender", status_code=303)

@@ -48,6 +48,13 @@ NAV = [
 ]
 
 
+def sentence(exc: Exception) -> str:
+    """An error's words for a page: the first letter upper, the rest as written
+    (``str.capitalize`` would lower a sku, a name or "PIN" in the middle)."""
+    message = str(exc)
+    return message[:1].upper() + message[1:]
+
+
 def render(
     request: Request,
     template: str,
