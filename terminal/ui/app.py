@@ -137,8 +137,6 @@ class KedaiTill(App[None]):
 
                 if self.agent is None and self._auto_agent:
                     await self._make_agent(self.db)
-                if self.printer is None and self._printer_from_settings:
-                    self.printer = self._open_printer()
             except TillError as exc:
                 if isinstance(exc, StorageError):  # damaged, foreign or unreadable file
                     log.error("till start-up failed: %s", exc.message, exc_info=exc)
@@ -156,12 +154,18 @@ class KedaiTill(App[None]):
             self.post_message(TillFailed(self.startup_error))
             return
         self.post_message(TillReady())
+        if self.printer is None and self._printer_from_settings:
+            self._open_printer()
         if self.agent is not None:
             self._unsubscribe = self.agent.subscribe(self._agent_changed)
             self.post_message(SyncStateChanged(self.agent.state))
             self._run_agent()
 
-    def _open_printer(self) -> ReceiptPrinter | None:
+    @work(thread=True, group="printer", exit_on_error=False)
+    def _open_printer(self) -> None:
+        """Open the printer the settings name, in a thread once the login is ready: a
+        network printer's connect can take its whole timeout, and the till must not wait
+        for it. Until it is open, receipts show on screen only."""
         from terminal.printing.escpos_out import open_printer
         from terminal.printing.printer import PrinterError, ReceiptPrinter
         from terminal.printing.settings import load_settings
@@ -171,16 +175,22 @@ class KedaiTill(App[None]):
             printer = open_printer(settings)
         except (PrinterError, ValueError, OSError) as exc:  # ValueError: bad settings
             log.warning("printer not opened: %s", exc)
-            self.notify(
+            self.call_from_thread(
+                self.notify,
                 f"The printer could not be opened ({exc}). Sales go on; receipts show on "
                 "screen. Check the printer settings (kedai-till print-test).",
                 title="Printer",
                 severity="warning",
                 timeout=30,
             )
-            return None
-        self.drawer_kick_on_cash = settings.drawer_kick_on_cash
-        return printer if isinstance(printer, ReceiptPrinter) else None
+            return
+
+        def opened() -> None:
+            self.drawer_kick_on_cash = settings.drawer_kick_on_cash
+            if isinstance(printer, ReceiptPrinter):
+                self.printer = printer
+
+        self.call_from_thread(opened)
 
     async def _make_agent(self, db: Database) -> None:
         """Start syncing if this till is enrolled; otherwise show that it is not."""
