@@ -1,10 +1,10 @@
 """The cart as a table: one row per line, the cursor marks the line Qty/Disc/Void act on.
 
-Rows are keyed by position and computed from the whole cart on every change, so the
-table can never disagree with the cart; only the cells that differ from what is shown
-are written (a scan adds one row instead of redrawing a 30-line cart). The columns are
-rebuilt only when the layout changes (the width crosses :data:`NARROW`, or the first
-discount appears).
+Rows are computed from the whole cart on every change, so the table can never disagree
+with the cart. Each row is drawn once into a line of segments (a :class:`Strip`) and kept
+by its content: a scan draws the one new row, and the other rows on screen come from the
+cache. (A ``DataTable`` forgets every drawn row on any change, so each scan redrew the
+whole visible cart cell by cell: most of a scan's time on a cheap till.)
 
 The item name gets the width: on a narrow screen (80 columns) the line number and unit
 price columns go (the cursor marks the line; the amount is on the row), and the
@@ -13,12 +13,23 @@ discount column shows only once a line has a discount, so a name such as
 
 A price override is marked with ``*`` after the price the line sells at (in the name,
 ``@6.50*``, when the price column is not shown), so a cashier and a manager can see it.
+
+It looks like a ``DataTable`` and takes its styles by the same component names
+(``datatable--header``, ``--cursor``, ``--even-row``, ``--odd-row``), so the theme and
+``app.tcss`` style both alike.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import DataTable
+from typing import Literal, NamedTuple
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from textual import events
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from terminal.domain.cart import Totals
 from terminal.domain.money import format_cents
@@ -26,110 +37,208 @@ from terminal.ui.cart import Cart
 
 NARROW = 72
 """Below this width (cells) the table drops the line number and unit price."""
+PADDING = 1
+"""Blank cells either side of each column's text."""
+
+Justify = Literal["left", "right"]
 
 
-class CartTable(DataTable[str | Text]):
+class Column(NamedTuple):
+    key: str
+    label: str
+    width: int
+    justify: Justify
+
+
+Row = tuple[str, ...]
+"""The text of each cell of a row, in column order."""
+
+
+class CartTable(ScrollView, can_focus=False):
+    COMPONENT_CLASSES = {
+        "datatable--header",
+        "datatable--cursor",
+        "datatable--even-row",
+        "datatable--odd-row",
+    }
     DEFAULT_CSS = """
-    CartTable { height: 1fr; }
+    CartTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        &:dark > .datatable--even-row { background: $surface-darken-1 40%; }
+        & > .datatable--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .datatable--even-row { background: $surface-lighten-1 50%; }
+        & > .datatable--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
     """
 
     def __init__(self) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id="cart")
-        self.can_focus = False
-
-    def on_mount(self) -> None:
+        super().__init__(id="cart")
         self._cart: Cart | None = None
         self._totals: Totals | None = None
+        self._columns: list[Column] = []
         self._layout: tuple[bool, bool, int] | None = None
         """(wide, discount column, width) the columns were built for."""
-        self._keys: list[str] = []
-        self._shown: list[tuple[str | Text, ...]] = []
-        """The cells of each row on screen, in column order."""
+        self._rows: list[Row] = []
+        self._cursor = 0
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
 
-    def _columns(self, *, discounts: bool) -> list[str]:
-        """Build the columns for this width; return the keys, in order."""
-        wide = self.size.width >= NARROW
-        fixed: list[tuple[str, str, int]] = []
-        if wide:
-            fixed.append(("no", "#", 2))
-        fixed.append(("qty", "Qty", 3))
-        if wide:
-            fixed.append(("price", "Price", 7))
-        if discounts or wide:
-            fixed.append(("disc", "Disc", 6))
-        fixed.append(("amount", "Amount", 8))
-        pad = 2 * self.cell_padding
-        used = sum(width + pad for _, _, width in fixed) + pad + 1  # + name padding, scrollbar
-        name_width = max(8, self.size.width - used)
-        self.clear(columns=True)
-        keys = []
-        for key, label, width in fixed:
-            if key == "qty":
-                self.add_column("Item", width=name_width, key="name")
-                keys.append("name")
-            header: str | Text = label if key == "no" else Text(label, justify="right")
-            self.add_column(header, width=width, key=key)
-            keys.append(key)
-        self._name_width = name_width
-        return keys
+    # ------------------------------------------------------------------ reading
 
-    def on_resize(self) -> None:
-        if self._cart is not None:
-            self.show(self._cart, self._totals, select=self.cursor_row)
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
 
-    def show(self, cart: Cart, totals: Totals | None, *, select: int | None = None) -> None:
-        """Show the cart: write the cells that changed (all of them if the layout did)."""
-        self._cart, self._totals = cart, totals
-        discounts = any(e.discount_cents for e in cart.entries)
-        wide = self.size.width >= NARROW
-        layout = (wide, discounts or wide, self.size.width)
-        if layout != self._layout:
-            self._layout = layout
-            self._keys = self._columns(discounts=discounts)
-            self._shown = []
-        rows = [] if totals is None else self._rows(cart, totals)
-        for i, cells in enumerate(rows):
-            if i >= len(self._shown):
-                self.add_row(*cells, key=str(i))
-                continue
-            for key, old, new in zip(self._keys, self._shown[i], cells, strict=True):
-                if old != new:
-                    self.update_cell(str(i), key, new)
-        for i in range(len(rows), len(self._shown)):
-            self.remove_row(str(i))
-        self._shown = rows
-        if select is not None and self.row_count:
-            self.move_cursor(row=max(0, min(select, self.row_count - 1)))
-
-    def _rows(self, cart: Cart, totals: Totals) -> list[tuple[str | Text, ...]]:
-        width = self._name_width
-        wide = "price" in self._keys
-        rows = []
-        for i, (entry, priced) in enumerate(zip(cart.entries, totals.lines, strict=True)):
-            name = entry.product.name
-            price = format_cents(entry.unit_price_cents)
-            if entry.override_cents is not None:
-                price += "*"
-            tag = f" @{price}" if entry.override_cents is not None and not wide else ""
-            if len(name) + len(tag) > width:
-                name = name[: max(1, width - len(tag) - 1)] + "…"
-            name += tag
-            if entry.age_checked and len(name) + 4 <= width:
-                name += " 18+"
-            cells: dict[str, str | Text] = {
-                "no": str(i + 1),
-                "name": name,
-                "qty": Text(str(entry.qty), justify="right"),
-                "price": Text(price, justify="right"),
-                "disc": Text(
-                    format_cents(-priced.discount_cents) if priced.discount_cents else "",
-                    justify="right",
-                ),
-                "amount": Text(format_cents(priced.total_cents), justify="right"),
-            }
-            rows.append(tuple(cells[k] for k in self._keys))
-        return rows
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
 
     @property
     def selected(self) -> int | None:
-        return self.cursor_row if self.row_count else None
+        return self._cursor if self._rows else None
+
+    def get_row_at(self, index: int) -> Row:
+        """The cells of row ``index`` as shown."""
+        return self._rows[index]
+
+    # ------------------------------------------------------------------ changing
+
+    def show(self, cart: Cart, totals: Totals | None, *, select: int | None = None) -> None:
+        """Show the cart; rows drawn before come from the cache."""
+        self._cart, self._totals = cart, totals
+        discounts = any(e.discount_cents for e in cart.entries)
+        width = self._width()
+        wide = width >= NARROW
+        layout = (wide, discounts or wide, width)
+        if layout != self._layout:
+            self._layout = layout
+            self._columns = _columns(width, wide=wide, discounts=discounts)
+        self._rows = [] if totals is None else _rows(cart, totals, self._columns)
+        self.virtual_size = Size(width, len(self._rows) + 1)
+        if select is not None:
+            self._cursor = select
+        self._cursor = max(0, min(self._cursor, len(self._rows) - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def move_cursor(self, *, row: int) -> None:
+        if not self._rows:
+            return
+        self._cursor = max(0, min(row, len(self._rows) - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)  # less the header
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + visible:
+            self.scroll_to(y=self._cursor - visible + 1, animate=False, immediate=True)
+
+    def _width(self) -> int:
+        """The width rows are laid out for: the widget less the scrollbar's room, so the
+        columns do not move when the cart grows past the screen."""
+        return max(1, self.size.width - self.styles.scrollbar_size_vertical)
+
+    def on_resize(self) -> None:
+        if self._cart is not None:
+            self.show(self._cart, self._totals)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y >= 1:
+            self.move_cursor(row=round(self.scroll_y) + event.y - 1)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    # ------------------------------------------------------------------ drawing
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            return self._strip(tuple(c.label for c in self._columns), "datatable--header", width)
+        index = round(self.scroll_y) + y - 1
+        if index >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        if index == self._cursor:
+            component = "datatable--cursor"
+        else:
+            component = "datatable--odd-row" if index % 2 else "datatable--even-row"
+        return self._strip(self._rows[index], component, width)
+
+    def _strip(self, cells: Row, component: str, width: int) -> Strip:
+        key = (cells, component, width, tuple(self._columns))
+        strip = self._strips.get(key)
+        if strip is None:
+            style = self.rich_style + self.get_component_rich_style(component)
+            text = "".join(
+                _cell(cell, column, header=component == "datatable--header")
+                for cell, column in zip(cells, self._columns, strict=True)
+            )
+            strip = Strip([Segment(set_cell_size(text, width), style)], width)
+            self._strips[key] = strip
+        return strip
+
+
+def _cell(text: str, column: Column, *, header: bool) -> str:
+    justify = "left" if header and column.key in ("no", "name") else column.justify
+    if cell_len(text) > column.width:
+        text = set_cell_size(text, column.width)
+    room = column.width - cell_len(text)
+    body = text + " " * room if justify == "left" else " " * room + text
+    return " " * PADDING + body + " " * PADDING
+
+
+def _columns(width: int, *, wide: bool, discounts: bool) -> list[Column]:
+    """The columns for this width; the name takes what the others leave."""
+    fixed: list[Column] = []
+    if wide:
+        fixed.append(Column("no", "#", 2, "left"))
+    fixed.append(Column("qty", "Qty", 3, "right"))
+    if wide:
+        fixed.append(Column("price", "Price", 7, "right"))
+    if discounts or wide:
+        fixed.append(Column("disc", "Disc", 6, "right"))
+    fixed.append(Column("amount", "Amount", 8, "right"))
+    pad = 2 * PADDING
+    used = sum(c.width + pad for c in fixed) + pad
+    name = Column("name", "Item", max(8, width - used), "left")
+    at = next(i for i, c in enumerate(fixed) if c.key == "qty")
+    return [*fixed[:at], name, *fixed[at:]]
+
+
+def _rows(cart: Cart, totals: Totals, columns: list[Column]) -> list[Row]:
+    width = next(c.width for c in columns if c.key == "name")
+    keys = [c.key for c in columns]
+    wide = "price" in keys
+    rows = []
+    for i, (entry, priced) in enumerate(zip(cart.entries, totals.lines, strict=True)):
+        name = entry.product.name
+        price = format_cents(entry.unit_price_cents)
+        if entry.override_cents is not None:
+            price += "*"
+        tag = f" @{price}" if entry.override_cents is not None and not wide else ""
+        if len(name) + len(tag) > width:
+            name = name[: max(1, width - len(tag) - 1)] + "…"
+        name += tag
+        if entry.age_checked and len(name) + 4 <= width:
+            name += " 18+"
+        cells = {
+            "no": str(i + 1),
+            "name": name,
+            "qty": str(entry.qty),
+            "price": price,
+            "disc": format_cents(-priced.discount_cents) if priced.discount_cents else "",
+            "amount": format_cents(priced.total_cents),
+        }
+        rows.append(tuple(cells[k] for k in keys))
+    return rows
