@@ -62,7 +62,7 @@ from sync.agent.port import (
     SyncConfig,
     TillStore,
 )
-from sync.protocol import MAX_PUSH_EVENTS, WhoAmI
+from sync.protocol import MAX_PUSH_EVENTS, ChangePage, WhoAmI
 
 __all__ = [
     "AgentState",
@@ -464,30 +464,47 @@ class SyncAgent:
         return batch, gzip.compress(body, compresslevel=self._gzip_level), more
 
     async def _pull_all(self, base: str, token: str, cursor: int) -> tuple[int, int, int | None]:
-        """Pull every page; returns (changes, pages, HQ's mark for us from the first page)."""
+        """Pull every page; returns (changes, pages, HQ's mark for us from the first page).
+
+        The next page is asked for as soon as a page says there is more, and arrives
+        while this one is being stored: HQ reads the feed and the till writes in the same
+        time, one request in flight at a time, pages still applied in order.
+        """
         changes = pages = 0
         hq_mark: int | None = None
-        while True:
-            page = await self._http.changes(base, token, cursor, self._pull_limit)
-            if pages == 0 and page.head is not None and page.head < cursor:
-                # HQ's feed is behind what we applied: it was restored from a backup, and
-                # changes it makes now reuse seqs we have passed. Read it all again.
-                log.warning(
-                    "HQ's change feed went back to %d (we had %d): re-reading it", page.head, cursor
-                )
-                cursor = 0
-                continue
-            if page.more and page.next <= cursor:
-                raise SyncProtocolError(f"HQ's change feed did not advance past {cursor}")
-            if page.changes or page.next != cursor:
-                await self._store.apply_change_page(page, at=self._clock())
-            if pages == 0:
-                hq_mark = page.contiguous_seq
-            changes += len(page.changes)
-            pages += 1
-            cursor = page.next
-            if not page.more:
-                return changes, pages, hq_mark
+        fetch = self._fetch(base, token, cursor)
+        try:
+            while True:
+                page = await fetch
+                if pages == 0 and page.head is not None and page.head < cursor:
+                    # HQ's feed is behind what we applied: it was restored from a backup,
+                    # and changes it makes now reuse seqs we have passed. Read it all again.
+                    log.warning(
+                        "HQ's change feed went back to %d (we had %d): re-reading it",
+                        page.head,
+                        cursor,
+                    )
+                    cursor = 0
+                    fetch = self._fetch(base, token, cursor)
+                    continue
+                if page.more and page.next <= cursor:
+                    raise SyncProtocolError(f"HQ's change feed did not advance past {cursor}")
+                if page.more:
+                    fetch = self._fetch(base, token, page.next)
+                if page.changes or page.next != cursor:
+                    await self._store.apply_change_page(page, at=self._clock())
+                if pages == 0:
+                    hq_mark = page.contiguous_seq
+                changes += len(page.changes)
+                pages += 1
+                cursor = page.next
+                if not page.more:
+                    return changes, pages, hq_mark
+        finally:
+            await _cancel(fetch)  # a page asked for and not used: stop it
+
+    def _fetch(self, base: str, token: str, since: int) -> asyncio.Task[ChangePage]:
+        return asyncio.create_task(self._http.changes(base, token, since, self._pull_limit))
 
     async def _maybe_prune(self) -> int:
         """Prune at most hourly: the query scans the outbox, and nothing is urgent."""

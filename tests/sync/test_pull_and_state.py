@@ -17,7 +17,8 @@ from hq import enroll as hq_enroll
 from sync import demo_data
 from sync.agent import AgentState, SyncAgent, load_agent_state
 from sync.agent.errors import NotEnrolledError
-from sync.protocol import CustomerCreated
+from sync.agent.port import StoreError
+from sync.protocol import ChangePage, CustomerCreated
 from terminal.db.engine import Database
 from terminal.db.models import Customer, LoyaltyEntry, OutboxEvent, Product, SyncState
 from terminal.services.outbox import append_event
@@ -217,3 +218,57 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-u
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+class _WatchedStore(TillSyncStore):
+    """The till's store, holding each page's apply until HQ has been asked for the next
+    (or failing the apply of page ``fail_at``)."""
+
+    def __init__(self, db: Database, hq: LocalHq, fail_at: int | None = None) -> None:
+        super().__init__(db)
+        self.hq, self.fail_at, self.applied = hq, fail_at, 0
+
+    def asked(self) -> int:
+        return sum(r.endswith("/changes") for r in self.hq.transport.requests)
+
+    async def apply_change_page(self, page: ChangePage, *, at: datetime) -> None:
+        if self.fail_at == self.applied + 1:
+            raise StoreError("the disk is full")
+        if page.more:
+            while self.asked() < self.applied + 2:  # the next page is asked for meanwhile
+                await asyncio.sleep(0)
+        await super().apply_change_page(page, at=at)
+        self.applied += 1
+
+
+async def test_the_next_page_is_read_while_this_one_is_stored(till: Database, hq: LocalHq) -> None:
+    store = _WatchedStore(till, hq)
+    agent = SyncAgent(store, transport=hq.transport, tick_seconds=3600, pull_limit=4)
+    try:
+        report = await asyncio.wait_for(agent.sync_once(), timeout=120)
+    finally:
+        await agent.aclose()
+    assert report.pages == store.applied > 2
+    assert store.asked() == report.pages  # one request per page, none wasted
+
+
+async def test_a_page_that_cannot_be_stored_stops_the_pull_at_the_page_before(
+    till: Database, hq: LocalHq
+) -> None:
+    store = _WatchedStore(till, hq, fail_at=2)
+    agent = SyncAgent(store, transport=hq.transport, tick_seconds=3600, pull_limit=4)
+    try:
+        with pytest.raises(StoreError, match="disk is full"):
+            await agent.sync_once()
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    finally:
+        await agent.aclose()
+    async with reading(till) as s:
+        cursor = (await s.execute(select(SyncState.change_cursor))).scalar_one()
+    first = await hq.rows(
+        "SELECT change_seq FROM (SELECT change_seq FROM products UNION ALL "
+        "SELECT change_seq FROM customers UNION ALL SELECT change_seq FROM cashiers UNION ALL "
+        "SELECT change_seq FROM tenders UNION ALL SELECT change_seq FROM settings) "
+        "ORDER BY change_seq LIMIT 4"
+    )
+    assert cursor == first[-1][0]  # page 1 kept; page 2 to be read again next time
