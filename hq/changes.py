@@ -4,12 +4,13 @@ Each master-data row carries the ``change_seq`` of its latest change, so a page 
 with change_seq > since, in change_seq order". An entity that changes again simply moves
 to a higher seq and is seen again; nothing is ever paged by timestamp.
 
-The feed is scoped to the asking till's outlet: products, tenders and settings are
-chain-wide; cashiers are the outlet's own (plus those of every outlet); customers carry
-name, phone and balance only (never email or address). A cashier reassigned away from an
-outlet reaches that outlet's tills as a removal (:class:`~hq.models.FeedRemoval`), so a
-till never keeps another outlet's PIN hashes. A member merged into another is sent marked
-"(merged)", without a phone and with a zero balance.
+The feed is scoped to the asking till's outlet: products and settings are chain-wide;
+tenders too, but one the outlet does not take reaches its tills as inactive; cashiers are
+the outlet's own (plus those of every outlet); customers carry name, phone and balance
+only (never email or address). A cashier reassigned away from an outlet reaches that
+outlet's tills as a removal (:class:`~hq.models.FeedRemoval`), so a till never keeps
+another outlet's PIN hashes. A member merged into another is sent marked "(merged)",
+without a phone and with a zero balance.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ async def read_changes(
             )
         found = (await session.execute(query.order_by(model.change_seq).limit(limit + 1))).scalars()
         rows.extend((row.change_seq, row) for row in cast(list[Any], found.all()))
+    if any(isinstance(row, m.Tender) for _, row in rows):
+        refused = await refused_tenders(session, outlet_code)
+        rows = [
+            (seq, _TenderRow(row, row.code not in refused) if isinstance(row, m.Tender) else row)
+            for seq, row in rows
+        ]
     removals = (
         await session.execute(
             select(m.FeedRemoval)
@@ -116,7 +123,38 @@ class _ProductRow:
         self.row, self.scheduled, self.outlet_code, self.now = row, scheduled, outlet_code, now
 
 
+class _TenderRow:
+    """A tender row and whether the asking till's outlet takes it."""
+
+    def __init__(self, row: m.Tender, taken_here: bool) -> None:
+        self.row, self.taken_here = row, taken_here
+
+
+async def refused_tenders(session: AsyncSession, outlet_code: str) -> set[str]:
+    """The codes of the tenders ``outlet_code`` does not take (though the chain may)."""
+    found = await session.execute(
+        select(m.OutletTenderRefused.tender_code).where(
+            m.OutletTenderRefused.outlet_code == outlet_code
+        )
+    )
+    return set(found.scalars())
+
+
+def tender_record(row: m.Tender, *, taken_here: bool = True) -> p.TenderRecord:
+    return p.TenderRecord(
+        code=row.code,
+        name=row.name,
+        kind=row.kind,  # type: ignore[arg-type]
+        active=row.active and taken_here,
+        sort_order=row.sort_order,
+    )
+
+
 def _feed_change(row: Any) -> Any:
+    if isinstance(row, _TenderRow):
+        return p.TenderChange(
+            seq=row.row.change_seq, data=tender_record(row.row, taken_here=row.taken_here)
+        )
     if isinstance(row, _ProductRow):
         return _product_change(row.row, row.scheduled, row.outlet_code, row.now)
     if isinstance(row, m.FeedRemoval):
@@ -146,17 +184,6 @@ def _change(row: m.Base) -> Any:
                 role=row.role,  # type: ignore[arg-type]
                 pin_hash=row.pin_hash,
                 active=row.active,
-            ),
-        )
-    if isinstance(row, m.Tender):
-        return p.TenderChange(
-            seq=row.change_seq,
-            data=p.TenderRecord(
-                code=row.code,
-                name=row.name,
-                kind=row.kind,  # type: ignore[arg-type]
-                active=row.active,
-                sort_order=row.sort_order,
             ),
         )
     if isinstance(row, m.StoreSettings):

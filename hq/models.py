@@ -394,6 +394,16 @@ class Tender(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+class OutletTenderRefused(Base):
+    """An outlet that does not take a tender the chain takes (no row: it takes it). The
+    outlet's tills receive the tender as inactive and refuse it at payment."""
+
+    __tablename__ = "outlet_tenders_refused"
+
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"), primary_key=True)
+    tender_code: Mapped[str] = mapped_column(ForeignKey("tenders.code"), primary_key=True)
+
+
 class StoreSettings(Base):
     """A single row (``id = 1``) holding :class:`sync.protocol.SettingsRecord` fields."""
 

@@ -8,14 +8,15 @@ till prices every sale at the rate of its own day, offline too.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from hq.auth import audit
-from hq.changes import settings_record
+from hq.changes import settings_record, tender_record
 from hq.sqlutil import allocate_change_seqs
 from sync import protocol as p
 
@@ -92,34 +93,63 @@ async def add_gst_rate(
 
 async def tenders(session: AsyncSession) -> list[p.TenderRecord]:
     rows = await session.execute(select(m.Tender).order_by(m.Tender.sort_order, m.Tender.code))
-    return [
-        p.TenderRecord(
-            code=t.code,
-            name=t.name,
-            kind=t.kind,  # type: ignore[arg-type]
-            active=t.active,
-            sort_order=t.sort_order,
-        )
-        for t in rows.scalars()
-    ]
+    return [tender_record(t) for t in rows.scalars()]
+
+
+async def refusals(session: AsyncSession) -> dict[str, set[str]]:
+    """For each tender code, the outlets that do not take it."""
+    found: dict[str, set[str]] = {}
+    for outlet, tender in await session.execute(
+        select(m.OutletTenderRefused.outlet_code, m.OutletTenderRefused.tender_code)
+    ):
+        found.setdefault(tender, set()).add(outlet)
+    return found
 
 
 async def set_tender(
-    session: AsyncSession, *, code: str, name: str, active: bool, sort_order: int, actor: str
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    active: bool,
+    sort_order: int,
+    actor: str,
+    refused_at: Collection[str] | None = None,
 ) -> None:
+    """Save a tender. ``refused_at``: the outlets that do not take it (None: unchanged).
+    The tender moves to a fresh change_seq, so every till hears of it again, each as its
+    own outlet sees it."""
     row = await session.get(m.Tender, code, with_for_update=True)
     if row is None:
         raise SettingsError(f"no tender {code!r}")
     if not name.strip() or len(name) > 100 or not 0 <= sort_order <= 1000:
         raise SettingsError("a tender needs a name (up to 100 characters) and order 0 to 1000")
-    if (row.name, row.active, row.sort_order) == (name.strip(), active, sort_order):
+    before = (await refusals(session)).get(code, set())
+    refused = before if refused_at is None else set(refused_at)
+    if refused != before:
+        outlets = set((await session.execute(select(m.Outlet.code))).scalars())
+        unknown = sorted(refused - outlets)
+        if unknown:
+            raise SettingsError(f"no outlet {unknown[0]!r}")
+    if (row.name, row.active, row.sort_order, refused) == (
+        name.strip(),
+        active,
+        sort_order,
+        before,
+    ):
         return
     row.name, row.active, row.sort_order = name.strip(), active, sort_order
+    if refused != before:
+        await session.execute(
+            delete(m.OutletTenderRefused).where(m.OutletTenderRefused.tender_code == code)
+        )
+        session.add_all(
+            m.OutletTenderRefused(outlet_code=o, tender_code=code) for o in sorted(refused)
+        )
     (row.change_seq,) = await allocate_change_seqs(session, 1)
+    detail = f"{'active' if active else 'inactive'}, order {sort_order}"
+    if refused:
+        detail += f", not at {', '.join(sorted(refused))}"
     await audit.record(
-        session=session,
-        username=actor,
-        action="tender.edit",
-        target=code,
-        detail=f"{'active' if active else 'inactive'}, order {sort_order}",
+        session=session, username=actor, action="tender.edit", target=code, detail=detail
     )

@@ -29,6 +29,7 @@ from hq.auth import audit
 from hq.db import Database
 from hq.pages.templating import render
 from hq.reports import (
+    exceptions,
     gst_f5,
     loyalty,
     overspend,
@@ -95,6 +96,10 @@ async def _refunds(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Ta
     return await refunds.refunds(session=s, query=q, scope=sc)
 
 
+async def _exceptions(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await exceptions.exceptions(session=s, query=q, scope=sc)
+
+
 async def _reconciliation(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
     return await reconciliation.reconciliation(session=s, query=q, scope=sc)
 
@@ -135,6 +140,9 @@ REPORTS: dict[str, ReportPage] = {
     ),
     "gst-f5": ReportPage("GST F5", "reports/gst_f5.html", _gst, "/v1/reports/gst-f5"),
     "refunds": ReportPage("Refunds", "reports/refunds.html", _refunds, "/v1/reports/refunds"),
+    "exceptions": ReportPage(
+        "Till exceptions", "reports/exceptions.html", _exceptions, "/v1/reports/exceptions"
+    ),
     "reconciliation": ReportPage(
         "Reconciliation",
         "reports/reconciliation.html",

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from hq import store_settings
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
+from hq.outlets import list_outlets
 from hq.pages.templating import render, sentence
 
 router = APIRouter()
@@ -37,6 +38,8 @@ async def _page(
     async with db.readers() as s, s.begin():
         found = await store_settings.current(s)
         tenders = await store_settings.tenders(s)
+        refusals = await store_settings.refusals(s)
+        outlets = await list_outlets(s)
     return render(
         request,
         "settings/index.html",
@@ -45,6 +48,8 @@ async def _page(
         title="Store settings",
         store=found,
         tenders=tenders,
+        refusals=refusals,
+        outlets=[(o.code, o.name) for o in outlets],
         can_change=admin.profile.can_change,
         error=error,
         done=DONE.get(done or ""),
@@ -123,13 +128,21 @@ async def tender_save(
     name: Text = "",
     active: Text = "",
     sort_order: Text = "0",
+    outlets_listed: Text = "",
+    taken_at: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
+    """``taken_at``: the outlets ticked as taking the tender, when the form lists them
+    (``outlets_listed``); every other outlet refuses it."""
     try:
         order = _int(sort_order, "the order")
         async with db.sessions() as s, s.begin():
+            refused_at = None
+            if outlets_listed == "1":
+                every = {o.code for o in await list_outlets(s)}
+                refused_at = every - set(taken_at or ())
             await store_settings.set_tender(
                 s, code=code, name=name, active=active == "1", sort_order=order,
-                actor=admin.username,
+                actor=admin.username, refused_at=refused_at,
             )  # fmt: skip
     except store_settings.SettingsError as exc:
         return await _page(request, admin, db, status=422, error=sentence(exc))

@@ -36,6 +36,7 @@ NAV = [
     ("/reports/top-products", "Products"),
     ("/reports/gst-f5", "GST F5"),
     ("/reports/refunds", "Refunds"),
+    ("/reports/exceptions", "Exceptions"),
     ("/reports/loyalty", "Loyalty"),
     ("/reports/overspend", "Overspend"),
     ("/reports/reconciliation", "Reconciliation"),

@@ -3,18 +3,30 @@
 Tenders are applied in the order given. Cash is the only tender that rounds (to the
 nearest 5 cents, on the balance it settles) and the only one that gives change;
 non-cash tenders must not exceed the balance. CDC vouchers may only pay for eligible
-goods; points are worth a configured number of cents each.
+goods; points are worth a configured number of cents each. A tender the shop does not
+take (HQ sends it inactive for this outlet) is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from terminal.domain.money import format_cents, round_to_5
 
 MAX_CHANGE_CENTS = 100_000
 """Cash that would need S$1,000 or more in change is a slip, not a payment."""
+
+TENDER_NAMES = {
+    "cash": "Cash",
+    "nets": "NETS",
+    "card": "Card",
+    "paynow": "PayNow",
+    "cdc": "CDC Voucher",
+    "voucher": "Voucher",
+    "points": "Points",
+}
+"""How the till names each tender kind, on screen and on paper."""
 
 
 class TenderError(ValueError):
@@ -57,12 +69,31 @@ class Settlement:
         return sum(t.amount_cents for t in self.tenders)
 
 
+class TenderNotTakenError(TenderError):
+    """A tender this shop does not take."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__(
+            f"this shop does not take {TENDER_NAMES.get(kind, kind)}: choose another tender"
+        )
+
+
 def settle(
-    due_cents: int, tenders: Sequence[TenderInput], *, cdc_eligible_cents: int | None = None
+    due_cents: int,
+    tenders: Sequence[TenderInput],
+    *,
+    cdc_eligible_cents: int | None = None,
+    refused_kinds: Collection[str] = (),
 ) -> Settlement:
-    """Apply ``tenders`` to ``due_cents``; raise a :class:`TenderError` if they cannot."""
+    """Apply ``tenders`` to ``due_cents``; raise a :class:`TenderError` if they cannot.
+
+    ``refused_kinds``: tender kinds the shop does not take."""
     if due_cents < 0:
         raise TenderError("amount due cannot be negative")
+    for t in tenders:
+        if t.kind in refused_kinds:
+            raise TenderNotTakenError(t.kind)
     remaining = due_cents
     rounding = change = cdc_used = 0
     applied: list[AppliedTender] = []

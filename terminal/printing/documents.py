@@ -11,19 +11,10 @@ from collections import defaultdict
 from terminal.domain.gst import inclusive_tax
 from terminal.domain.invoice import CODE_MARKS, CODE_NAMES, invoice_kind
 from terminal.domain.money import format_cents
+from terminal.domain.tender import TENDER_NAMES
 from terminal.printing.clock import local_text
 from terminal.printing.receipt_text import wrap_words
 from terminal.services.schemas import CreditNote, Receipt, ShiftReport
-
-TENDER_NAMES = {
-    "cash": "Cash",
-    "nets": "NETS",
-    "card": "Card",
-    "paynow": "PayNow",
-    "cdc": "CDC Voucher",
-    "voucher": "Voucher",
-    "points": "Points",
-}
 
 
 def _ascii(text: str) -> str:

@@ -7,18 +7,9 @@ is in characters (42 suits 80 mm paper in font A; 32 suits 58 mm).
 from __future__ import annotations
 
 from terminal.domain.money import format_cents
+from terminal.domain.tender import TENDER_NAMES
 from terminal.printing.clock import local_text
 from terminal.services.schemas import Receipt
-
-TENDER_NAMES = {
-    "cash": "Cash",
-    "nets": "NETS",
-    "card": "Card",
-    "paynow": "PayNow",
-    "cdc": "CDC Voucher",
-    "voucher": "Voucher",
-    "points": "Points",
-}
 
 
 def _pair(left: str, right: str, width: int) -> str:

@@ -77,6 +77,8 @@ class StoreContext:
     last_receipt: int
     last_event: int
     approval_limits: ApprovalLimits = ApprovalLimits()
+    refused_tenders: frozenset[str] = frozenset()
+    """Tender kinds the shop does not take: HQ sent every tender of that kind inactive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,9 @@ SELECT s.outlet_code, s.terminal_code, s.store_name, s.address, s.gst_reg_no,
        g.effective_from, g.rate_bp,
        (SELECT value FROM counters WHERE name = 'receipt'),
        (SELECT value FROM counters WHERE name = 'event'),
-       s.approval_limits
+       s.approval_limits,
+       (SELECT group_concat(kind) FROM
+            (SELECT kind FROM tenders GROUP BY kind HAVING max(active) = 0))
 FROM store_settings AS s LEFT JOIN gst_rates AS g ON 1
 """
 
@@ -187,6 +191,7 @@ async def load_store_context(conn: aiosqlite.Connection) -> StoreContext:
         last_receipt=first[9],
         last_event=first[10],
         approval_limits=limits_from_json(first[11]),
+        refused_tenders=frozenset(first[12].split(",")) if first[12] else frozenset(),
     )
 
 
@@ -309,12 +314,13 @@ def _price(request: CheckoutRequest, ctx: StoreContext, refs: Refs, day: date) -
         raise CheckoutError(str(exc)) from exc
 
 
-def _settle(request: CheckoutRequest, totals: Totals) -> Settlement:
+def _settle(request: CheckoutRequest, totals: Totals, refused: frozenset[str]) -> Settlement:
     try:
         return settle(
             totals.total_cents,
             [TenderInput(t.kind, t.amount_cents, t.reference) for t in request.tenders],
             cdc_eligible_cents=totals.cdc_eligible_cents,
+            refused_kinds=refused,
         )
     except TenderError as exc:
         raise PaymentError(str(exc)) from exc
@@ -328,7 +334,7 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
     if request.shift_id is not None and not refs.shift_found:
         raise CheckoutError("The shift is not open on this till: open a shift first.")
     totals = _price(request, ctx, refs, at.date())
-    settlement = _settle(request, totals)
+    settlement = _settle(request, totals, ctx.refused_tenders)
 
     points_paid = sum(t.amount_cents for t in settlement.tenders if t.kind == "points")
     redeemed = earned = 0

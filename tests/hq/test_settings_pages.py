@@ -123,3 +123,74 @@ async def test_an_accountant_cannot_change_settings(app: FastAPI) -> None:
         )
         assert r.status_code == 403
         assert "2099-01-01" not in (await c.get("/settings")).text
+
+
+async def _tenders(app: FastAPI, token: str) -> dict[str, p.TenderRecord]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hq.test") as c:
+        feed = await c.get(
+            "/v1/sync/changes",
+            params={"since": 0, "limit": 100_000},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert feed.status_code == 200, feed.text
+    changes = p.ChangePage.model_validate_json(feed.content).changes
+    return {ch.data.code: ch.data for ch in changes if isinstance(ch.data, p.TenderRecord)}
+
+
+@pytest.fixture
+def b_token(db_url: str) -> str:
+    """A till at a second outlet, B."""
+    return manage.enroll_terminal_sync(db_url, outlet="B", terminal="T1").token
+
+
+async def test_an_outlet_that_does_not_take_a_tender_has_it_inactive_on_its_tills_only(
+    till_token: str, b_token: str, app: FastAPI, db_url: str
+) -> None:
+    async with logged_in(app, OWNER) as (c, csrf):
+        page = await c.get("/settings")
+        assert 'name="taken_at" value="B" checked' in page.text
+        r = await c.post(
+            "/tenders/paynow",
+            data={"name": "PayNow", "active": "1", "sort_order": "3", "outlets_listed": "1",
+                  "taken_at": ["A", "DEMO"], "csrf_token": csrf},
+        )  # fmt: skip
+        assert r.status_code == 303
+        page = await c.get("/settings")
+        assert 'name="taken_at" value="B">' in page.text  # left unticked
+    at_a, at_b = await _tenders(app, till_token), await _tenders(app, b_token)
+    assert at_a["paynow"].active and not at_b["paynow"].active
+    assert at_b["nets"].active  # only the one tender changed
+    # A till that already holds the tender hears of the change: it moved to a new seq.
+    async with logged_in(app, OWNER) as (c, csrf):
+        r = await c.post(
+            "/tenders/paynow",
+            data={"name": "PayNow", "active": "1", "sort_order": "3", "outlets_listed": "1",
+                  "taken_at": ["A", "B", "DEMO"], "csrf_token": csrf},
+        )  # fmt: skip
+        assert r.status_code == 303
+    assert (await _tenders(app, b_token))["paynow"].active
+    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
+        details = [
+            r[0]
+            for r in conn.execute(
+                "SELECT detail FROM admin_audit WHERE action = 'tender.edit' ORDER BY audit_id"
+            )
+        ]
+        left = conn.execute("SELECT count(*) FROM outlet_tenders_refused").fetchone()
+    assert details == ["active, order 3, not at B", "active, order 3"]
+    assert left == (0,)
+
+
+async def test_an_accountant_cannot_change_where_a_tender_is_taken(
+    b_token: str, app: FastAPI, db_url: str
+) -> None:
+    async with logged_in(app, ACCOUNTANT) as (c, csrf):
+        r = await c.post(
+            "/tenders/paynow",
+            data={"name": "PayNow", "active": "1", "sort_order": "3", "outlets_listed": "1",
+                  "csrf_token": csrf},
+        )  # fmt: skip
+        assert r.status_code == 403
+    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
+        assert conn.execute("SELECT count(*) FROM outlet_tenders_refused").fetchone() == (0,)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 from sqlalchemy import func, select
 
 from sync.demo_data import demo_products
@@ -115,6 +118,28 @@ async def test_cdc_is_refused_for_excluded_items(make_app) -> None:
         await settle(pilot)
         assert isinstance(app.screen, ReceiptModal)
         assert [p.tender for p in app.screen.receipt.payments] == ["cdc", "cash"]
+
+
+async def test_a_tender_the_shop_does_not_take_is_refused_on_screen(make_app, till_path) -> None:
+    with closing(sqlite3.connect(till_path)) as c, c:
+        c.execute("UPDATE tenders SET active = 0 WHERE kind = 'paynow'")  # as HQ sends it
+    app = make_app()
+    async with app.run_test() as pilot:
+        await login(pilot)
+        await scan(pilot, DEMO_BARCODE)
+        await pilot.press("f9")
+        await settle(pilot)
+        await pilot.press("f8")  # PayNow, the whole amount
+        await settle(pilot)
+        assert isinstance(app.screen, PaymentScreen)
+        error = text_of(app, "#pay-error")
+        assert "does not take PayNow" in error
+        assert "Not saved" not in error  # refused on screen, before any checkout
+        assert app.screen.tenders == [] and "Due S$3.30" in text_of(app, "#pay-due")
+        await pilot.press("f6")  # NETS is taken
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal)
+        assert [p.tender for p in app.screen.receipt.payments] == ["nets"]
 
 
 async def test_storage_failure_keeps_cart_and_tenders(make_app, monkeypatch, till_path) -> None:

@@ -359,3 +359,19 @@ async def test_a_constraint_the_database_refuses_is_a_storage_error(till_db):
     with pytest.raises(errors.StorageError, match="Nothing was saved"):
         await finalize_sale(till_db, request())
     assert snapshot(till_db) == before
+
+
+async def test_a_tender_the_shop_does_not_take_is_refused_and_nothing_written(till_db):
+    from terminal.services.tenders import refused_tender_kinds
+
+    assert await refused_tender_kinds(till_db) == frozenset()
+    with closing(sqlite3.connect(till_db.path)) as c, c:
+        c.execute("UPDATE tenders SET active = 0 WHERE kind = 'paynow'")
+    assert await refused_tender_kinds(till_db) == frozenset({"paynow"})
+    before = snapshot(till_db)
+    with pytest.raises(errors.PaymentError, match="does not take PayNow"):
+        await finalize_sale(till_db, request(tenders=[TenderIn(kind="paynow", amount_cents=660)]))
+    assert snapshot(till_db) == before
+    # The other tenders, and a kind HQ never named ("voucher"), are still taken.
+    await finalize_sale(till_db, request(tenders=[TenderIn(kind="nets", amount_cents=660)]))
+    await finalize_sale(till_db, request(tenders=[TenderIn(kind="voucher", amount_cents=660)]))

@@ -21,8 +21,8 @@ from hq.auth import audit
 from hq.config import Settings
 from hq.db import Database
 from hq.reports import dashboard as dashboard_report
+from hq.reports import exceptions, products, reconciliation, refunds, sales, tenders
 from hq.reports import gst_f5 as gst_report
-from hq.reports import products, reconciliation, refunds, sales, tenders
 from hq.reports import quarantine as quarantine_report
 from hq.retry import NotQuarantined, RetryOutcome, RetryRefused, retry
 from sync import protocol as p
@@ -122,6 +122,18 @@ async def refund_list(
     """Every refund (credit note) in the period beside the receipt it refunds."""
     async with db.readers() as session, session.begin():
         return await refunds.refunds(session=session, query=query, scope=scope_for(admin, settings))
+
+
+@router.get("/exceptions", response_model=exceptions.ExceptionsReport)
+async def exception_list(
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> exceptions.ExceptionsReport:
+    """The tills' audit trail: discounts, voids, cancelled sales, no-sale drawer opens and
+    every manager approval (granted, or refused with its wrong-PIN attempts)."""
+    async with db.readers() as session, session.begin():
+        return await exceptions.exceptions(
+            session=session, query=query, scope=scope_for(admin, settings)
+        )
 
 
 @router.get("/reconciliation", response_model=reconciliation.ReconciliationReport)

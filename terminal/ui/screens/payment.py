@@ -30,8 +30,13 @@ from textual.widgets import Footer, Input, Label, Static
 
 from terminal.domain.cart import Totals
 from terminal.domain.money import format_cents, parse_cents
-from terminal.domain.tender import ShortPaymentError, TenderInput, cash_due, settle
-from terminal.printing.receipt_text import TENDER_NAMES
+from terminal.domain.tender import (
+    TENDER_NAMES,
+    ShortPaymentError,
+    TenderInput,
+    cash_due,
+    settle,
+)
 from terminal.services.checkout import finalize_sale
 from terminal.services.schemas import Receipt, TenderIn
 from terminal.ui.cart import Cart
@@ -77,6 +82,8 @@ class PaymentScreen(TillModal[Receipt | None]):
         self.finalizing = False
         self.points: PointsAccount | None = None
         """The member's points and the redeem rate, once read (None: no member, or not yet)."""
+        self.refused: frozenset[str] = frozenset()
+        """Tender kinds this shop does not take, once read (the checkout checks them too)."""
 
     def compose(self) -> ComposeResult:
         t = self.totals
@@ -107,6 +114,7 @@ class PaymentScreen(TillModal[Receipt | None]):
 
     def on_mount(self) -> None:
         self._show()
+        self._read_refused()
         if self.cart.customer is not None:
             self._read_points(self.cart.customer.id)
 
@@ -119,6 +127,15 @@ class PaymentScreen(TillModal[Receipt | None]):
         if not outcome.failed:
             self.points = account
             self._show()
+
+    @work(exclusive=True, group="refused", exit_on_error=False)
+    async def _read_refused(self) -> None:
+        from terminal.services.tenders import refused_tender_kinds
+
+        with self.boundary("reading the tenders", show=self._show_error) as outcome:
+            refused = await refused_tender_kinds(self.till.database)
+        if not outcome.failed:
+            self.refused = refused
 
     # ------------------------------------------------------------------ display
 
@@ -317,6 +334,7 @@ class PaymentScreen(TillModal[Receipt | None]):
                     self.totals.total_cents,
                     [TenderInput(t.kind, t.amount_cents, t.reference) for t in self.tenders],
                     cdc_eligible_cents=self.totals.cdc_eligible_cents,
+                    refused_kinds=self.refused,
                 )
             except ShortPaymentError as exc:
                 remaining = exc.remaining_cents

@@ -25,8 +25,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input, Label
 
 from terminal.domain.money import format_cents
+from terminal.domain.tender import TENDER_NAMES
 from terminal.domain.words import plural
-from terminal.printing.documents import TENDER_NAMES, render_credit_note
+from terminal.printing.documents import render_credit_note
 from terminal.services import refunds
 from terminal.services.cashiers import record_own_approval
 from terminal.services.errors import ApprovalRequired, NotFoundError
