@@ -19,6 +19,7 @@ from hq.pages import (
     products,
     reports,
     staff,
+    stock,
     store_settings,
 )
 from hq.pages.templating import STATIC
@@ -37,5 +38,6 @@ router.include_router(products.router)
 router.include_router(members.router)
 router.include_router(outlets.router)
 router.include_router(store_settings.router)
+router.include_router(stock.router)
 
 __all__ = ["STATIC", "router"]

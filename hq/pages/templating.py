@@ -41,6 +41,7 @@ NAV = [
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
     ("/products", "Catalog"),
+    ("/stock", "Stock"),
     ("/members", "Members"),
     ("/staff", "Staff"),
     ("/outlets", "Outlets"),
