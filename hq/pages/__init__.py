@@ -17,6 +17,7 @@ from hq.pages import (
     outlets,
     pdf,
     products,
+    purchasing,
     reports,
     staff,
     stock,
@@ -39,5 +40,6 @@ router.include_router(members.router)
 router.include_router(outlets.router)
 router.include_router(store_settings.router)
 router.include_router(stock.router)
+router.include_router(purchasing.router)
 
 __all__ = ["STATIC", "router"]

@@ -42,6 +42,7 @@ NAV = [
     ("/reports/quarantine", "Quarantine"),
     ("/products", "Catalog"),
     ("/stock", "Stock"),
+    ("/purchasing/orders", "Purchasing"),
     ("/members", "Members"),
     ("/staff", "Staff"),
     ("/outlets", "Outlets"),

@@ -16,7 +16,7 @@ import io
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import closing
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +61,8 @@ def refund(tid: str, seq: int, original: dict[str, Any], lines: list[dict[str, A
     return envelope(tid, seq, "sale.refunded", payload)
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def demo_store(tmp_path: Path) -> str:
+    """A SQLite store with the demo catalog and settings, an owner and an accountant."""
     url = f"sqlite:///{tmp_path / 'hq.db'}"
     manage.seed_demo_sync(url)
     manage.create_admin_sync(url, username=OWNER, password=PASSWORD)
@@ -70,10 +70,21 @@ def db_url(tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-async def app(db_url: str) -> AsyncIterator[FastAPI]:
+@asynccontextmanager
+async def running(db_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(Settings(database_url=db_url, secret_key="t" * 32))
     async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return demo_store(tmp_path)
+
+
+@pytest.fixture
+async def app(db_url: str) -> AsyncIterator[FastAPI]:
+    async with running(db_url) as application:
         yield application
 
 
