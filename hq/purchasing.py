@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,8 +56,10 @@ class PoLineView(BaseModel):
     tax_code: str
     received_qty: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def outstanding(self) -> int:
+        """Still awaited."""
         return max(self.qty - self.received_qty, 0)
 
 

@@ -209,6 +209,12 @@ async def test_a_day_of_sales_counts_and_a_transfer_adds_up(app: FastAPI, db_url
         low = (await c.get("/v1/reports/low-stock")).json()
         assert [(r["outlet"], r["sku"], r["on_hand"]) for r in low] == [("DEMO", "MILO-400", 18)]
 
+    async with client(app) as anonymous:
+        assert (await anonymous.get("/v1/reports/stock-valuation")).status_code == 401
+        paths = (await anonymous.get("/openapi.json")).json()["paths"]
+    for path in ("/v1/reports/stock", "/v1/reports/low-stock", "/v1/reports/stock-valuation"):
+        assert "get" in paths[path] and "401" in paths[path]["get"]["responses"]
+
     actions = [
         a for (a,) in query(db_url, "SELECT action FROM admin_audit") if a.startswith("stock.")
     ]

@@ -142,6 +142,16 @@ async def test_order_received_in_part_then_in_full_and_the_f5(app: FastAPI, db_u
         amk = (await c.get("/v1/reports/gst-f5?outlet=AMK")).json()
         assert amk["box5_taxable_purchases_cents"] == 450 and amk["box7_input_tax_cents"] == 41
 
+        order = (await c.get(f"/v1/reports/purchasing/orders/{po_id}")).json()
+        assert order["status"] == "received"
+        assert [(ln["sku"], ln["received_qty"], ln["outstanding"]) for ln in order["lines"]] == [
+            ("KOPI-001", 10, 0), ("MILO-400", 5, 0), ("RICE-5KG", 2, 0),
+        ]  # fmt: skip
+        got = (await c.get("/v1/reports/purchasing/receipts")).json()
+        assert sorted((g["outlet"], g["taxable_cents"], g["tax_cents"]) for g in got) == [
+            ("AMK", 450, 41), ("DEMO", 720, 65), ("DEMO", 2480, 43),
+        ]  # fmt: skip
+
     audited = [a for (a,) in query(db_url, "SELECT action FROM admin_audit ORDER BY audit_id")]
     assert [a for a in audited if a.startswith(("supplier.", "po.", "stock."))] == [
         "supplier.create", "po.create", "po.ordered", "stock.receive", "stock.receive",
@@ -202,6 +212,8 @@ async def test_purchasing_refuses_bad_input_and_other_peoples_outlets(
     async with client(app) as c:
         csrf = await signed_in(c, MANAGER)
         assert (await c.get(demo_po)).status_code == 404  # not their outlet
+        api = await c.get(demo_po.replace("/purchasing/", "/v1/reports/purchasing/"))
+        assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
         r = await c.post(f"{demo_po}/receive", data={"csrf_token": csrf, "recv.1": "2"})
         assert r.status_code == 404  # refused, and the order is not even shown to them
         r = await c.post(
