@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from hq import manage
 from hq.app import create_app
@@ -318,3 +319,36 @@ def test_ingest_writes_movements_once_on_both_stores(hq: Hq) -> None:
     as_stored = (lambda u: u) if hq.backend == "postgres" else (lambda u: u.hex)
     assert hq.scalar(total, p=as_stored(kopi)) == -3
     assert hq.scalar(total, p=as_stored(milo)) == -1
+
+
+async def test_ingest_writes_a_batch_of_movements_in_one_statement(
+    app: FastAPI, db_url: str
+) -> None:
+    """The hot path stays flat: whatever the batch size, the same statements run, and
+    the movements of every line go in one insert (no per-line query)."""
+    till = await asyncio.to_thread(
+        manage.enroll_terminal_sync, db_url, outlet="DEMO", terminal="T01"
+    )
+    seen: list[str] = []
+
+    def spy(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        counts = []
+        seq = 1
+        for size in (5, 40):
+            batch = [
+                sale(till.terminal_id, seq + i, [line(1, "KOPI-001", 1), line(2, "MILO-400", 2)])
+                for i in range(size)
+            ]
+            seq += size
+            seen.clear()
+            assert await push(app, till.token, till.terminal_id, batch) == ["accepted"] * size
+            counts.append((len(seen), sum("stock_movements" in s.lower() for s in seen)))
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert counts[0] == counts[1] and counts[0][1] == 1, counts
+    assert query(db_url, "SELECT COUNT(*), SUM(qty) FROM stock_movements") == [(90, -135)]
