@@ -292,10 +292,14 @@ async def products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[st
     return found
 
 
-async def check_outlets(session: AsyncSession, *codes: str) -> None:
-    known = set(
-        (await session.execute(select(m.Outlet.code).where(m.Outlet.code.in_(codes)))).scalars()
-    )
+async def check_outlets(session: AsyncSession, *codes: str, lock: bool = False) -> None:
+    """Every code names an outlet. With ``lock``, their rows stay locked until the caller
+    commits (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serialises writers), so two
+    counts or transfers at one outlet never both judge against the same on-hand."""
+    stmt = select(m.Outlet.code).where(m.Outlet.code.in_(sorted(set(codes))))
+    if lock:
+        stmt = stmt.order_by(m.Outlet.code).with_for_update()
+    known = set((await session.execute(stmt)).scalars())
     for code in codes:
         if code not in known:
             raise StockError(f"there is no outlet {code!r}")
@@ -337,7 +341,7 @@ async def record_count(
 ) -> CountResult:
     """A stock count: each counted product's difference to on-hand becomes an audited
     ``adjustment`` (products not counted are left as they are)."""
-    await check_outlets(session, outlet)
+    await check_outlets(session, outlet, lock=True)
     if not counts:
         raise StockError("enter a counted quantity for at least one product")
     if len(counts) > MAX_LINES:
@@ -385,7 +389,7 @@ async def transfer(
     source has on hand is refused."""
     if from_outlet == to_outlet:
         raise StockError("a transfer goes from one outlet to another; pick two outlets")
-    await check_outlets(session, from_outlet, to_outlet)
+    await check_outlets(session, from_outlet, to_outlet, lock=True)
     if not lines:
         raise StockError("add at least one product and quantity to transfer")
     qty: dict[uuid.UUID, int] = {}

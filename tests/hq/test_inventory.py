@@ -13,24 +13,27 @@ import asyncio
 import csv as csvlib
 import html
 import io
-import sqlite3
+import itertools
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from hq import manage
 from hq.app import create_app
 from hq.config import Settings
 from sync.demo_data import product_uuid
 from tests.events import envelope, push_body, sale_payload
-from tests.hq.conftest import Hq
+from tests.hq.conftest import PG_CTL, Hq
+from tests.hq.pg import postgres_required
 from tests.hq.test_reports_auth import ACCOUNTANT, OWNER, PASSWORD, client, csrf_of, log_in
 from tests.hq.test_reports_figures import gst_in, pay
 
@@ -62,13 +65,48 @@ def refund(tid: str, seq: int, original: dict[str, Any], lines: list[dict[str, A
     return envelope(tid, seq, "sale.refunded", payload)
 
 
-def demo_store(tmp_path: Path) -> str:
-    """A SQLite store with the demo catalog and settings, an owner and an accountant."""
-    url = f"sqlite:///{tmp_path / 'hq.db'}"
+def demo_store(url: str) -> str:
+    """The store at ``url`` with the demo catalog and settings, an owner and an accountant."""
     manage.seed_demo_sync(url)
     manage.create_admin_sync(url, username=OWNER, password=PASSWORD)
     manage.create_admin_sync(url, username=ACCOUNTANT, password=PASSWORD, role="accountant")
     return url
+
+
+@contextmanager
+def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A demo store on the backend ``request.param`` names; on PostgreSQL a database of
+    its own in the session's temporary cluster, dropped afterwards."""
+    if request.param == "sqlite":
+        yield demo_store(f"sqlite:///{tmp_path / 'hq.db'}")
+        return
+    if PG_CTL is None:
+        if postgres_required():
+            pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
+        pytest.skip("PostgreSQL server binaries not installed")
+    import psycopg
+
+    proc = request.getfixturevalue("pg_proc")
+    server = {"host": proc.host, "port": proc.port, "user": proc.user, "autocommit": True}
+    name = f"kedai_stock_{next(_databases)}"
+    with psycopg.connect(dbname="postgres", **server) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield demo_store(f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}")
+    finally:
+        with psycopg.connect(dbname="postgres", **server) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+_databases = itertools.count(1)
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_store(request, tmp_path) as url:
+        yield url
 
 
 @asynccontextmanager
@@ -79,19 +117,23 @@ async def running(db_url: str) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return demo_store(tmp_path)
-
-
-@pytest.fixture
 async def app(db_url: str) -> AsyncIterator[FastAPI]:
     async with running(db_url) as application:
         yield application
 
 
-def query(db_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
-        return conn.execute(sql, params).fetchall()
+def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Read the store directly (a sync engine), to check what HQ really wrote."""
+    url = make_url(db_url)
+    url = url.set(
+        drivername="postgresql+psycopg" if url.drivername.startswith("postgres") else "sqlite"
+    )
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
 def ledger(db_url: str) -> dict[tuple[str, str], int]:
@@ -101,8 +143,8 @@ def ledger(db_url: str) -> dict[tuple[str, str], int]:
         "SELECT outlet_code, product_id, SUM(qty) FROM stock_movements "
         "GROUP BY outlet_code, product_id",
     )
-    by_id = {product_uuid(sku).hex: sku for sku in PRICES}
-    return {(o, by_id[pid]): int(q) for o, pid, q in rows}
+    by_id = {product_uuid(sku): sku for sku in PRICES}
+    return {(o, by_id[uuid.UUID(str(pid))]): int(q) for o, pid, q in rows}
 
 
 async def push(app: FastAPI, token: str, tid: str, events: list[dict[str, Any]]) -> list[str]:
@@ -217,7 +259,9 @@ async def test_a_day_of_sales_counts_and_a_transfer_adds_up(app: FastAPI, db_url
         assert "get" in paths[path] and "401" in paths[path]["get"]["responses"]
 
     actions = [
-        a for (a,) in query(db_url, "SELECT action FROM admin_audit") if a.startswith("stock.")
+        a
+        for (a,) in query(db_url, "SELECT action FROM admin_audit ORDER BY audit_id")
+        if a.startswith("stock.")
     ]
     assert actions == [
         "stock.count",
@@ -296,9 +340,9 @@ async def test_accountants_and_other_outlets_managers_change_nothing(
         # their reports show their outlet only
         assert {r["outlet"] for r in (await c.get("/v1/reports/stock")).json()["rows"]} == {"AMK"}
         assert (await c.get("/v1/reports/stock?outlet=DEMO")).json()["rows"] == []
-    assert query(db_url, "SELECT outlet_code, SUM(qty) FROM stock_movements GROUP BY 1") == [
-        ("AMK", 5)
-    ]
+    assert query(
+        db_url, "SELECT outlet_code, SUM(qty) FROM stock_movements GROUP BY outlet_code"
+    ) == [("AMK", 5)]
 
 
 def test_ingest_writes_movements_once_on_both_stores(hq: Hq) -> None:

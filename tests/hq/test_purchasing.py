@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -16,13 +16,14 @@ import pytest
 from fastapi import FastAPI
 
 from hq import manage
-from tests.hq.test_inventory import MANAGER, demo_store, query, running, signed_in
+from tests.hq.test_inventory import BACKENDS, MANAGER, fresh_store, query, running, signed_in
 from tests.hq.test_reports_auth import ACCOUNTANT, OWNER, PASSWORD, client
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return demo_store(tmp_path)
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_store(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
