@@ -52,8 +52,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_stock_movements_outlet_product", "stock_movements", ["outlet_code", "product_id"]
     )
-    op.create_index("ix_stock_movements_product_id", "stock_movements", ["product_id"])
-    op.create_index("ix_stock_movements_occurred_at", "stock_movements", ["occurred_at"])
     op.create_table(
         "stock_thresholds",
         sa.Column("outlet_code", sa.String(length=16), nullable=False),
@@ -134,7 +132,5 @@ def downgrade() -> None:
     op.drop_table("purchase_orders")
     op.drop_table("suppliers")
     op.drop_table("stock_thresholds")
-    op.drop_index("ix_stock_movements_occurred_at", table_name="stock_movements")
-    op.drop_index("ix_stock_movements_product_id", table_name="stock_movements")
     op.drop_index("ix_stock_movements_outlet_product", table_name="stock_movements")
     op.drop_table("stock_movements")
