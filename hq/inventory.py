@@ -275,6 +275,61 @@ async def valuation(
     )
 
 
+class MovementRow(BaseModel):
+    kind: str
+    reference: uuid.UUID
+    line_no: int
+    qty: int
+    unit_cost_cents: int | None
+    occurred_at: datetime
+    actor: str
+    note: str | None
+    balance: int
+    """On hand after this movement."""
+
+
+class MovementHistory(BaseModel):
+    outlet: str
+    product: ProductRef
+    on_hand: int
+    rows: list[MovementRow]
+    """The newest first; at most ``limit`` of them."""
+
+
+async def movement_history(
+    *, session: AsyncSession, scope: Scope, outlet: str, sku: str, limit: int = 200
+) -> MovementHistory:
+    """One product's ledger at one outlet, newest first, with the running balance: why
+    on-hand is what it is. Read on the (outlet, product) index."""
+    if scope.outlets is not None and outlet not in scope.outlets:
+        raise StockForbidden(f"you do not manage outlet {outlet}")
+    product = (await products_by_sku(session, [sku]))[sku.strip()]
+    where = (
+        m.StockMovement.outlet_code == outlet,
+        m.StockMovement.product_id == product.product_id,
+    )
+    total = (
+        await session.execute(select(func.coalesce(func.sum(m.StockMovement.qty), 0)).where(*where))
+    ).scalar_one()
+    rows = await session.execute(
+        select(m.StockMovement)
+        .where(*where)
+        .order_by(m.StockMovement.occurred_at.desc(), m.StockMovement.kind, m.StockMovement.line_no)
+        .limit(limit)
+    )
+    balance, out = int(total), []
+    for mv in rows.scalars():
+        out.append(
+            MovementRow(
+                kind=mv.kind, reference=mv.reference, line_no=mv.line_no, qty=mv.qty,
+                unit_cost_cents=mv.unit_cost_cents, occurred_at=mv.occurred_at,
+                actor=mv.actor, note=mv.note, balance=balance,
+            )
+        )  # fmt: skip
+        balance -= mv.qty
+    return MovementHistory(outlet=outlet, product=product, on_hand=int(total), rows=out)
+
+
 # ----------------------------------------------------------------------------- writing
 
 

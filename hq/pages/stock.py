@@ -88,6 +88,33 @@ async def stock_page(
     return await _page(request, admin, db, settings, outlet=outlet[:16], done=done)
 
 
+@router.get("/stock/movements")
+async def movements_page(
+    request: Request,
+    admin: PageAdminDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    outlet: str = "",
+    sku: str = "",
+) -> Response:
+    """One product's ledger at one outlet (linked from each row of the stock table)."""
+    try:
+        async with db.readers() as s, s.begin():
+            history = await inventory.movement_history(
+                session=s, scope=scope_for(admin, settings), outlet=outlet[:16].strip().upper(),
+                sku=sku[:64],
+            )  # fmt: skip
+    except inventory.StockError as exc:
+        return render(
+            request, "error.html", admin, status=404, title="Not found",
+            heading="No such stock", message=sentence(exc) + ".",
+        )  # fmt: skip
+    return render(
+        request, "stock/movements.html", admin, title=f"{history.product.sku} at {history.outlet}",
+        history=history,
+    )  # fmt: skip
+
+
 def lines_from_form(form: FormData, sku: str = "sku", qty: str = "qty") -> list[tuple[str, str]]:
     """The (sku, quantity) rows a form sent, blank rows left out."""
     skus, qtys = form.getlist(sku), form.getlist(qty)

@@ -215,6 +215,17 @@ async def test_a_day_of_sales_counts_and_a_transfer_adds_up(app: FastAPI, db_url
         assert ledger(db_url) == expected
         levels = (await c.get("/v1/reports/stock")).json()["rows"]
         assert {(r["outlet"], r["sku"]): r["on_hand"] for r in levels} == expected
+        history = (await c.get("/v1/reports/stock-movements?outlet=DEMO&sku=KOPI-001")).json()
+        assert history["on_hand"] == 37
+        assert [(r["kind"], r["qty"], r["balance"]) for r in history["rows"]] == [
+            ("transfer_out", -10, 37), ("refund", 1, 47), ("sale", -1, 46), ("sale", -3, 47),
+            ("adjustment", 50, 50),
+        ]  # fmt: skip
+        page = await c.get("/stock/movements?outlet=DEMO&sku=KOPI-001")
+        assert page.status_code == 200 and '<dd data-kpi="on-hand">37</dd>' in page.text
+        missing = await c.get("/v1/reports/stock-movements?outlet=DEMO&sku=NOPE")
+        assert missing.status_code == 404
+        assert missing.json()["error"]["message"] == "no product with sku NOPE in the catalog"
         page = await c.get("/stock?outlet=DEMO")
         assert 'data-sku="MILO-400"' in page.text and "<td data-on-hand>18</td>" in page.text
 
@@ -340,6 +351,9 @@ async def test_accountants_and_other_outlets_managers_change_nothing(
         # their reports show their outlet only
         assert {r["outlet"] for r in (await c.get("/v1/reports/stock")).json()["rows"]} == {"AMK"}
         assert (await c.get("/v1/reports/stock?outlet=DEMO")).json()["rows"] == []
+        other = await c.get("/v1/reports/stock-movements?outlet=DEMO&sku=KOPI-001")
+        assert other.status_code == 403
+        assert (await c.get("/stock/movements?outlet=DEMO&sku=KOPI-001")).status_code == 404
     assert query(
         db_url, "SELECT outlet_code, SUM(qty) FROM stock_movements GROUP BY outlet_code"
     ) == [("AMK", 5)]

@@ -174,6 +174,30 @@ async def low_stock(
         return await inventory.low_stock(session=session, scope=scope_for(admin, settings))
 
 
+@router.get(
+    "/stock-movements",
+    response_model=inventory.MovementHistory,
+    responses={403: {"model": p.ErrorBody}, 404: {"model": p.ErrorBody}},
+)
+async def stock_movements(
+    admin: ReportReaderDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    outlet: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
+    sku: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)],
+) -> inventory.MovementHistory:
+    """One product's stock ledger at one outlet, newest first, with the running balance."""
+    async with db.readers() as session, session.begin():
+        try:
+            return await inventory.movement_history(
+                session=session, scope=scope_for(admin, settings), outlet=outlet, sku=sku
+            )
+        except inventory.StockForbidden as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
+        except inventory.StockError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+
+
 @router.get("/stock-valuation", response_model=inventory.StockValuation)
 async def stock_valuation(
     admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, outlet: OutletParam = None
