@@ -16,7 +16,8 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    contiguous mark: the event exists, HQ just could not apply it. An envelope whose seq
    is unusable is quarantined without a place in ``events``.
 4. New, valid events become facts (sales, lines, payments, loyalty ledger, shifts,
-   approvals, customers), one insert per table. Every fact is idempotent by its natural
+   approvals, customers, and the stock ledger's sale/refund movements at the terminal's
+   outlet), one insert per table. Every fact is idempotent by its natural
    key; ledger rows come back from ``RETURNING`` only if really inserted, balances move
    by ``balance = balance + delta`` for those, and the customer's ``change_seq`` is
    bumped so tills pull the new authoritative balance. A sale or points naming a member
@@ -68,6 +69,7 @@ APPROVALS = _table(m.Approval)
 CANCELS = _table(m.Cancel)
 Z_REPORTS = _table(m.ZReportRow)
 CUSTOMERS = _table(m.Customer)
+MOVEMENTS = _table(m.StockMovement)
 
 EVENT_COLUMNS = (
     "event_id", "terminal_id", "terminal_seq", "type", "schema_version", "occurred_at",
@@ -85,6 +87,9 @@ LINE_COLUMNS = (
 )  # fmt: skip
 PAYMENT_COLUMNS = (
     "payment_id", "sale_id", "tender", "amount_cents", "tendered_cents", "reference",
+)  # fmt: skip
+MOVEMENT_COLUMNS = (
+    "kind", "reference", "line_no", "outlet_code", "product_id", "qty", "occurred_at", "actor",
 )  # fmt: skip
 LOYALTY_COLUMNS = (
     "entry_id", "customer_id", "points", "reason", "event_id", "terminal_id", "occurred_at",
@@ -109,6 +114,7 @@ class _Facts:
     lines: list[Tuple] = field(default_factory=list)
     payments: list[Tuple] = field(default_factory=list)
     loyalty: list[Tuple] = field(default_factory=list)
+    movements: list[Tuple] = field(default_factory=list)
     shifts: list[dict[str, Any]] = field(default_factory=list)
     approvals: list[dict[str, Any]] = field(default_factory=list)
     cancels: list[dict[str, Any]] = field(default_factory=list)
@@ -130,7 +136,7 @@ async def ingest_batch(
 ) -> p.PushResponse:
     """Apply ``events`` (already checked to belong to ``terminal_id``) and answer per event."""
     received_at = now or datetime.now(UTC)
-    mark = await _lock_terminal(session, terminal_id)
+    mark, outlet = await _lock_terminal(session, terminal_id)
     bulk = await BulkWriter.of(session)
 
     first: dict[UUID, Received] = {}
@@ -144,7 +150,7 @@ async def ingest_batch(
     status: dict[UUID, p.EventResult] = {}
     quarantine: list[dict[str, Any]] = []
     facts = _Facts()
-    collect = _Collector(bulk, facts, terminal_id, received_at)
+    collect = _Collector(bulk, facts, terminal_id, outlet, received_at)
     refunds = _RefundGuard(session)
     for ev in first.values():
         if ev.event_id not in inserted:
@@ -244,17 +250,18 @@ async def _mark_quarantined(session: AsyncSession, event_id: UUID) -> None:
     )
 
 
-async def _lock_terminal(session: AsyncSession, terminal_id: str) -> int:
+async def _lock_terminal(session: AsyncSession, terminal_id: str) -> tuple[int, str]:
+    """The terminal's contiguous mark and its outlet (where its sales take stock from)."""
     row = (
         await session.execute(
-            select(m.Terminal.contiguous_seq, m.Terminal.revoked)
+            select(m.Terminal.contiguous_seq, m.Terminal.revoked, m.Terminal.outlet_code)
             .where(m.Terminal.terminal_id == terminal_id)
             .with_for_update()
         )
     ).one_or_none()
     if row is None or row.revoked:
         raise TerminalNotAllowed(terminal_id)
-    return int(row.contiguous_seq)
+    return int(row.contiguous_seq), str(row.outlet_code)
 
 
 async def _insert_events(
@@ -376,6 +383,7 @@ class _Collector:
     bulk: BulkWriter
     facts: _Facts
     terminal_id: str
+    outlet_code: str
     received_at: datetime
 
     def __call__(self, ev: Received, payload: p.WireModel) -> None:
@@ -398,6 +406,7 @@ class _Collector:
                 )
             )  # fmt: skip
             self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=1)
+            self._movements("sale", sale_id, payload.lines, occurred_at, sign=-1)
             self._loyalty(payload.loyalty, event_id, occurred_at, received_at)
         elif isinstance(payload, p.SaleRefunded):
             sale_id = u(payload.refund_id)
@@ -414,6 +423,7 @@ class _Collector:
                 )
             )  # fmt: skip
             self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=-1)
+            self._movements("refund", sale_id, payload.lines, occurred_at, sign=1)
             self._loyalty(payload.loyalty, event_id, occurred_at, received_at)
         elif isinstance(payload, p.LoyaltyAdjusted):
             self._loyalty([payload.delta], event_id, occurred_at, received_at)
@@ -536,6 +546,19 @@ class _Collector:
             for pay in payments
         )  # fmt: skip
 
+    def _movements(
+        self, kind: str, sale_id: Any, lines: Sequence[p.SaleLine], occurred_at: Any, *, sign: int
+    ) -> None:
+        """Stock leaves the terminal's outlet with a sale and comes back with a refund,
+        keyed by sale (or refund) id and line no so a re-sent event adds nothing. A line
+        naming no product (an open-price item) moves no stock."""
+        u, outlet, actor = self.bulk.uuid, self.outlet_code, self.terminal_id
+        self.facts.movements.extend(
+            (kind, sale_id, ln.line_no, outlet, u(ln.product_id), sign * ln.qty, occurred_at, actor)
+            for ln in lines
+            if ln.product_id is not None
+        )
+
     def _loyalty(
         self, deltas: Sequence[p.LoyaltyDelta], event_id: Any, occurred_at: Any, received_at: Any
     ) -> None:
@@ -555,6 +578,7 @@ async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None
     await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
     await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
     await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
+    await bulk.insert(MOVEMENTS, MOVEMENT_COLUMNS, facts.movements)
     for table, rows in (
         (SHIFTS, facts.shifts),
         (APPROVALS, facts.approvals),

@@ -13,6 +13,9 @@ Four groups of tables:
   whenever the row changes; the change feed pages by it.
 * **Back office**: admin roles and outlets, browser sessions, log-in throttling, the admin
   audit trail, quarantine dismissals.
+* **Stock and purchasing**: the stock ledger (``stock_movements``: an outlet's on-hand is
+  the sum of its movements, never a stored number), low-stock thresholds, suppliers,
+  purchase orders and their lines, goods receipts.
 
 Money is integer cents (BigInteger for sums that may grow), never float. Relationships are
 not declared at all: HQ code reads with explicit Core/ORM queries.
@@ -31,6 +34,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -530,6 +534,118 @@ class QuarantineDismissal(Base):
     note: Mapped[str] = mapped_column(Text)
 
 
+# ------------------------------------------------------------------ stock and purchasing
+
+
+STOCK_KINDS = ("sale", "refund", "receipt", "transfer_out", "transfer_in", "adjustment")
+"""What moved stock; a movement's ``qty`` is signed (a sale takes away, a receipt adds)."""
+
+
+class StockMovement(Base):
+    """The stock ledger: one row per product per document line, append-only.
+
+    Keyed by what caused it (``kind``, ``reference``, ``line_no``): a sale's line (sale id
+    and line no), a refund's, a goods receipt's, one side of a transfer, a stock count's.
+    Writing the same document twice therefore adds nothing (``ON CONFLICT DO NOTHING``).
+    ``product_id`` has no foreign key: a sale may name a product HQ does not know yet.
+
+    Two indexes only, the key and (outlet, product) for on-hand: every sale line adds a
+    row here at ingest, and each index is one more b-tree written per row.
+    """
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (Index("ix_stock_movements_outlet_product", "outlet_code", "product_id"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reference: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"))
+    product_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    qty: Mapped[int] = mapped_column(BigInteger)
+    unit_cost_cents: Mapped[int | None] = mapped_column(BigInteger)
+    """Excluding GST, where known (receipts; transfers carry the latest known cost)."""
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    """Who: the admin's username, or the terminal of a sale or refund."""
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class StockThreshold(Base):
+    """Below ``min_qty`` on hand, a product is listed as low stock for that outlet."""
+
+    __tablename__ = "stock_thresholds"
+
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"), primary_key=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("products.product_id"), primary_key=True
+    )
+    min_qty: Mapped[int] = mapped_column(Integer)
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+
+    supplier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    gst_reg_no: Mapped[str | None] = mapped_column(String(32))
+    contact: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+PO_STATUSES = ("draft", "ordered", "partly_received", "received", "cancelled")
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_orders"
+
+    po_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.supplier_id"), index=True)
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PurchaseOrderLine(Base):
+    __tablename__ = "purchase_order_lines"
+
+    po_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_orders.po_id", ondelete="CASCADE"), primary_key=True
+    )
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.product_id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_cost_cents: Mapped[int] = mapped_column(BigInteger)
+    """Excluding GST."""
+    tax_code: Mapped[str] = mapped_column(String(2))
+    received_qty: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class GoodsReceipt(Base):
+    """Goods received at an outlet, against a purchase order or not. Its lines are its
+    ``receipt`` stock movements (``reference`` = ``receipt_id``); the GST on the purchase
+    is kept here, for the GST F5's boxes 5 and 7."""
+
+    __tablename__ = "goods_receipts"
+
+    receipt_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    po_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_orders.po_id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.supplier_id"))
+    outlet_code: Mapped[str] = mapped_column(ForeignKey("outlets.code"))
+    supplier_ref: Mapped[str | None] = mapped_column(String(64))
+    """The supplier's invoice or delivery order number."""
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    received_by: Mapped[str] = mapped_column(String(64))
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    """Every line's value excluding GST."""
+    taxable_cents: Mapped[int] = mapped_column(BigInteger)
+    """Standard- and zero-rated lines' value excluding GST (F5 box 5)."""
+    tax_cents: Mapped[int] = mapped_column(BigInteger)
+    """GST on the standard-rated lines, half-up on the receipt (F5 box 7)."""
+    gst_rate_bp: Mapped[int] = mapped_column(Integer)
+
+
 __all__ = [
     "ADMIN_ROLES",
     "Admin",
@@ -546,18 +662,26 @@ __all__ = [
     "Customer",
     "Event",
     "FeedRemoval",
+    "GoodsReceipt",
     "LoginThrottle",
     "LoyaltyEntry",
     "Outlet",
+    "PO_STATUSES",
     "Product",
     "ProductPrice",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
     "Quarantine",
     "QuarantineDismissal",
     "Sale",
     "SaleLine",
     "SalePayment",
+    "STOCK_KINDS",
     "Shift",
+    "StockMovement",
+    "StockThreshold",
     "StoreSettings",
+    "Supplier",
     "Tender",
     "Terminal",
     "UtcDateTime",

@@ -17,8 +17,10 @@ from hq.pages import (
     outlets,
     pdf,
     products,
+    purchasing,
     reports,
     staff,
+    stock,
     store_settings,
 )
 from hq.pages.templating import STATIC
@@ -37,5 +39,7 @@ router.include_router(products.router)
 router.include_router(members.router)
 router.include_router(outlets.router)
 router.include_router(store_settings.router)
+router.include_router(stock.router)
+router.include_router(purchasing.router)
 
 __all__ = ["STATIC", "router"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from hq import inventory
 from hq.api.admin import PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.report_params import scope_for
@@ -25,11 +26,13 @@ async def dashboard(
             scope=scope_for(admin, settings),
             silent_after_minutes=settings.silent_till_minutes,
         )
+        low_stock = await inventory.low_stock(session=session, scope=scope_for(admin, settings))
     return render(
         request,
         "dashboard/index.html",
         admin,
         data=data,
+        low_stock=low_stock,
         hourly_svg=hourly_chart(data.hourly),
         trend_svg=trend_chart(data.trend),
     )

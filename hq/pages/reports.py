@@ -20,6 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import inventory
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
@@ -126,6 +127,11 @@ async def _loyalty(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Ta
     )
 
 
+async def _valuation(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    """As at now: the dates of the filter do not apply."""
+    return await inventory.valuation(session=s, scope=sc, outlet=q.outlet)
+
+
 async def _overspend(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
     return await overspend.overspend(session=s, query=q, scope=sc)
 
@@ -157,6 +163,12 @@ REPORTS: dict[str, ReportPage] = {
     ),
     "overspend": ReportPage(
         "Offline overspend", "reports/overspend.html", _overspend, "/v1/reports/overspend"
+    ),
+    "stock-valuation": ReportPage(
+        "Stock valuation",
+        "reports/stock_valuation.html",
+        _valuation,
+        "/v1/reports/stock-valuation",
     ),
 }
 

@@ -42,6 +42,8 @@ NAV = [
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
     ("/products", "Catalog"),
+    ("/stock", "Stock"),
+    ("/purchasing/orders", "Purchasing"),
     ("/members", "Members"),
     ("/staff", "Staff"),
     ("/outlets", "Outlets"),

@@ -6,7 +6,8 @@ were made, as credit notes):
 * box 1, standard-rated supplies: standard-rated line totals less the output tax in them;
 * box 2, zero-rated supplies and box 3, exempt supplies: those lines' totals;
 * box 4 = 1 + 2 + 3; box 6, output tax: the GST on the invoices (refunds take theirs off);
-* boxes 5 and 7 (taxable purchases, input tax) are 0 until HQ records purchasing;
+* boxes 5 and 7 (taxable purchases, input tax): the goods received in the period
+  (:func:`hq.reports.purchases.purchases_for_f5`);
 * box 8 = 6 - 7, net GST to pay.
 
 Each sale's GST is also recomputed at the rate in force on its local date (HQ's settings,
@@ -27,12 +28,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hq import models as m
 from hq.reports.common import ReportQuery, Scope, scoped_sales, window
+from hq.reports.purchases import purchases_for_f5
 from hq.reports.sales import cents
 
 MAX_MISMATCHES = 200
 PURCHASES_NOTE = (
-    "Boxes 5 and 7 (taxable purchases and input tax) are 0: HQ does not record purchasing "
-    "(goods receiving) yet. Add them from your purchase records before filing."
+    "Boxes 5 and 7 (taxable purchases and input tax) come from the goods received at HQ in "
+    "the period; add any purchase not received through HQ before filing."
 )
 
 
@@ -136,16 +138,17 @@ async def gst_f5(*, session: AsyncSession, query: ReportQuery, scope: Scope) -> 
     )
     sr, zr, es = by_code.get("SR", 0), by_code.get("ZR", 0), by_code.get("ES", 0)
     box1 = sr - output_tax
+    purchases = await purchases_for_f5(session=session, query=query, scope=scope)
     return GstF5(
         query=query,
         box1_standard_rated_cents=box1,
         box2_zero_rated_cents=zr,
         box3_exempt_cents=es,
         box4_total_supplies_cents=box1 + zr + es,
-        box5_taxable_purchases_cents=0,
+        box5_taxable_purchases_cents=purchases.taxable_cents,
         box6_output_tax_cents=output_tax,
-        box7_input_tax_cents=0,
-        box8_net_gst_cents=output_tax,
+        box7_input_tax_cents=purchases.input_tax_cents,
+        box8_net_gst_cents=output_tax - purchases.input_tax_cents,
         note=PURCHASES_NOTE,
         rates=rates,
         rates_in_period=in_period,

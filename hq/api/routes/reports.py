@@ -12,11 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hq import reports
+from hq import inventory, reports
 from hq.api.admin import AdminContext, OwnerDep, ReportReaderDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.api.errors import ApiError
-from hq.api.report_params import ReportQueryDep, scope_for
+from hq.api.report_params import NO_NUL, ReportQueryDep, scope_for
 from hq.auth import audit
 from hq.config import Settings
 from hq.db import Database
@@ -156,6 +156,69 @@ async def quarantine(
     async with db.readers() as session, session.begin():
         return await quarantine_report.quarantine(
             session=session, query=query, scope=scope_for(admin, settings)
+        )
+
+
+OutletParam = Annotated[
+    str | None, Query(max_length=16, pattern=NO_NUL, description="one outlet (default: all)")
+]
+
+
+@router.get("/stock", response_model=inventory.StockLevels)
+async def stock_levels(
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, outlet: OutletParam = None
+) -> inventory.StockLevels:
+    """On-hand per outlet and product (the sum of the stock ledger), with low-stock
+    thresholds; an outlet manager sees their outlets."""
+    async with db.readers() as session, session.begin():
+        return await inventory.stock_levels(
+            session=session, scope=scope_for(admin, settings), outlet=outlet or None
+        )
+
+
+@router.get("/low-stock", response_model=list[inventory.StockRow])
+async def low_stock(
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep
+) -> list[inventory.StockRow]:
+    """Products below their outlet's low-stock threshold, emptiest first (the dashboard's
+    panel)."""
+    async with db.readers() as session, session.begin():
+        return await inventory.low_stock(session=session, scope=scope_for(admin, settings))
+
+
+@router.get(
+    "/stock-movements",
+    response_model=inventory.MovementHistory,
+    responses={403: {"model": p.ErrorBody}, 404: {"model": p.ErrorBody}},
+)
+async def stock_movements(
+    admin: ReportReaderDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    outlet: Annotated[str, Query(min_length=1, max_length=16, pattern=NO_NUL)],
+    sku: Annotated[str, Query(min_length=1, max_length=64, pattern=NO_NUL)],
+) -> inventory.MovementHistory:
+    """One product's stock ledger at one outlet, newest first, with the running balance."""
+    async with db.readers() as session, session.begin():
+        try:
+            return await inventory.movement_history(
+                session=session, scope=scope_for(admin, settings), outlet=outlet, sku=sku
+            )
+        except inventory.StockForbidden as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
+        except inventory.StockError as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+
+
+@router.get("/stock-valuation", response_model=inventory.StockValuation)
+async def stock_valuation(
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, outlet: OutletParam = None
+) -> inventory.StockValuation:
+    """Stock at cost as at now: on-hand x the latest unit cost from goods receipts
+    (excluding GST), per outlet and product; an outlet manager sees their outlets."""
+    async with db.readers() as session, session.begin():
+        return await inventory.valuation(
+            session=session, scope=scope_for(admin, settings), outlet=outlet or None
         )
 
 
