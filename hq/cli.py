@@ -160,7 +160,7 @@ def revoke(terminal_id: str, database_url: str | None) -> None:
 @database_option
 def import_catalog(path: Path, database_url: str | None) -> None:
     """Upsert products from a CSV (sku,barcode,name,price,tax_code,cdc_eligible,active,
-    age_restricted).
+    age_restricted,category).
 
     Every row is checked first; one bad row imports nothing, and every bad row is listed.
     """
@@ -176,6 +176,11 @@ def import_catalog(path: Path, database_url: str | None) -> None:
         f"{len(result.records)} products read: {result.new} new, {result.changed} changed, "
         f"{result.unchanged} unchanged"
     )
+    if result.new_categories:
+        click.echo(
+            f"{len(result.new_categories)} new categories created: "
+            + ", ".join(result.new_categories)
+        )
 
 
 @main.command("create-admin")

@@ -11,6 +11,7 @@ from hq.pages import (
     auth,
     bulk_prices,
     catalog_import,
+    categories,
     dashboard,
     loyalty,
     members,
@@ -34,6 +35,7 @@ router.include_router(staff.router)
 router.include_router(catalog_import.router)
 router.include_router(bulk_prices.router)  # before products: /products/{product_id}
 router.include_router(products.router)
+router.include_router(categories.router)
 router.include_router(members.router)
 router.include_router(outlets.router)
 router.include_router(store_settings.router)

@@ -41,6 +41,7 @@ NAV = [
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
     ("/products", "Catalog"),
+    ("/categories", "Categories"),
     ("/members", "Members"),
     ("/staff", "Staff"),
     ("/outlets", "Outlets"),
