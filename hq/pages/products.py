@@ -22,7 +22,7 @@ from hq import models as m
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.auth import audit
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 from sync import protocol as p
 
 router = APIRouter()
@@ -204,7 +204,7 @@ async def _save(
         categories.CategoryError,
         ValidationError,
     ) as exc:
-        message = str(exc) if not isinstance(exc, ValidationError) else "Check the fields."
+        message = sentence(exc) if not isinstance(exc, ValidationError) else "Check the fields."
         if new:
             return await products_error(request, admin, db, message)
         return await _detail(request, admin, db, product_id, status=422, error=message)
@@ -230,7 +230,7 @@ async def products_error(
         categories=found,
         category_names={c.category_id: c.name for c in found},
         can_change=True,
-        error=message[:1].upper() + message[1:],
+        error=message,
     )
 
 
@@ -305,8 +305,5 @@ async def product_schedule_price(
                 actor=admin.username,
             )
     except prices.PriceError as exc:
-        message = str(exc)
-        return await _detail(
-            request, admin, db, product_id, status=422, error=message[:1].upper() + message[1:]
-        )
+        return await _detail(request, admin, db, product_id, status=422, error=sentence(exc))
     return RedirectResponse(f"/products/{product_id}?done=scheduled", status_code=303)
