@@ -7,6 +7,7 @@ under ``/v1/reports`` that is in it.
 from fastapi import APIRouter
 
 from hq.pages import (
+    admins,
     api_tokens,
     auth,
     bulk_prices,
@@ -27,6 +28,7 @@ from hq.pages.templating import STATIC
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
 router.include_router(api_tokens.router)
+router.include_router(admins.router)
 router.include_router(dashboard.router)
 router.include_router(pdf.router)  # before reports: /reports/{name}.pdf
 router.include_router(reports.router)

@@ -71,7 +71,8 @@ def render(
     def local(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
 
-    nav = NAV + ([("/audit", "Audit")] if admin and admin.profile.role == "owner" else [])
+    owner = admin is not None and admin.profile.role == "owner"
+    nav = NAV + ([("/admins", "Admins"), ("/audit", "Audit")] if owner else [])
     return templates.TemplateResponse(
         request,
         template,
