@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,7 @@ class AdminSummary(BaseModel):
     disabled_at: datetime | None
     live_tokens: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def active(self) -> bool:
         return self.disabled_at is None
@@ -44,6 +45,11 @@ class AdminSummary(BaseModel):
 
 class AdminToken(api_tokens.ApiToken):
     username: str
+
+
+class AdminsOverview(BaseModel):
+    admins: list[AdminSummary]
+    tokens: list[AdminToken]
 
 
 async def list_admins(*, session: AsyncSession) -> list[AdminSummary]:

@@ -72,6 +72,7 @@ async def test_only_an_owner_sees_and_acts(app: FastAPI, store_url: str) -> None
         await log_in(books, ACCOUNTANT)
         page = await books.get("/admins")
         assert page.status_code == 403 and "Only an owner" in page.text
+        assert (await books.get("/v1/admin/admins")).status_code == 403
         tokens = await books.get("/account/tokens")
         r = await books.post(
             "/admins/deactivate", data={"username": OWNER, "csrf_token": csrf_of(tokens)}
@@ -79,6 +80,15 @@ async def test_only_an_owner_sees_and_acts(app: FastAPI, store_url: str) -> None
         assert r.status_code == 403
     rows = Store(store_url, {}).rows("SELECT disabled_at FROM admins WHERE username = :u", u=OWNER)
     assert rows == [(None,)]
+    async with client(app) as boss:
+        await log_in(boss, OWNER)
+        overview = (await boss.get("/v1/admin/admins")).json()
+        assert {(a["username"], a["role"], a["active"]) for a in overview["admins"]} == {
+            (OWNER, "owner", True),
+            (ACCOUNTANT, "accountant", True),
+        }
+        schema = (await boss.get("/openapi.json")).json()
+        assert "/v1/admin/admins" in schema["paths"] and "/v1/admin/categories" in schema["paths"]
 
 
 async def test_a_deactivated_admin_is_signed_out_and_cannot_log_in(

@@ -127,6 +127,11 @@ async def test_owner_adds_renames_and_deactivates_audited(app: FastAPI, db_url: 
         assert (await c.post("/categories/0/active", data={"csrf_token": csrf})).status_code == 422
         page = await c.get("/categories")
         assert "DRINKS" in page.text and "inactive" in page.text
+        listed = (await c.get("/v1/admin/categories")).json()
+        assert [(x["name"], x["active"], x["products"]) for x in listed] == [
+            ("DRINKS", False, 0),
+            ("Snacks", True, 0),
+        ]
     assert audited(db_url) == [
         ("owner", "category.create", "Hot drinks"),
         ("owner", "category.create", "Snacks"),
