@@ -85,11 +85,20 @@ async def _taken(session: AsyncSession, name: str, *, other_than: int | None = N
 async def create_category(session: AsyncSession, *, name: str, actor: str) -> CategoryView:
     clean = clean_name(name)
     await _taken(session, clean)
-    row = m.Category(name=clean, name_key=key_of(clean), active=True)
-    session.add(row)
-    await session.flush()
+    # ON CONFLICT: an owner making the same name at the same moment is told so, not a 500.
+    table = m.Category.__table__
+    made = (
+        await session.execute(
+            insert(session, table)
+            .values(name=clean, name_key=key_of(clean), active=True)
+            .on_conflict_do_nothing()
+            .returning(table.c.category_id)
+        )
+    ).scalar_one_or_none()
+    if made is None:
+        raise CategoryError(f"there is already a category {clean!r}")
     await audit.record(session=session, username=actor, action="category.create", target=clean)
-    return CategoryView(category_id=row.category_id, name=clean, active=True, products=0)
+    return CategoryView(category_id=int(made), name=clean, active=True, products=0)
 
 
 async def _get(session: AsyncSession, category_id: int) -> m.Category:
