@@ -2,10 +2,11 @@
 preview what would change, then import all of it in one unit of work or nothing.
 
 Rows are read with :mod:`hq.catalog`'s column rules (``sku, barcode, name, price or
-price_cents, tax_code, cdc_eligible, active, age_restricted, category``). Every bad row is reported
-with its line number (up to :data:`MAX_ERRORS`), and one bad row imports nothing. Writes
-are bulk Core statements (one INSERT and one UPDATE executemany), so 100,000 products take
-seconds; a row whose fields did not change keeps its change_seq and costs the tills nothing.
+price_cents, tax_code, cdc_eligible, active, age_restricted, category``). Every bad row is
+reported with its line number (up to :data:`MAX_ERRORS`), and one bad row imports nothing.
+Writes are bulk Core statements (one INSERT and one UPDATE executemany, and one more
+UPDATE for rows whose only change is their category), so 100,000 products take seconds; a
+row whose fields did not change keeps its change_seq and costs the tills nothing.
 
 A file without the ``age_restricted`` column (one written before tills checked ages) leaves
 existing products' flag as it is rather than clearing it; new products in it are not

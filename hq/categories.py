@@ -33,7 +33,7 @@ class CategoryView(BaseModel):
     name: str
     active: bool
     products: int
-    """Products in it (active or not)."""
+    """Products in it (active or not); 0 when not counted."""
 
 
 def clean_name(text: str) -> str:
@@ -55,13 +55,17 @@ def key_of(name: str) -> str:
     return name.casefold()[:MAX_NAME]
 
 
-async def list_categories(session: AsyncSession) -> list[CategoryView]:
-    result = await session.execute(
-        select(m.Product.category_id, func.count())
-        .where(m.Product.category_id.is_not(None))
-        .group_by(m.Product.category_id)
-    )
-    counts: dict[int | None, int] = dict(result.all())
+async def list_categories(session: AsyncSession, *, with_counts: bool = True) -> list[CategoryView]:
+    """Every category by name; ``with_counts=False`` skips counting products (a product
+    page needs only the names, and a catalog may hold 100,000 products)."""
+    counts: dict[int | None, int] = {}
+    if with_counts:
+        result = await session.execute(
+            select(m.Product.category_id, func.count())
+            .where(m.Product.category_id.is_not(None))
+            .group_by(m.Product.category_id)
+        )
+        counts = dict(result.all())
     rows = await session.execute(select(m.Category).order_by(m.Category.name_key))
     return [
         CategoryView(

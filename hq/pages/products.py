@@ -55,7 +55,7 @@ async def products_page(
         )
     async with db.readers() as s, s.begin():
         rows = list((await s.execute(query)).scalars())
-        found = await categories.list_categories(s)
+        found = await categories.list_categories(s, with_counts=False)
     return render(
         request,
         "products/index.html",
@@ -92,7 +92,7 @@ async def _detail(
             )
         scheduled = (await prices.price_rows(s, [product_id])).get(product_id, [])
         outlets = list((await s.execute(select(m.Outlet).order_by(m.Outlet.code))).scalars())
-        found = await categories.list_categories(s)
+        found = await categories.list_categories(s, with_counts=False)
     return render(
         request,
         "products/detail.html",
@@ -218,7 +218,7 @@ async def products_error(
         rows = list(
             (await s.execute(select(m.Product).order_by(m.Product.sku).limit(PAGE))).scalars()
         )
-        found = await categories.list_categories(s)
+        found = await categories.list_categories(s, with_counts=False)
     return render(
         request,
         "products/index.html",
