@@ -68,8 +68,9 @@ class CatalogCheck:
     """False when the file has no ``age_restricted`` column: existing flags are kept."""
     category_column: bool = False
     """True when the file has a ``category`` column; without it categories are kept."""
-    category_of: dict[str, str | None] = field(default_factory=dict)
-    """Each sku's category name as cleaned (None: no category), when the column is there."""
+    categories: list[tuple[str, str] | None] = field(default_factory=list)
+    """Beside each record, when the file has the column: its category's name as cleaned
+    and its key (None: no category). One shared tuple per distinct cell, not one per row."""
     new_categories: list[str] = field(default_factory=list)
     """Names in the file that HQ has no category for yet: the import creates them."""
 
@@ -94,7 +95,7 @@ def parse(text: str) -> CatalogCheck:
         return check
     check.age_column = "age_restricted" in columns
     check.category_column = "category" in columns
-    cleaned: dict[str, str | None] = {}
+    cleaned: dict[str, tuple[str, str] | None] = {}
     skus: dict[str, int] = {}
     barcodes: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
@@ -124,11 +125,12 @@ def parse(text: str) -> CatalogCheck:
             raw = row.get("category") or ""
             if raw not in cleaned:
                 try:
-                    cleaned[raw] = categories.clean_name(raw) if raw.strip() else None
+                    name = categories.clean_name(raw) if raw.strip() else None
                 except categories.CategoryError as exc:
                     _error(check, line, f"category: {exc}")
                     continue
-            check.category_of[rec.sku] = cleaned[raw]
+                cleaned[raw] = (name, categories.key_of(name)) if name else None
+            check.categories.append(cleaned[raw])
         skus[rec.sku] = line
         if rec.barcode:
             barcodes[rec.barcode] = line
@@ -226,7 +228,7 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
     lines = {r.sku: i for i, r in enumerate(check.records)}
     writes: list[dict[str, Any]] = []
     check.new = check.changed = check.unchanged = 0
-    for rec in check.records:
+    for i, rec in enumerate(check.records):
         if rec.barcode and rec.barcode in taken_barcodes:
             _error(
                 check,
@@ -240,11 +242,11 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
             row["age_restricted"] = old.age_restricted
         category: int | str | None = old.category_id if old is not None else None
         if check.category_column:
-            name = check.category_of.get(rec.sku)
-            if name is None:
+            named = check.categories[i]
+            if named is None:
                 category = None
             else:
-                key = categories.key_of(name)
+                name, key = named
                 category = known.get(key, key)
                 if isinstance(category, str):
                     to_make.setdefault(key, name)
