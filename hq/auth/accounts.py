@@ -154,7 +154,7 @@ async def _check_may_end(session: AsyncSession, *, username: str, actor: str) ->
         raise AccountError(f"no admin {username!r}")
     roles = dict((await session.execute(select(m.AdminRole.username, m.AdminRole.role))).all())
     owners = {a.username for a in active if roles.get(a.username, "owner") == "owner"}
-    if owners <= {username}:
+    if username in owners and owners == {username}:
         raise AccountError(f"{username} is the last active owner: make another owner first")
     return target
 
