@@ -171,3 +171,19 @@ def test_top_categories_page_and_csv_show_the_same_figures(hq: Hq, shop: dict[st
         group: (s["qty"], f"{s['net'] // 100}.{s['net'] % 100:02d}", s["receipts"])
         for group, s in expected.items()
     }
+
+
+def test_an_outlet_manager_sees_only_their_outlets_categories(hq: Hq, shop: dict[str, Any]) -> None:
+    name = f"mgr-{uuid.uuid4().hex[:8]}"
+    manage.create_admin_sync(
+        hq.database_url, username=name, password=PASSWORD, role="manager",
+        outlets=[shop["outlet_b"]],
+    )  # fmt: skip
+    with httpx.Client(base_url=hq.base_url, timeout=30, auth=(name, PASSWORD)) as c:
+        mine = c.get("/v1/reports/top-categories", params=_params())
+        assert mine.status_code == 200, mine.text
+        theirs = c.get("/v1/reports/top-categories", params=_params(outlet=shop["outlet_a"]))
+        assert c.get("/v1/reports/top-categories").status_code == 200
+    # Only outlet B's sales (other tests' shops are other outlets, so B's are these).
+    assert _rows(mine.json()) == shop["expected"][shop["tid_b"]]
+    assert theirs.status_code == 200 and theirs.json()["rows"] == []  # not their outlet
