@@ -117,15 +117,22 @@ async def create_admin(
 
 
 async def admin_password_hash(*, session: AsyncSession, username: str) -> str | None:
-    """The stored argon2 hash for ``username`` (None if there is no such admin)."""
+    """The stored argon2 hash for ``username`` (None if there is no such admin, or they
+    are deactivated: their log-in fails like an unknown name's, at the same cost)."""
     return (
-        await session.execute(select(m.Admin.password_hash).where(m.Admin.username == username))
+        await session.execute(
+            select(m.Admin.password_hash).where(
+                m.Admin.username == username, m.Admin.disabled_at.is_(None)
+            )
+        )
     ).scalar_one_or_none()
 
 
 async def admin_profile(*, session: AsyncSession, username: str) -> AdminProfile | None:
-    """An admin without a role row is an owner: admins made before roles existed were."""
-    if await session.get(m.Admin, username) is None:
+    """An admin without a role row is an owner: admins made before roles existed were.
+    None for a deactivated admin: no session, password or token of theirs opens anything."""
+    admin = await session.get(m.Admin, username)
+    if admin is None or admin.disabled_at is not None:
         return None
     role = (
         await session.execute(select(m.AdminRole.role).where(m.AdminRole.username == username))

@@ -2,14 +2,19 @@
 preview what would change, then import all of it in one unit of work or nothing.
 
 Rows are read with :mod:`hq.catalog`'s column rules (``sku, barcode, name, price or
-price_cents, tax_code, cdc_eligible, active, age_restricted``). Every bad row is reported
-with its line number (up to :data:`MAX_ERRORS`), and one bad row imports nothing. Writes
-are bulk Core statements (one INSERT and one UPDATE executemany), so 100,000 products take
-seconds; a row whose fields did not change keeps its change_seq and costs the tills nothing.
+price_cents, tax_code, cdc_eligible, active, age_restricted, category``). Every bad row is
+reported with its line number (up to :data:`MAX_ERRORS`), and one bad row imports nothing.
+Writes are bulk Core statements (one INSERT and one UPDATE executemany, and one more
+UPDATE for rows whose only change is their category), so 100,000 products take seconds; a
+row whose fields did not change keeps its change_seq and costs the tills nothing.
 
 A file without the ``age_restricted`` column (one written before tills checked ages) leaves
 existing products' flag as it is rather than clearing it; new products in it are not
-age-restricted.
+age-restricted. The ``category`` column works the same way: a file without it keeps
+existing products' categories. A category is named (any case: "drinks" is the category
+"Drinks"); a name HQ does not know yet is created by the import (the preview lists them),
+and an empty cell means no category. Categories never reach the tills, so a row whose only
+change is its category is written without a new change_seq.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import categories
 from hq import models as m
 from hq.catalog import _product_from_row
 from hq.sqlutil import allocate_change_seqs, insert
@@ -60,6 +66,13 @@ class CatalogCheck:
     unchanged: int = 0
     age_column: bool = True
     """False when the file has no ``age_restricted`` column: existing flags are kept."""
+    category_column: bool = False
+    """True when the file has a ``category`` column; without it categories are kept."""
+    categories: list[tuple[str, str] | None] = field(default_factory=list)
+    """Beside each record, when the file has the column: its category's name as cleaned
+    and its key (None: no category). One shared tuple per distinct cell, not one per row."""
+    new_categories: list[str] = field(default_factory=list)
+    """Names in the file that HQ has no category for yet: the import creates them."""
 
     @property
     def ok(self) -> bool:
@@ -81,6 +94,8 @@ def parse(text: str) -> CatalogCheck:
         _error(check, 1, "the header needs columns sku, name and price (or price_cents)")
         return check
     check.age_column = "age_restricted" in columns
+    check.category_column = "category" in columns
+    cleaned: dict[str, tuple[str, str] | None] = {}
     skus: dict[str, int] = {}
     barcodes: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
@@ -106,6 +121,16 @@ def parse(text: str) -> CatalogCheck:
         if rec.barcode and rec.barcode in barcodes:
             _error(check, line, f"barcode {rec.barcode!r} already on line {barcodes[rec.barcode]}")
             continue
+        if check.category_column:
+            raw = row.get("category") or ""
+            if raw not in cleaned:
+                try:
+                    name = categories.clean_name(raw) if raw.strip() else None
+                except categories.CategoryError as exc:
+                    _error(check, line, f"category: {exc}")
+                    continue
+                cleaned[raw] = (name, categories.key_of(name)) if name else None
+            check.categories.append(cleaned[raw])
         skus[rec.sku] = line
         if rec.barcode:
             barcodes[rec.barcode] = line
@@ -124,6 +149,7 @@ EXPORT_HEADER = (
     "cdc_eligible",
     "active",
     "age_restricted",
+    "category",
 )
 
 
@@ -147,7 +173,10 @@ async def export_csv(session: AsyncSession) -> str:
             m.Product.cdc_eligible,
             m.Product.active,
             m.Product.age_restricted,
-        ).order_by(m.Product.sku)
+            m.Category.name.label("category"),
+        )
+        .outerjoin(m.Category, m.Category.category_id == m.Product.category_id)
+        .order_by(m.Product.sku)
     )
     for r in rows:
         writer.writerow(
@@ -160,14 +189,17 @@ async def export_csv(session: AsyncSession) -> str:
                 "yes" if r.cdc_eligible else "no",
                 "yes" if r.active else "no",
                 "yes" if r.age_restricted else "no",
+                _safe(r.category or ""),
             )
         )
     return out.getvalue()
 
 
 async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, Any]]:
-    """Fill the preview counts (and barcode clashes with products outside the file);
-    return the rows to write, each with ``_new`` set for an insert."""
+    """Fill the preview counts (and barcode clashes with products outside the file, and
+    the categories the import would create); return the rows to write, each with ``_new``
+    set for an insert, ``_seq`` when tills must get it, and ``_category``: a category id,
+    None, or the key of a category still to be made."""
     existing = {
         r.sku: r
         for r in (
@@ -182,10 +214,13 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
                     m.Product.cdc_eligible,
                     m.Product.active,
                     m.Product.age_restricted,
+                    m.Product.category_id,
                 )
             )
         ).all()
     }
+    known = await categories.ids_by_key(session) if check.category_column else {}
+    to_make: dict[str, str] = {}
     in_file = {r.sku for r in check.records}
     taken_barcodes = {
         r.barcode: sku for sku, r in existing.items() if r.barcode and sku not in in_file
@@ -193,7 +228,7 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
     lines = {r.sku: i for i, r in enumerate(check.records)}
     writes: list[dict[str, Any]] = []
     check.new = check.changed = check.unchanged = 0
-    for rec in check.records:
+    for i, rec in enumerate(check.records):
         if rec.barcode and rec.barcode in taken_barcodes:
             _error(
                 check,
@@ -205,14 +240,33 @@ async def compare(session: AsyncSession, check: CatalogCheck) -> list[dict[str, 
         row = {f: getattr(rec, f) for f in FIELDS}
         if old is not None and not check.age_column:
             row["age_restricted"] = old.age_restricted
+        category: int | str | None = old.category_id if old is not None else None
+        if check.category_column:
+            named = check.categories[i]
+            if named is None:
+                category = None
+            else:
+                name, key = named
+                category = known.get(key, key)
+                if isinstance(category, str):
+                    to_make.setdefault(key, name)
         if old is None:
             check.new += 1
-            writes.append({**row, "product_id": rec.product_id, "_new": True})
-        elif any(getattr(old, f) != row[f] for f in FIELDS):
+            writes.append(
+                {**row, "product_id": rec.product_id, "_new": True, "_seq": True,
+                 "_category": category}
+            )  # fmt: skip
+        elif (till := any(getattr(old, f) != row[f] for f in FIELDS)) or (
+            old.category_id != category
+        ):
             check.changed += 1
-            writes.append({**row, "product_id": old.product_id, "_new": False})
+            writes.append(
+                {**row, "product_id": old.product_id, "_new": False, "_seq": till,
+                 "_category": category}
+            )  # fmt: skip
         else:
             check.unchanged += 1
+    check.new_categories = list(to_make.values())
     return writes
 
 
@@ -221,26 +275,41 @@ async def import_checked(session: AsyncSession, check: CatalogCheck) -> CatalogC
     writes = await compare(session, check)
     if not check.ok or not writes:
         return check
-    seqs = await allocate_change_seqs(session, len(writes))
+    if check.new_categories:
+        ids = await categories.create_missing(session, check.new_categories)
+        for w in writes:
+            if isinstance(w["_category"], str):
+                w["_category"] = ids[w["_category"]]
+    till = [w for w in writes if w["_seq"]]
+    seqs = await allocate_change_seqs(session, len(till))
     new = [
-        {k: v for k, v in w.items() if k != "_new"} | {"change_seq": s}
-        for w, s in zip(writes, seqs, strict=True)
+        {f: w[f] for f in FIELDS}
+        | {"product_id": w["product_id"], "category_id": w["_category"], "change_seq": s}
+        for w, s in zip(till, seqs, strict=True)
         if w["_new"]
     ]
     changed = [
-        {f"b_{k}": v for k, v in w.items() if k != "_new"} | {"b_change_seq": s}
-        for w, s in zip(writes, seqs, strict=True)
+        {f"b_{f}": w[f] for f in FIELDS}
+        | {"b_product_id": w["product_id"], "b_category_id": w["_category"], "b_change_seq": s}
+        for w, s in zip(till, seqs, strict=True)
         if not w["_new"]
+    ]
+    moved = [
+        {"b_product_id": w["product_id"], "b_category_id": w["_category"]}
+        for w in writes
+        if not w["_seq"]
     ]
     if new:
         await session.execute(insert(session, PRODUCTS), new)
+    where = PRODUCTS.c.product_id == bindparam("b_product_id")
+    plain = {"synchronize_session": False}
     if changed:
-        stmt = (
-            update(PRODUCTS)
-            .where(PRODUCTS.c.product_id == bindparam("b_product_id"))
-            .values({c: bindparam(f"b_{c}") for c in (*FIELDS, "change_seq")})
-        )
-        await session.execute(stmt, changed, execution_options={"synchronize_session": False})
+        columns = (*FIELDS, "category_id", "change_seq")
+        stmt = update(PRODUCTS).where(where).values({c: bindparam(f"b_{c}") for c in columns})
+        await session.execute(stmt, changed, execution_options=plain)
+    if moved:
+        stmt = update(PRODUCTS).where(where).values(category_id=bindparam("b_category_id"))
+        await session.execute(stmt, moved, execution_options=plain)
     return check
 
 

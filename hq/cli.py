@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from hq import manage
 from hq.admins import AdminError
+from hq.auth.accounts import AccountError
 from hq.config import InsecureSettingsError, Settings, SettingsError, load_settings
 from hq.db import DatabaseUrlError
 from hq.db import database_url as checked_database_url
@@ -160,7 +161,7 @@ def revoke(terminal_id: str, database_url: str | None) -> None:
 @database_option
 def import_catalog(path: Path, database_url: str | None) -> None:
     """Upsert products from a CSV (sku,barcode,name,price,tax_code,cdc_eligible,active,
-    age_restricted).
+    age_restricted,category).
 
     Every row is checked first; one bad row imports nothing, and every bad row is listed.
     """
@@ -176,6 +177,11 @@ def import_catalog(path: Path, database_url: str | None) -> None:
         f"{len(result.records)} products read: {result.new} new, {result.changed} changed, "
         f"{result.unchanged} unchanged"
     )
+    if result.new_categories:
+        click.echo(
+            f"{len(result.new_categories)} new categories created: "
+            + ", ".join(result.new_categories)
+        )
 
 
 @main.command("create-admin")
@@ -212,6 +218,86 @@ def create_admin(
     except AdminError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"admin {username} saved ({role})")
+
+
+@main.group()
+def admin() -> None:
+    """Back-office admins: list them and their API tokens, revoke a token, deactivate,
+    reactivate or remove an admin (audited as "(command line)")."""
+
+
+@admin.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print {admins: [...], tokens: [...]}")
+@database_option
+def admin_list(as_json: bool, database_url: str | None) -> None:
+    """Every admin (role, outlets, status) and every API token (never its secret)."""
+    people, tokens = manage.admins_sync(_database_url(database_url))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "admins": [{**a.model_dump(mode="json"), "active": a.active} for a in people],
+                    "tokens": [t.model_dump(mode="json") for t in tokens],
+                },
+                indent=2,
+            )
+        )
+        return
+    for a in people:
+        status = "active" if a.active else "DEACTIVATED"
+        where = ",".join(a.outlets) if a.outlets else "every outlet"
+        click.echo(f"{a.username:<24} {a.role:<10} {status:<11} {where}  tokens {a.live_tokens}")
+    for t in tokens:
+        state = "revoked" if t.revoked_at else "live"
+        click.echo(f"  token {t.token_id:>5} {state:<7} {t.username:<24} {t.name}")
+
+
+@admin.command("revoke-token")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1))
+@database_option
+def admin_revoke_token(token_id: int, database_url: str | None) -> None:
+    """Revoke any admin's API token by its number (from `admin list`)."""
+    try:
+        token = manage.revoke_admin_token_sync(_database_url(database_url), token_id=token_id)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"token {token.token_id} ({token.name}) of {token.username} revoked")
+
+
+def _account(action: str, username: str, database_url: str | None) -> None:
+    try:
+        manage.admin_account_sync(_database_url(database_url), action=action, username=username)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@admin.command("deactivate")
+@click.argument("username")
+@database_option
+def admin_deactivate(username: str, database_url: str | None) -> None:
+    """Deactivate an admin: sessions ended, API tokens revoked, no log-in (not the last
+    active owner)."""
+    _account("deactivate", username, database_url)
+    click.echo(f"admin {username} deactivated")
+
+
+@admin.command("reactivate")
+@click.argument("username")
+@database_option
+def admin_reactivate(username: str, database_url: str | None) -> None:
+    """Let a deactivated admin log in again (their old API tokens stay revoked)."""
+    _account("reactivate", username, database_url)
+    click.echo(f"admin {username} reactivated")
+
+
+@admin.command("remove")
+@click.argument("username")
+@click.confirmation_option(prompt="Remove this admin, their sessions and API tokens?")
+@database_option
+def admin_remove(username: str, database_url: str | None) -> None:
+    """Delete an admin with their sessions and API tokens (not the last active owner)."""
+    _account("remove", username, database_url)
+    click.echo(f"admin {username} removed")
 
 
 @main.command("seed-demo")

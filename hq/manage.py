@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hq import admins, catalog_import, changes, enroll, migrate, reports, seed
+from hq.auth import accounts
 from hq.db import Database, open_database
 
 T = TypeVar("T")
@@ -95,6 +96,47 @@ def create_admin_sync(
             await admins.create_admin(
                 session=s, username=username, password=password, role=role, outlets=outlets
             )
+
+    run(database_url, work)
+
+
+def admins_sync(database_url: str) -> tuple[list[accounts.AdminSummary], list[accounts.AdminToken]]:
+    """Every admin and every API token (never a secret)."""
+
+    async def work(db: Database) -> tuple[list[accounts.AdminSummary], list[accounts.AdminToken]]:
+        async with db.readers() as s, s.begin():
+            return (
+                await accounts.list_admins(session=s),
+                await accounts.list_all_tokens(session=s),
+            )
+
+    return run(database_url, work)
+
+
+def revoke_admin_token_sync(database_url: str, *, token_id: int) -> accounts.AdminToken:
+    """Revoke any admin's live API token (audited); raises :class:`AccountError`."""
+
+    async def work(db: Database) -> accounts.AdminToken:
+        async with db.sessions() as s, s.begin():
+            return await accounts.revoke_token(
+                session=s, token_id=token_id, actor=accounts.CLI_ACTOR
+            )
+
+    return run(database_url, work)
+
+
+def admin_account_sync(database_url: str, *, action: str, username: str) -> None:
+    """``deactivate``, ``reactivate`` or ``remove`` an admin (audited); raises
+    :class:`AccountError` (the last active owner, no such admin...)."""
+    act = {
+        "deactivate": accounts.deactivate,
+        "reactivate": accounts.reactivate,
+        "remove": accounts.remove,
+    }[action]
+
+    async def work(db: Database) -> None:
+        async with db.sessions() as s, s.begin():
+            await act(session=s, username=username, actor=accounts.CLI_ACTOR)
 
     run(database_url, work)
 

@@ -42,6 +42,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -113,6 +114,9 @@ class Admin(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     """argon2id; admins use real passwords, unlike 4-digit cashier PINs."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    """Set when an owner deactivated this admin: no log-in, session or API token opens
+    anything for them until an owner reactivates them."""
 
 
 class Counter(Base):
@@ -227,7 +231,8 @@ class LoyaltyEntry(Base):
     reason: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     terminal_id: Mapped[str | None] = mapped_column(String(40))
-    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    """Indexed: the loyalty report filters entries by it."""
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -323,6 +328,25 @@ class Product(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, index=True)
     age_restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Alcohol, tobacco: sent to tills, which ask for the customer's age."""
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.category_id"), index=True, default=None
+    )
+    """HQ's reporting group; not sent to tills, so setting it costs them nothing."""
+
+
+class Category(Base):
+    """A product category for head office's reports (tills never see it).
+
+    Names are unique whatever their case: ``name_key`` is the casefolded name, so
+    "Drinks" and "DRINKS" cannot both exist, on SQLite and PostgreSQL alike. A category is
+    deactivated rather than deleted: products keep it, new ones are not offered it."""
+
+    __tablename__ = "categories"
+
+    category_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class ProductPrice(Base):
@@ -658,6 +682,7 @@ __all__ = [
     "Base",
     "Cancel",
     "Cashier",
+    "Category",
     "Counter",
     "Customer",
     "Event",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hq.api.routes import admin_audit, health, loyalty, purchasing, reports, sync
+from hq.api.routes import admin_audit, admin_lists, health, loyalty, purchasing, reports, sync
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -13,3 +13,4 @@ api_router.include_router(reports.router)
 api_router.include_router(purchasing.router)
 api_router.include_router(loyalty.router)
 api_router.include_router(admin_audit.router)
+api_router.include_router(admin_lists.router)

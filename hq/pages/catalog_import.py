@@ -76,7 +76,10 @@ async def import_submit(
                     session=s,
                     username=admin.username,
                     action="catalog.import",
-                    detail=f"{check.new} new, {check.changed} changed, {check.unchanged} unchanged",
+                    detail=(
+                        f"{check.new} new, {check.changed} changed, {check.unchanged} "
+                        f"unchanged, {len(check.new_categories)} new categories"
+                    ),
                 )
                 imported = True
             else:  # a clash found against the store: roll back, nothing written

@@ -17,12 +17,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
-from hq import catalog, prices
+from hq import catalog, categories, prices
 from hq import models as m
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
 from hq.auth import audit
-from hq.pages.templating import render
+from hq.pages.templating import render, sentence
 from sync import protocol as p
 
 router = APIRouter()
@@ -55,6 +55,7 @@ async def products_page(
         )
     async with db.readers() as s, s.begin():
         rows = list((await s.execute(query)).scalars())
+        found = await categories.list_categories(s, with_counts=False)
     return render(
         request,
         "products/index.html",
@@ -62,6 +63,8 @@ async def products_page(
         title="Products",
         q=needle,
         products=rows,
+        categories=found,
+        category_names={c.category_id: c.name for c in found},
         can_change=admin.profile.can_change,
     )
 
@@ -89,6 +92,7 @@ async def _detail(
             )
         scheduled = (await prices.price_rows(s, [product_id])).get(product_id, [])
         outlets = list((await s.execute(select(m.Outlet).order_by(m.Outlet.code))).scalars())
+        found = await categories.list_categories(s, with_counts=False)
     return render(
         request,
         "products/detail.html",
@@ -98,6 +102,8 @@ async def _detail(
         product=product,
         scheduled=sorted(scheduled, key=lambda r: (r.effective_from, r.price_id)),
         outlets=[(o.code, o.name) for o in outlets],
+        categories=[c for c in found if c.active or c.category_id == product.category_id],
+        category_names={c.category_id: c.name for c in found},
         can_change=admin.profile.can_change,
         error=error,
         done=done,
@@ -117,6 +123,16 @@ async def product_page(
         "scheduled": "Price scheduled; the tills get it at their next sync.",
     }
     return await _detail(request, admin, db, product_id, done=message.get(done or ""))
+
+
+def _category_id(value: str) -> int | None:
+    """The form's category: blank for none, else a category id."""
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) < 10):
+        raise categories.CategoryError("no such category")
+    return int(value)
 
 
 def _record(
@@ -155,24 +171,40 @@ async def _save(
     *,
     new: bool,
 ) -> Response:
+    fields = dict(fields)
     try:
         if not fields["sku"].strip() or not fields["name"].strip():
             raise prices.PriceError("a product needs a SKU and a name")
+        category_id = _category_id(fields.pop("category"))
         record = _record(product_id, **fields)
         async with db.sessions() as s, s.begin():
             if not new and await s.get(m.Product, product_id) is None:
                 raise prices.PriceError("no such product")
+            await categories.check_id(s, category_id)
             changed = await catalog.upsert_products(session=s, products=[record])
+            # Not part of the till's record: set beside it, without a new change_seq.
+            product = await s.get(m.Product, product_id)
+            assert product is not None
+            if product.category_id != category_id:
+                product.category_id = category_id
+                await s.flush()
+                changed += 1
             if changed:
                 await audit.record(
                     session=s,
                     username=admin.username,
                     action="product.create" if new else "product.edit",
                     target=record.sku,
-                    detail=record.model_dump_json(exclude={"prices"}),
+                    detail=record.model_dump_json(exclude={"prices"})
+                    + f" category_id={category_id}",
                 )
-    except (prices.PriceError, catalog.CatalogError, ValidationError) as exc:
-        message = str(exc) if not isinstance(exc, ValidationError) else "Check the fields."
+    except (
+        prices.PriceError,
+        catalog.CatalogError,
+        categories.CategoryError,
+        ValidationError,
+    ) as exc:
+        message = sentence(exc) if not isinstance(exc, ValidationError) else "Check the fields."
         if new:
             return await products_error(request, admin, db, message)
         return await _detail(request, admin, db, product_id, status=422, error=message)
@@ -186,6 +218,7 @@ async def products_error(
         rows = list(
             (await s.execute(select(m.Product).order_by(m.Product.sku).limit(PAGE))).scalars()
         )
+        found = await categories.list_categories(s, with_counts=False)
     return render(
         request,
         "products/index.html",
@@ -194,8 +227,10 @@ async def products_error(
         title="Products",
         q="",
         products=rows,
+        categories=found,
+        category_names={c.category_id: c.name for c in found},
         can_change=True,
-        error=message[:1].upper() + message[1:],
+        error=message,
     )
 
 
@@ -212,10 +247,11 @@ async def product_create(
     cdc: Text = "",
     active: Text = "1",
     age_restricted: Text = "",
+    category: Text = "",
 ) -> Response:
     fields = {"sku": sku, "barcode": barcode, "name": name, "price": price,
               "tax_code": tax_code, "cdc": cdc, "active": active,
-              "age_restricted": age_restricted}  # fmt: skip
+              "age_restricted": age_restricted, "category": category}  # fmt: skip
     return await _save(request, admin, db, uuid.uuid4(), fields, new=True)
 
 
@@ -233,10 +269,11 @@ async def product_edit(
     cdc: Text = "",
     active: Text = "",
     age_restricted: Text = "",
+    category: Text = "",
 ) -> Response:
     fields = {"sku": sku, "barcode": barcode, "name": name, "price": price,
               "tax_code": tax_code, "cdc": cdc, "active": active,
-              "age_restricted": age_restricted}  # fmt: skip
+              "age_restricted": age_restricted, "category": category}  # fmt: skip
     return await _save(request, admin, db, product_id, fields, new=False)
 
 
@@ -268,8 +305,5 @@ async def product_schedule_price(
                 actor=admin.username,
             )
     except prices.PriceError as exc:
-        message = str(exc)
-        return await _detail(
-            request, admin, db, product_id, status=422, error=message[:1].upper() + message[1:]
-        )
+        return await _detail(request, admin, db, product_id, status=422, error=sentence(exc))
     return RedirectResponse(f"/products/{product_id}?done=scheduled", status_code=303)

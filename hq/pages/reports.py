@@ -89,6 +89,10 @@ async def _products(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> T
     return await products.top_products(session=s, query=q, scope=sc, limit=_limit(r))
 
 
+async def _categories(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
+    return await products.top_categories(session=s, query=q, scope=sc)
+
+
 async def _gst(s: AsyncSession, q: ReportQuery, sc: Scope, r: Request) -> Tabular:
     return await gst_f5.gst_f5(session=s, query=q, scope=sc)
 
@@ -143,6 +147,9 @@ REPORTS: dict[str, ReportPage] = {
     "tenders": ReportPage("Tenders", "reports/tenders.html", _tenders, "/v1/reports/tenders"),
     "top-products": ReportPage(
         "Top products", "reports/products.html", _products, "/v1/reports/top-products", ("limit",)
+    ),
+    "top-categories": ReportPage(
+        "Top categories", "reports/categories.html", _categories, "/v1/reports/top-categories"
     ),
     "gst-f5": ReportPage("GST F5", "reports/gst_f5.html", _gst, "/v1/reports/gst-f5"),
     "refunds": ReportPage("Refunds", "reports/refunds.html", _refunds, "/v1/reports/refunds"),

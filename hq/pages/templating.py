@@ -29,7 +29,9 @@ templates.env.filters["money"] = _money
 templates.env.filters["amount"] = lambda cents: "" if cents is None else money(cents)
 
 
-NAV = [
+NavLinks = list[tuple[str, str]]
+
+REPORT_NAV: NavLinks = [
     ("/", "Dashboard"),
     ("/reports/sales", "Sales"),
     ("/reports/tenders", "Tenders"),
@@ -41,7 +43,10 @@ NAV = [
     ("/reports/overspend", "Overspend"),
     ("/reports/reconciliation", "Reconciliation"),
     ("/reports/quarantine", "Quarantine"),
+]
+MANAGE_NAV: NavLinks = [
     ("/products", "Catalog"),
+    ("/categories", "Categories"),
     ("/stock", "Stock"),
     ("/purchasing/orders", "Purchasing"),
     ("/members", "Members"),
@@ -49,6 +54,8 @@ NAV = [
     ("/outlets", "Outlets"),
     ("/settings", "Settings"),
 ]
+OWNER_NAV: NavLinks = [("/admins", "Admins"), ("/audit", "Audit")]
+"""The header's two rows: what head office reads, and what it runs (owners see more)."""
 
 
 def sentence(exc: Exception) -> str:
@@ -73,7 +80,8 @@ def render(
     def local(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "never"
 
-    nav = NAV + ([("/audit", "Audit")] if admin and admin.profile.role == "owner" else [])
+    owner = admin is not None and admin.profile.role == "owner"
+    nav = [("Reports", REPORT_NAV), ("Manage", MANAGE_NAV + (OWNER_NAV if owner else []))]
     return templates.TemplateResponse(
         request,
         template,

@@ -21,8 +21,8 @@ from tests.events import envelope, push_body
 from tests.hq.conftest import Hq
 
 SG = ZoneInfo("Asia/Singapore")
-REPORTS = ("sales", "tenders", "top-products", "gst-f5", "refunds", "reconciliation",
-           "quarantine", "dashboard")  # fmt: skip
+REPORTS = ("sales", "tenders", "top-products", "top-categories", "gst-f5", "refunds",
+           "reconciliation", "quarantine", "dashboard")  # fmt: skip
 PASSWORD = "figures-pass-1"
 
 

@@ -104,6 +104,18 @@ async def top_products(
         )
 
 
+@router.get("/top-categories", response_model=products.CategoriesReport)
+async def top_categories(
+    admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
+) -> products.CategoriesReport:
+    """Net sales, quantity and receipts by product category (a product's category as the
+    catalog has it now; lines without one are "Uncategorised")."""
+    async with db.readers() as session, session.begin():
+        return await products.top_categories(
+            session=session, query=query, scope=scope_for(admin, settings)
+        )
+
+
 @router.get("/gst-f5", response_model=gst_report.GstF5)
 async def gst_f5(
     admin: ReportReaderDep, db: DatabaseDep, settings: SettingsDep, query: ReportQueryDep
