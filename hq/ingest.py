@@ -207,6 +207,8 @@ class _RefundGuard:
 
     async def over_refund(self, refund: p.SaleRefunded) -> str | None:
         original = refund.original_sale_id
+        if original is None:
+            return None  # a manual return: no sale to check it against (it has an approval)
         sold = self.sold_in_batch.get(original) or {
             row.line_no: int(row.qty)
             for row in await self.session.execute(

@@ -223,6 +223,9 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest, at: d
     )
 
 
+_NOT_ON_RECEIPT = {"product_id", "list_price_cents", "price_override_by", "age_confirmed"}
+
+
 def _require_approvals(
     request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: datetime
 ) -> None:
@@ -416,7 +419,7 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
         cashier_name=refs.cashier_name,
         customer_name=refs.customer_name,
         lines=[
-            ReceiptLine.model_validate(ln.model_dump(exclude={"product_id"})) for ln in wire_lines
+            ReceiptLine.model_validate(ln.model_dump(exclude=_NOT_ON_RECEIPT)) for ln in wire_lines
         ],
         subtotal_cents=totals.subtotal_cents,
         discount_cents=totals.discount_cents,
