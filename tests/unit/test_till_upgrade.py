@@ -356,7 +356,9 @@ async def test_the_old_trigger_and_the_projection_write_the_same_rows(tmp_path, 
                 )
                 old_rows, new_rows = dump(by_trigger), dump(by_python)
                 for table in sorted(SALE_TABLES | {"outbox", "counters"}):
-                    assert old_rows[table] == new_rows[table], table
+                    old_width = len(old_rows[table][0]) if old_rows[table] else 0
+                    cut = [row[:old_width] for row in new_rows[table]]  # columns added since
+                    assert old_rows[table] == cut, table
             finally:
                 by_trigger.execute("ROLLBACK")
                 by_python.execute("ROLLBACK")
