@@ -40,7 +40,9 @@ async def lookup_sale(
         return None
     lines = (
         await session.execute(
-            select(m.SaleLine).where(m.SaleLine.sale_id == sale.sale_id).order_by(m.SaleLine.line_no)
+            select(m.SaleLine)
+            .where(m.SaleLine.sale_id == sale.sale_id)
+            .order_by(m.SaleLine.line_no)
         )
     ).scalars()
     payments = (

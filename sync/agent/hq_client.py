@@ -91,7 +91,6 @@ class HqClient:
         )
         return _parse(ChangePage, response)
 
-
     async def sale(self, base: str, token: str, receipt_no: str) -> SaleLookup | None:
         """A sale HQ holds, by receipt number (None: HQ has no such sale, or not yet)."""
         try:

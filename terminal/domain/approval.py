@@ -132,6 +132,14 @@ def refund_needs(amount_cents: int, *, to_cash: bool, limits: ApprovalLimits) ->
     return needs
 
 
+def manual_return_needs() -> list[Need]:
+    """Goods back without a sale to refund them from: a manager approves every one.
+
+    No limit applies (there is no sale to bound what comes back), so this is not
+    configurable; ``refund`` is the action the approval records."""
+    return [Need("refund", None, "a manual return (no sale to refund it from)")]
+
+
 def simple_needs(action: Literal["no_sale", "cancel"], limits: ApprovalLimits) -> list[Need]:
     """Opening the drawer with no sale, cancelling a whole sale (one approval)."""
     required = limits.no_sale if action == "no_sale" else limits.cancel

@@ -169,10 +169,13 @@ async def test_a_till_of_the_previous_release_upgrades_in_place(tmp_path, monkey
         with closing(sqlite3.connect(db.path)) as c:
             assert _version(c) == _head()
             after = dump(c)
-            assert {  # upgraded in place, every row kept (later columns added at the end)
-                t: [row[: len(rows[0])] for row in after[t]] if rows else after[t]
-                for t, rows in before_upgrade.items()
-            } == before_upgrade
+            assert (
+                {  # upgraded in place, every row kept (later columns added at the end)
+                    t: [row[: len(rows[0])] for row in after[t]] if rows else after[t]
+                    for t, rows in before_upgrade.items()
+                }
+                == before_upgrade
+            )
 
         # sale 2, written from Python: the same customer redeems points, pays in two tenders
         second = await finalize_sale(

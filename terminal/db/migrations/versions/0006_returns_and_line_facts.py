@@ -27,7 +27,9 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_FK = re.compile(r",\s*FOREIGN KEY\s*\(\s*original_sale_id\s*\)\s*REFERENCES\s+sales\s*\(\s*id\s*\)")
+_FK = re.compile(
+    r",\s*FOREIGN KEY\s*\(\s*original_sale_id\s*\)\s*REFERENCES\s+sales\s*\(\s*id\s*\)"
+)
 _NOT_NULL = re.compile(r"(original_sale_id\s+CHAR\(32\))\s+NOT NULL")
 
 
