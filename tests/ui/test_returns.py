@@ -30,21 +30,18 @@ from terminal.ui.screens.manual_return import ManualReturnScreen
 from terminal.ui.screens.prompt import PromptModal
 from terminal.ui.screens.refund import RefundScreen
 from terminal.ui.screens.sale import SaleScreen
-from tests.sync.conftest import (  # noqa: F401 (fixtures)
-    OTHER_TERMINAL,
-    TERMINAL,
-    URL,
-    LocalHq,
-    _fast_retries,
-    hq,
-    hq_template,
-    make_agent,
-)
+from tests.sync import conftest as sync_site
+from tests.sync.conftest import OTHER_TERMINAL, TERMINAL, URL, LocalHq, make_agent
 from tests.ui.helpers import login, settle, text_of
 
 PRODUCTS = {p.sku: p for p in demo_data.demo_products()}
 KOPI, MILO = PRODUCTS["KOPI-001"], PRODUCTS["MILO-400"]  # 3.30 and 7.89, both SR
 CASHIER = demo_data.demo_cashiers()[0].cashier_id
+
+# The sync tests' real HQ app in-process (its fixtures, used here by name).
+hq_template = sync_site.hq_template
+hq = sync_site.hq
+_fast_retries = sync_site._fast_retries
 
 
 class _Agent(SyncAgent):
