@@ -264,6 +264,18 @@ def _require_approvals(
     )
 
 
+def _line_facts(
+    item: CartItemIn, row: Any, line_no: int, overridden_by: dict[int | None, uuid.UUID]
+) -> dict[str, Any]:
+    """What a line records beyond its price: an override (the catalog price and the
+    manager who approved it) and the cashier's age check."""
+    facts: dict[str, Any] = {"age_confirmed": item.age_confirmed}
+    if item.unit_price_cents is not None and item.unit_price_cents != row[4]:
+        facts["list_price_cents"] = row[4]
+        facts["price_override_by"] = overridden_by.get(line_no, overridden_by.get(None))
+    return facts
+
+
 def _unit_price(item: CartItemIn, row: Any) -> int:
     return row[4] if item.unit_price_cents is None else item.unit_price_cents
 
@@ -348,6 +360,9 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
 
     sale_id = uuid.uuid4()
     receipt_no = format_receipt_no(ctx.outlet_code, ctx.terminal_code, ctx.last_receipt + 1)
+    overridden_by = {
+        a.line_no: a.manager_id for a in request.approvals if a.action == "price_override"
+    }
     wire_lines = [
         SaleLine(
             line_no=i,
@@ -359,8 +374,9 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
             discount_cents=p.discount_cents,
             total_cents=p.total_cents,
             tax_code=p.line.tax_code,  # type: ignore[arg-type]
+            **_line_facts(item, refs.products[item.product_id], i, overridden_by),
         )
-        for i, p in enumerate(totals.lines, start=1)
+        for i, (p, item) in enumerate(zip(totals.lines, request.items, strict=True), start=1)
     ]
     wire_payments = [
         Payment(

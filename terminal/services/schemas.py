@@ -48,6 +48,8 @@ class CartItemIn(Model):
     discount_cents: Annotated[int, Field(strict=True, ge=0)] = 0
     unit_price_cents: Annotated[int, Field(strict=True, ge=0)] | None = None
     """A price override (needs a ``price_override`` approval); None sells at the catalog price."""
+    age_confirmed: bool = False
+    """The cashier confirmed the customer's age for this line (recorded on the sale line)."""
 
 
 class TenderIn(Model):

@@ -181,6 +181,8 @@ class Cart:
                     qty=e.qty,
                     discount_cents=e.discount_cents,
                     unit_price_cents=e.override_cents,
+                    age_confirmed=e.product.age_restricted
+                    and (e.age_checked or self.age_confirmed),
                 )
                 for e in self.entries
             ],
