@@ -276,3 +276,35 @@ async def test_a_manual_return_needs_a_reason_and_a_manager_and_writes_nothing_w
 
 def snapshot_stock(snap: dict[str, list[tuple]], product_id: uuid.UUID) -> int:
     return {r[0]: r[1] for r in snap["stock"]}.get(product_id.hex, 0)
+
+
+# ------------------------------------------------------------------ line facts at HQ
+
+
+async def test_hq_keeps_a_lines_override_and_age_check_and_older_lines_still_validate(
+    hq: LocalHq,
+) -> None:
+    from tests.events import sale, sale_line
+
+    manager = uuid.uuid4()
+    newer = sale_line(1, 1) | {
+        "list_price_cents": 400,
+        "price_override_by": str(manager),
+        "age_confirmed": True,
+    }
+    older = sale_line(2, 2)  # a till of the previous release: no such fields
+    assert "age_confirmed" not in older
+    answer = await hq.push(TERMINAL, [sale(TERMINAL, 1, lines=[newer, older])])
+    assert [r["status"] for r in answer["results"]] == ["accepted"]
+    rows = await hq.rows(
+        "SELECT line_no, list_price_cents, price_override_by, age_confirmed FROM sale_lines"
+        " ORDER BY line_no"
+    )
+    assert [(r[0], r[1], r[2] is not None, bool(r[3])) for r in rows] == [
+        (1, 400, True, True),
+        (2, None, False, False),
+    ]
+    # A bad value is refused at the door, as any other field's.
+    bad = sale_line(1, 1) | {"age_confirmed": "yes"}
+    answer = await hq.push(TERMINAL, [sale(TERMINAL, 2, lines=[bad])])
+    assert [r["status"] for r in answer["results"]] == ["rejected"]
