@@ -272,6 +272,29 @@ async def test_a_manual_return_needs_a_reason_and_a_manager_and_writes_nothing_w
     )
     assert row[0] is None and row[1] == "DEMO-T01-000007"
     assert (row[2], row[3], row[4]) == (-1110, -54, "wrong size") and row[5] is not None
+    # HQ's reports count it as any refund.
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from hq.reports.common import ReportQuery, Scope
+    from hq.reports.refunds import refunds
+    from hq.reports.summary import summary
+
+    day = datetime.now(UTC).date()
+    async with hq.db.readers() as s, s.begin():
+        totals = await summary(session=s)
+        report = await refunds(
+            session=s,
+            query=ReportQuery(date_from=day, date_to=day),
+            scope=Scope(tz=ZoneInfo("UTC")),
+        )
+    assert totals.refunds_count == 1
+    (listed,) = report.rows
+    assert (listed.total_cents, listed.reason, listed.original_receipt_no) == (
+        1110,
+        "wrong size",
+        None,
+    )
 
 
 def snapshot_stock(snap: dict[str, list[tuple]], product_id: uuid.UUID) -> int:
