@@ -9,6 +9,7 @@ Every transport failure becomes :class:`SyncTransportError`, a 401/403 a
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import quote
 
 import httpx
 import pydantic
@@ -40,7 +41,7 @@ class HqClient:
         token: str,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
-        params: dict[str, int] | dict[str, str] | None = None,
+        params: dict[str, int] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -96,9 +97,8 @@ class HqClient:
         try:
             response = await self.send(
                 "GET",
-                f"{base}/v1/sync/sale",
+                f"{base}/v1/sync/sales/{quote(receipt_no, safe='')}",
                 token=token,
-                params={"receipt_no": receipt_no},
                 timeout=LOOKUP_TIMEOUT,
             )
         except SyncProtocolError as exc:

@@ -91,10 +91,10 @@ async def sync(db: Database, hq: LocalHq) -> None:
         await agent.aclose()
 
 
-async def ask(hq: LocalHq, terminal: str | None, **params: str) -> httpx.Response:
+async def ask(hq: LocalHq, terminal: str | None, ref: str) -> httpx.Response:
     headers = {"Authorization": f"Bearer {hq.tokens[terminal]}"} if terminal else {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hq.app), base_url=URL) as c:
-        return await c.get("/v1/sync/sale", params=params, headers=headers)
+        return await c.get(f"/v1/sync/sales/{ref}", headers=headers)
 
 
 async def manager_ok(db: Database, action: str = "refund") -> list:
@@ -111,28 +111,27 @@ async def test_hq_looks_a_sale_up_for_any_terminal_of_the_chain(
     number = await sell(till)
     await sync(till, hq)
 
-    assert (await ask(hq, None, receipt_no=number)).status_code == 401
-    missing = await ask(hq, OTHER_TERMINAL, receipt_no="DEMO-T01-999999")
+    assert (await ask(hq, None, number)).status_code == 401
+    missing = await ask(hq, OTHER_TERMINAL, "DEMO-T01-999999")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
-    for bad in ({"receipt_no": "x" * 41}, {"receipt_no": "DEMO T01"}, {}):
-        answer = await ask(hq, OTHER_TERMINAL, **bad)
-        assert answer.status_code == 422 and "error" in answer.json(), bad
+    assert (await ask(hq, OTHER_TERMINAL, str(uuid.uuid4()))).status_code == 404
+    for bad in ("x" * 41, "DEMO%20T01", "a%2Fb"):
+        answer = await ask(hq, OTHER_TERMINAL, bad)
+        assert answer.status_code in (404, 422) and "error" in answer.json(), bad
 
-    found = SaleLookup.model_validate_json(
-        (await ask(hq, OTHER_TERMINAL, receipt_no=number)).content
-    )
+    found = SaleLookup.model_validate_json((await ask(hq, OTHER_TERMINAL, number)).content)
     assert found.receipt_no == number and found.terminal_id == TERMINAL
     assert [(ln.sku, ln.qty) for ln in found.lines] == [("KOPI-001", 3), ("STAMP-10", 1)]
     assert [p.tender for p in found.payments] == ["card"] and found.refunded == []
-    by_id = await ask(hq, OTHER_TERMINAL, sale_id=str(found.sale_id))
+    by_id = await ask(hq, OTHER_TERMINAL, str(found.sale_id))
     assert SaleLookup.model_validate_json(by_id.content) == found
 
     # Scope is the chain: a terminal of another outlet sees it too.
     async with hq.db.sessions() as s, s.begin():
         east = await hq_enroll.enroll_terminal(session=s, outlet_code="EAST", terminal_code="T01")
     hq.tokens[east.terminal_id] = east.token
-    assert (await ask(hq, east.terminal_id, receipt_no=number.lower())).status_code == 200
+    assert (await ask(hq, east.terminal_id, number.lower())).status_code == 200
 
 
 async def test_a_refund_at_another_till_from_hqs_copy_and_the_over_refund_hq_catches(
