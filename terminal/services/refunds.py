@@ -396,6 +396,7 @@ async def finish_refund(s: AsyncSession, r: Refunding, *, at: datetime) -> Credi
         points_taken_back=plan.points_taken_back if member else 0,
         points_balance=await _balance(s, r.customer_id),
         reason=request.reason,
+        manual=r.sale_id is None,
     )
 
 

@@ -378,6 +378,9 @@ class CreditNote(Model):
     points_taken_back: int
     points_balance: int | None
     reason: str
+    manual: bool = False
+    """A manual return: goods back with no sale refunded (``original_receipt_no`` is the
+    customer's receipt number if they had it, else empty)."""
 
 
 # ------------------------------------------------------------------------- shift reports

@@ -157,6 +157,7 @@ async def test_a_refund_at_another_till_from_hqs_copy_and_the_over_refund_hq_cat
             sale,
         )
         assert note.original_receipt_no == number and note.total_cents == 660
+        assert not note.manual
         assert note.credit_note_no == "DEMO-T02-CN000001" and note.tax_cents == 54
         assert [(p.tender, p.amount_cents) for p in note.payments] == [("card", 660)]
         assert stock(other_till, KOPI.product_id) == before + 2
@@ -258,7 +259,7 @@ async def test_a_manual_return_needs_a_reason_and_a_manager_and_writes_nothing_w
     )
     # 2 x 3.30 (SR) + 4.50 (ES) = 11.10 in cash; GST 9/109 of 6.60 = 0.54.
     assert note.total_cents == 1110 and note.tax_cents == 54 and note.rounding_cents == 0
-    assert note.original_receipt_no == "DEMO-T01-000007"
+    assert note.original_receipt_no == "DEMO-T01-000007" and note.manual
     assert [(p.tender, p.amount_cents) for p in note.payments] == [("cash", 1110)]
     assert stock(other_till, KOPI.product_id) == snapshot_stock(before, KOPI.product_id) + 2
 

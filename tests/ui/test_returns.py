@@ -213,6 +213,7 @@ async def test_offline_a_manual_return_needs_a_reason_and_a_manager(
             assert "RETURNED  S$13.10" in text_of(app, "#doc-title")
             doc = text_of(app, "#doc-text")
             assert "CREDIT NOTE" in doc and "wrong flavour" in doc and "To Cash" in doc
+            assert "MANUAL RETURN" in doc and "DEMO-T02-000004" in doc
             assert await refunds_written(app.database) == [(None, "DEMO-T02-000004", 1310)]
             async with reading(app.database) as s:
                 lines = (await s.execute(select(RefundLine.qty, RefundLine.total_cents))).all()
