@@ -151,7 +151,7 @@ async def _payments(s: AsyncSession, sale_id: uuid.UUID) -> list[Any]:
     )
 
 
-async def _customer_name(s: AsyncSession, customer_id: uuid.UUID | None) -> str | None:
+async def customer_name(s: AsyncSession, customer_id: uuid.UUID | None) -> str | None:
     if customer_id is None:
         return None
     name: str | None = (
@@ -168,7 +168,7 @@ async def find_sale(db: Database, receipt_no: str) -> PastSale:
         earlier = await earlier_refunds(s, sale.id)
         refunded = earlier.lines
         payments = await _payments(s, sale.id)
-        customer = await _customer_name(s, sale.customer_id)
+        customer = await customer_name(s, sale.customer_id)
         return PastSale(
             sale_id=sale.id,
             receipt_no=sale.receipt_no,
@@ -370,7 +370,7 @@ async def finish_refund(s: AsyncSession, r: Refunding, *, at: datetime) -> Credi
         address=store.address,
         gst_reg_no=store.gst_reg_no,
         cashier_name=r.cashier_name,
-        customer_name=await _customer_name(s, r.customer_id),
+        customer_name=await customer_name(s, r.customer_id),
         lines=[
             CreditNoteLine(
                 line_no=ln.line_no,
@@ -574,6 +574,7 @@ __all__ = [
     "Earlier",
     "Refunding",
     "credit_note_no",
+    "customer_name",
     "earlier_refunds",
     "find_sale",
     "finish_refund",

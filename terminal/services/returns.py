@@ -39,6 +39,7 @@ from terminal.services.errors import NotFoundError, RefundError
 from terminal.services.refunds import (
     Earlier,
     Refunding,
+    customer_name,
     earlier_refunds,
     finish_refund,
     plan_or_refuse,
@@ -82,13 +83,14 @@ async def hq_sale_view(db: Database, sale: SaleLookup) -> PastSale:
     """HQ's copy of another till's sale as the refund screen shows it."""
     async with reading(db) as s:
         earlier = _with_hq(sale, await earlier_refunds(s, sale.sale_id, exclude=sale.refund_ids))
+        member = await customer_name(s, sale.customer_id)
     return PastSale(
         sale_id=sale.sale_id,
         receipt_no=sale.receipt_no,
         created_at=sale.occurred_at,
         cashier_id=sale.cashier_id,
         customer_id=sale.customer_id,
-        customer_name=None,
+        customer_name=member,
         total_cents=sale.total_cents,
         tax_cents=sale.tax_cents,
         rounding_cents=sale.rounding_cents,
