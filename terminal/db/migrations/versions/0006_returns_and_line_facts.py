@@ -81,5 +81,13 @@ def downgrade() -> None:
         ("refunds", "original_receipt_no"),
     ):
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
-    op.execute("DELETE FROM refunds WHERE original_sale_id IS NULL")
+    # Refunds of sales this till does not hold cannot stay under the old foreign key
+    # (their events stay in the outbox, so HQ keeps them).
+    foreign = (
+        "SELECT id FROM refunds WHERE original_sale_id IS NULL"
+        " OR original_sale_id NOT IN (SELECT id FROM sales)"
+    )
+    for table in ("refund_lines", "refund_payments"):
+        op.execute(f"DELETE FROM {table} WHERE refund_id IN ({foreign})")
+    op.execute(f"DELETE FROM refunds WHERE id IN ({foreign})")
     _edit_refunds_definition(_tighten)
