@@ -157,7 +157,9 @@ def _raw_floor(path: Path, payloads: list[str]) -> list[float]:
             ),
         )
         c.executemany(
-            "INSERT INTO sale_lines VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, qty,"
+            " unit_price_cents, discount_cents, total_cents, tax_code)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     sale_id,

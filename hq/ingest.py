@@ -83,7 +83,8 @@ SALE_COLUMNS = (
 )  # fmt: skip
 LINE_COLUMNS = (
     "sale_id", "line_no", "product_id", "sku", "name", "qty", "unit_price_cents",
-    "discount_cents", "total_cents", "tax_code",
+    "discount_cents", "total_cents", "tax_code", "list_price_cents", "price_override_by",
+    "age_confirmed",
 )  # fmt: skip
 PAYMENT_COLUMNS = (
     "payment_id", "sale_id", "tender", "amount_cents", "tendered_cents", "reference",
@@ -213,6 +214,8 @@ class _RefundGuard:
 
     async def over_refund(self, refund: p.SaleRefunded) -> str | None:
         original = refund.original_sale_id
+        if original is None:
+            return None  # a manual return: no sale to check it against (it has an approval)
         sold = self.sold_in_batch.get(original) or {
             row.line_no: int(row.qty)
             for row in await self.session.execute(
@@ -534,7 +537,7 @@ class _Collector:
             (
                 sale_id, ln.line_no, u(ln.product_id), ln.sku, ln.name, sign * ln.qty,
                 ln.unit_price_cents, sign * ln.discount_cents, sign * ln.total_cents,
-                ln.tax_code,
+                ln.tax_code, ln.list_price_cents, u(ln.price_override_by), ln.age_confirmed,
             )
             for ln in lines
         )  # fmt: skip

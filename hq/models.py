@@ -176,7 +176,7 @@ class Sale(Base):
     kind: Mapped[str] = mapped_column(String(8))
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     terminal_id: Mapped[str] = mapped_column(String(40), index=True)
-    receipt_no: Mapped[str] = mapped_column(String(40))
+    receipt_no: Mapped[str] = mapped_column(String(40), index=True)
     original_sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -207,6 +207,12 @@ class SaleLine(Base):
     discount_cents: Mapped[int] = mapped_column(BigInteger)
     total_cents: Mapped[int] = mapped_column(BigInteger)
     tax_code: Mapped[str] = mapped_column(String(2))
+    list_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    """The catalog price when the cashier overrode it (``unit_price_cents`` is the new one)."""
+    price_override_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    """The manager who approved the override."""
+    age_confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The cashier confirmed the customer's age (an age-restricted product)."""
 
 
 class SalePayment(Base):

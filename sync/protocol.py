@@ -189,6 +189,13 @@ class SaleLine(WireModel):
     total_cents: NonNegCents
     """``qty * unit_price_cents - discount_cents`` (GST-inclusive)."""
     tax_code: TaxCode
+    list_price_cents: NonNegCents | None = None
+    """The catalog price when the cashier overrode it (``unit_price_cents`` is the new
+    one); None: sold at the catalog price. Optional, so older tills' lines still validate."""
+    price_override_by: UUID | None = None
+    """The manager who approved the price override."""
+    age_confirmed: bool = False
+    """The cashier confirmed the customer's age (an age-restricted product)."""
 
 
 class Payment(WireModel):
@@ -235,8 +242,11 @@ class SaleCompleted(WireModel):
 
 class SaleRefunded(WireModel):
     refund_id: UUID
-    original_sale_id: UUID
+    original_sale_id: UUID | None
+    """The refunded sale (made at this till or, looked up at HQ, at another one). None
+    for a manual return: goods brought back without a sale to refund them from."""
     receipt_no: Text40
+    """The refunded sale's receipt number; for a manual return the one typed, or ""."""
     cashier_id: UUID
     approved_by: UUID | None
     lines: Annotated[list[SaleLine], Field(min_length=1, max_length=MAX_LINE_NO)]
@@ -489,6 +499,51 @@ class PushResponse(WireModel):
     contiguous_seq: int
     """Highest ``terminal_seq`` such that HQ holds every event 1..N of this terminal."""
     hq_time: datetime
+
+
+class RefundedQty(WireModel):
+    """How much of one sale line refunds (at any till) have already taken back."""
+
+    line_no: LineNo
+    qty: Annotated[int, Field(strict=True, ge=0, le=MAX_QTY)]
+    total_cents: NonNegCents
+
+
+class RefundedTender(WireModel):
+    tender: TenderKind
+    amount_cents: Cents
+    """Paid back to this tender by earlier refunds (cash without its rounding)."""
+
+
+class SaleLookup(WireModel):
+    """``GET /v1/sync/sale``: a sale HQ holds, for a refund at a till that did not make it.
+
+    Carries what the till needs to plan the refund exactly as the selling till would:
+    the lines, tenders and GST as sold, and what refunds HQ holds already took back
+    (``refund_ids`` names them, so the asking till adds only its own refunds HQ has
+    not received yet).
+    """
+
+    sale_id: UUID
+    receipt_no: Text40
+    terminal_id: Text40
+    occurred_at: datetime
+    cashier_id: UUID
+    customer_id: UUID | None
+    lines: list[SaleLine]
+    payments: list[Payment]
+    total_cents: Cents
+    tax_cents: Cents
+    gst_rate_bp: RateBp
+    rounding_cents: Cents
+    points_earned: Cents = 0
+    refunded: list[RefundedQty] = []
+    refunded_tenders: list[RefundedTender] = []
+    refunded_tax_cents: Cents = 0
+    refunded_rounding_cents: Cents = 0
+    points_reversed: Cents = 0
+    """Earned points earlier refunds took back (positive)."""
+    refund_ids: list[UUID] = []
 
 
 class WhoAmI(WireModel):

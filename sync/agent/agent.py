@@ -62,7 +62,7 @@ from sync.agent.port import (
     SyncConfig,
     TillStore,
 )
-from sync.protocol import MAX_PUSH_EVENTS, ChangePage, WhoAmI
+from sync.protocol import MAX_PUSH_EVENTS, ChangePage, SaleLookup, WhoAmI
 
 __all__ = [
     "AgentState",
@@ -288,6 +288,20 @@ class SyncAgent:
             )
             raise
         return report
+
+    async def lookup_sale(self, receipt_no: str) -> SaleLookup | None:
+        """A sale HQ holds (made at any till of the chain), for a refund; None if HQ has
+        no such sale (or has not received it yet).
+
+        Asked while the cashier waits, so with a short timeout and outside the sync
+        cycle's lock. Raises :class:`NotEnrolledError`, :class:`SyncTransportError`
+        (HQ unreachable: offer a manual return), :class:`SyncRefusedError` or
+        :class:`SyncProtocolError`.
+        """
+        cfg = await self._store.load_sync_config()
+        if not cfg.enrolled or not cfg.hq_url or not cfg.token:
+            raise NotEnrolledError("this till is not enrolled: it cannot ask HQ")
+        return await self._http.sale(cfg.hq_url, cfg.token, receipt_no)
 
     async def refresh(self) -> AgentState:
         """Reload counts and settings from the store and publish them."""

@@ -9,16 +9,20 @@ Every transport failure becomes :class:`SyncTransportError`, a 401/403 a
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import quote
 
 import httpx
 import pydantic
 from pydantic import BaseModel
 
 from sync.agent.errors import SyncProtocolError, SyncRefusedError, SyncTransportError
-from sync.protocol import ChangePage, PushResponse, WhoAmI
+from sync.protocol import ChangePage, PushResponse, SaleLookup, WhoAmI
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 """Bounded: a dead HQ costs at most a few seconds per attempt, never a hung agent."""
+LOOKUP_TIMEOUT = httpx.Timeout(3.0)
+"""A cashier waits on a sale lookup with a customer at the counter: a few seconds, then
+the till offers a manual return instead."""
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -38,12 +42,18 @@ class HqClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, int] | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
         all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         all_headers |= headers or {}
         try:
             response = await self.client.request(
-                method, url, content=content, headers=all_headers, params=params
+                method,
+                url,
+                content=content,
+                headers=all_headers,
+                params=params,
+                timeout=timeout or self.client.timeout,
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise SyncTransportError(f"HQ unreachable at {url}: {_describe(exc)}") from exc
@@ -81,6 +91,21 @@ class HqClient:
             params={"since": since, "limit": limit},
         )
         return _parse(ChangePage, response)
+
+    async def sale(self, base: str, token: str, receipt_no: str) -> SaleLookup | None:
+        """A sale HQ holds, by receipt number (None: HQ has no such sale, or not yet)."""
+        try:
+            response = await self.send(
+                "GET",
+                f"{base}/v1/sync/sales/{quote(receipt_no, safe='')}",
+                token=token,
+                timeout=LOOKUP_TIMEOUT,
+            )
+        except SyncProtocolError as exc:
+            if exc.status_code in (404, 422):  # 422: not a receipt number HQ could hold
+                return None
+            raise
+        return _parse(SaleLookup, response)
 
 
 def _parse(model: type[_M], response: httpx.Response) -> _M:

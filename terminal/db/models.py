@@ -213,6 +213,12 @@ class SaleLineRow(Base):
     discount_cents: Mapped[int] = mapped_column(Integer)
     total_cents: Mapped[int] = mapped_column(Integer)
     tax_code: Mapped[str] = mapped_column(String(2))
+    list_price_cents: Mapped[int | None] = mapped_column(Integer)
+    """The catalog price when the cashier overrode it (``unit_price_cents`` is the new one)."""
+    price_override_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    """The manager who approved the override."""
+    age_confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The cashier confirmed the customer's age for this (age-restricted) line."""
 
 
 class PaymentRow(Base):
@@ -338,12 +344,16 @@ class ApprovalRow(Base):
 
 
 class Refund(Base):
-    """A refund (credit note) against a sale made at this till."""
+    """A refund (credit note): of a sale made at this till, of one looked up at HQ (made
+    at another till), or a manual return (no sale: ``original_sale_id`` None)."""
 
     __tablename__ = "refunds"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    original_sale_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sales.id"), index=True)
+    original_sale_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    """Not a foreign key: the sale may be another till's (migration 0006)."""
+    original_receipt_no: Mapped[str | None] = mapped_column(String(40))
+    """The refunded sale's number when it is not this till's (typed, for a manual return)."""
     credit_note_no: Mapped[str] = mapped_column(String(48), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     cashier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cashiers.id"))

@@ -48,8 +48,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 _LINE_SQL = """
 INSERT INTO sale_lines (
     sale_id, line_no, product_id, sku, name, qty, unit_price_cents, discount_cents,
-    total_cents, tax_code)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    total_cents, tax_code, list_price_cents, price_override_by, age_confirmed)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 _PAYMENT_SQL = """
@@ -146,6 +146,9 @@ def write_sale(
                 ln.discount_cents,
                 ln.total_cents,
                 ln.tax_code,
+                ln.list_price_cents,
+                _hex(ln.price_override_by),
+                ln.age_confirmed,
             )
             for ln in sale.lines
         ],

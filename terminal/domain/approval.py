@@ -86,30 +86,50 @@ def sale_needs(
     answer, so the approval it rests on is still checked against the till's records.
     """
     needs: list[Need] = []
-    gross = 0
-    line_discounts = 0
     for ln in lines:
-        amount = ln.qty * ln.unit_price_cents
-        gross += amount
-        over_line = bool(ln.discount_cents) and _over(
-            ln.discount_cents, amount, limits.line_discount_bp, limits.line_discount_cents
-        )
-        if over_line:
+        if _over_line(ln, limits):
             needs.append(Need("discount", ln.line_no, f"{ln.sku}: discount over the line limit"))
-        if not (over_line and ln.line_no in approved_lines):
-            line_discounts += ln.discount_cents
         if (
             limits.price_override
             and ln.list_price_cents is not None
             and ln.list_price_cents != ln.unit_price_cents
         ):
             needs.append(Need("price_override", ln.line_no, f"{ln.sku}: price changed"))
-    total_discount = line_discounts + cart_discount_cents
-    if total_discount and _over(
-        total_discount, gross, limits.sale_discount_bp, limits.sale_discount_cents
-    ):
+    if sale_discount_over(lines, cart_discount_cents, limits, approved_lines):
         needs.append(Need("discount", None, "the sale's discounts are over the limit"))
     return needs
+
+
+def _over_line(ln: LineFacts, limits: ApprovalLimits) -> bool:
+    return bool(ln.discount_cents) and _over(
+        ln.discount_cents,
+        ln.qty * ln.unit_price_cents,
+        limits.line_discount_bp,
+        limits.line_discount_cents,
+    )
+
+
+def sale_discount_over(
+    lines: Sequence[LineFacts],
+    cart_discount_cents: int,
+    limits: ApprovalLimits,
+    approved_lines: Collection[int] = (),
+) -> int:
+    """The sale's discounts as its limit counts them, when over it (else 0).
+
+    A line discount approved on its own (over the line limit, in ``approved_lines``) is
+    the manager's decision already and is not counted again. The till's sale screen asks
+    with this the moment an edit takes the sale over, as the checkout would refuse it.
+    """
+    gross = sum(ln.qty * ln.unit_price_cents for ln in lines)
+    counted = cart_discount_cents + sum(
+        ln.discount_cents
+        for ln in lines
+        if not (ln.line_no in approved_lines and _over_line(ln, limits))
+    )
+    if counted and _over(counted, gross, limits.sale_discount_bp, limits.sale_discount_cents):
+        return counted
+    return 0
 
 
 def line_change_needs(
@@ -130,6 +150,14 @@ def refund_needs(amount_cents: int, *, to_cash: bool, limits: ApprovalLimits) ->
     if to_cash:
         needs.append(Need("refund_to_cash", None, "refund to cash instead of the tenders paid"))
     return needs
+
+
+def manual_return_needs() -> list[Need]:
+    """Goods back without a sale to refund them from: a manager approves every one.
+
+    No limit applies (there is no sale to bound what comes back), so this is not
+    configurable; ``refund`` is the action the approval records."""
+    return [Need("refund", None, "a manual return (no sale to refund it from)")]
 
 
 def simple_needs(action: Literal["no_sale", "cancel"], limits: ApprovalLimits) -> list[Need]:

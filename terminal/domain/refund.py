@@ -183,3 +183,47 @@ def _tenders(
 def lines_left(lines: Sequence[SoldLine]) -> dict[int, int]:
     """What can still be refunded of each line."""
     return {ln.line_no: ln.qty - ln.refunded_qty for ln in lines}
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedItem:
+    """One line of a manual return: goods back at a price, no sale behind them."""
+
+    line_no: int
+    qty: int
+    unit_price_cents: int
+    tax_code: str
+
+
+def plan_manual_return(
+    items: Sequence[ReturnedItem], *, gst_rate_bp: int, tender: str
+) -> RefundPlan:
+    """What a manual return gives back: each line at its price, GST at today's rate, all
+    to one tender (cash rounds to 5 cents, as a sale's cash does; points cannot be paid
+    back without a sale that took them)."""
+    if not items:
+        raise RefundRuleError("choose at least one item to return")
+    if tender == "points":
+        raise RefundRuleError("points go back only on a refund of the sale that took them")
+    lines = []
+    for item in items:
+        if item.qty <= 0 or item.unit_price_cents < 0:
+            raise RefundRuleError(f"line {item.line_no}: a quantity and a price are needed")
+        lines.append(
+            RefundedLine(item.line_no, item.qty, item.qty * item.unit_price_cents, 0, item.tax_code)
+        )
+    total = sum(ln.total_cents for ln in lines)
+    if total <= 0:
+        raise RefundRuleError("nothing to give back: the items returned cost nothing")
+    taxable = sum(ln.total_cents for ln in lines if ln.tax_code == TAXABLE)
+    rounding = round_to_5(total) - total if tender == "cash" else 0
+    return RefundPlan(
+        lines=tuple(lines),
+        total_cents=total,
+        tax_cents=inclusive_tax(taxable, gst_rate_bp),
+        rounding_cents=rounding,
+        tenders=((tender, total + rounding),),
+        points_given_back=0,
+        points_taken_back=0,
+        completes_sale=True,
+    )

@@ -126,7 +126,12 @@ def render_credit_note(c: CreditNote, *, width: int = 42, logo: str = "") -> str
     out = _head(width, c.store_name, c.address, c.gst_reg_no, "CREDIT NOTE", logo)
     out.append(rule)
     out.append(_pair("Credit note", c.credit_note_no, width))
-    out.append(_pair("For invoice", c.original_receipt_no, width))
+    if c.manual:
+        out.append("MANUAL RETURN (no sale refunded)")
+        if c.original_receipt_no:
+            out.append(_pair("Customer's receipt", c.original_receipt_no, width))
+    else:
+        out.append(_pair("For invoice", c.original_receipt_no, width))
     out.append(_pair("Date", local_text(c.created_at), width))
     out.append(_pair("Cashier", c.cashier_name, width))
     out.append(rule)

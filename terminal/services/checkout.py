@@ -228,6 +228,9 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest, at: d
     )
 
 
+_NOT_ON_RECEIPT = {"product_id", "list_price_cents", "price_override_by", "age_confirmed"}
+
+
 def _require_approvals(
     request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: datetime
 ) -> None:
@@ -264,6 +267,18 @@ def _require_approvals(
         cashier_id=request.cashier_id,
         at=at,
     )
+
+
+def _line_facts(
+    item: CartItemIn, row: Any, line_no: int, overridden_by: dict[int | None, uuid.UUID]
+) -> dict[str, Any]:
+    """What a line records beyond its price: an override (the catalog price and the
+    manager who approved it) and the cashier's age check."""
+    facts: dict[str, Any] = {"age_confirmed": item.age_confirmed}
+    if item.unit_price_cents is not None and item.unit_price_cents != row[4]:
+        facts["list_price_cents"] = row[4]
+        facts["price_override_by"] = overridden_by.get(line_no, overridden_by.get(None))
+    return facts
 
 
 def _unit_price(item: CartItemIn, row: Any) -> int:
@@ -351,6 +366,9 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
 
     sale_id = uuid.uuid4()
     receipt_no = format_receipt_no(ctx.outlet_code, ctx.terminal_code, ctx.last_receipt + 1)
+    overridden_by = {
+        a.line_no: a.manager_id for a in request.approvals if a.action == "price_override"
+    }
     wire_lines = [
         SaleLine(
             line_no=i,
@@ -362,8 +380,9 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
             discount_cents=p.discount_cents,
             total_cents=p.total_cents,
             tax_code=p.line.tax_code,  # type: ignore[arg-type]
+            **_line_facts(item, refs.products[item.product_id], i, overridden_by),
         )
-        for i, p in enumerate(totals.lines, start=1)
+        for i, (p, item) in enumerate(zip(totals.lines, request.items, strict=True), start=1)
     ]
     wire_payments = [
         Payment(
@@ -422,7 +441,7 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
         cashier_name=refs.cashier_name,
         customer_name=refs.customer_name,
         lines=[
-            ReceiptLine.model_validate(ln.model_dump(exclude={"product_id"})) for ln in wire_lines
+            ReceiptLine.model_validate(ln.model_dump(exclude=_NOT_ON_RECEIPT)) for ln in wire_lines
         ],
         subtotal_cents=totals.subtotal_cents,
         discount_cents=totals.discount_cents,

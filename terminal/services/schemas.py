@@ -48,6 +48,8 @@ class CartItemIn(Model):
     discount_cents: Annotated[int, Field(strict=True, ge=0)] = 0
     unit_price_cents: Annotated[int, Field(strict=True, ge=0)] | None = None
     """A price override (needs a ``price_override`` approval); None sells at the catalog price."""
+    age_confirmed: bool = False
+    """The cashier confirmed the customer's age for this line (recorded on the sale line)."""
 
 
 class TenderIn(Model):
@@ -282,7 +284,8 @@ class SoldLineView(Model):
 
 
 class PastSale(Model):
-    """A sale from this till's history, as a refund screen or a reprint needs it."""
+    """A sale from this till's history (or HQ's, ``at_hq``), as a refund screen or a
+    reprint needs it."""
 
     sale_id: UUID
     receipt_no: str
@@ -297,6 +300,8 @@ class PastSale(Model):
     payments: list[ReceiptPayment]
     refunds: list[str]
     """Credit note numbers of earlier refunds."""
+    at_hq: bool = False
+    """Looked up at HQ: made at another till (``refunds`` lists only this till's)."""
 
 
 class RefundLineIn(Model):
@@ -313,6 +318,28 @@ class RefundRequest(Model):
     """Empty: refund everything that is left of the sale."""
     to_cash: bool = False
     """Give it all back in cash instead of the tenders paid (needs ``refund_to_cash``)."""
+    reason: str = ""
+    approvals: list[ApprovalIn] = []
+
+
+class ManualReturnLineIn(Model):
+    product_id: UUID
+    qty: Annotated[int, Field(strict=True, gt=0)]
+    unit_price_cents: Annotated[int, Field(strict=True, ge=0)] | None = None
+    """What each comes back at; None: the product's price now."""
+
+
+class ManualReturnRequest(Model):
+    """Goods back without a sale to refund them from (the sale is at another till and
+    HQ cannot be asked, or HQ does not have it): a reason and a manager, always."""
+
+    cashier_id: UUID
+    shift_id: UUID | None = None
+    lines: list[ManualReturnLineIn]
+    receipt_no: Annotated[str, Field(max_length=40)] = ""
+    """The customer's receipt number, if they have it (printed on the credit note)."""
+    tender: TenderKind = "cash"
+    """Where the money goes back: cash, or the original tender the cashier typed."""
     reason: str = ""
     approvals: list[ApprovalIn] = []
 
@@ -351,6 +378,9 @@ class CreditNote(Model):
     points_taken_back: int
     points_balance: int | None
     reason: str
+    manual: bool = False
+    """A manual return: goods back with no sale refunded (``original_receipt_no`` is the
+    customer's receipt number if they had it, else empty)."""
 
 
 # ------------------------------------------------------------------------- shift reports

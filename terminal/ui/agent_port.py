@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sync.agent import AgentState, SyncReport
+    from sync.protocol import SaleLookup
 
 
 class AgentPort(Protocol):
@@ -26,6 +27,10 @@ class AgentPort(Protocol):
         ...
 
     async def sync_once(self) -> SyncReport: ...
+
+    async def lookup_sale(self, receipt_no: str) -> SaleLookup | None:
+        """A sale at HQ by receipt number (None: not there); raises ``SyncError``."""
+        ...
 
     def subscribe(self, callback: Callable[[AgentState], None]) -> Callable[[], None]: ...
 

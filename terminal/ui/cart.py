@@ -63,6 +63,10 @@ class Cart:
     customer: CustomerView | None = None
     age_confirmed: bool = False
     """The cashier confirmed the customer's age once in this sale (asked once per sale)."""
+    sale_approval: ApprovalView | None = None
+    """A manager's approval of the sale's discounts over the sale limit (sale-wide)."""
+    sale_discount_approved: int = 0
+    """The discount total that approval was given for: more asks again."""
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -124,13 +128,19 @@ class Cart:
     def copy(self) -> Cart:
         """A snapshot: later scans into this cart do not change the copy (entries are frozen)."""
         return Cart(
-            entries=list(self.entries), customer=self.customer, age_confirmed=self.age_confirmed
+            entries=list(self.entries),
+            customer=self.customer,
+            age_confirmed=self.age_confirmed,
+            sale_approval=self.sale_approval,
+            sale_discount_approved=self.sale_discount_approved,
         )
 
     def clear(self) -> None:
         self.entries.clear()
         self.customer = None
         self.age_confirmed = False
+        self.sale_approval = None
+        self.sale_discount_approved = 0
 
     def totals(self, gst_rate_bp: int) -> Totals | None:
         if not self.entries:
@@ -181,6 +191,8 @@ class Cart:
                     qty=e.qty,
                     discount_cents=e.discount_cents,
                     unit_price_cents=e.override_cents,
+                    age_confirmed=e.product.age_restricted
+                    and (e.age_checked or self.age_confirmed),
                 )
                 for e in self.entries
             ],
@@ -190,7 +202,8 @@ class Cart:
                 for line_no, e in enumerate(self.entries, start=1)
                 for granted in (e.approval, e.override_approval)
                 if granted is not None
-            ],
+            ]
+            + ([self.sale_approval.as_approval()] if self.sale_approval is not None else []),
         )
 
 

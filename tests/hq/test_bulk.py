@@ -16,7 +16,8 @@ async def test_rows_beyond_one_statement_are_chunked_and_new_ones_returned(hq: H
     try:
         async with db.sessions() as session, session.begin():
             bulk = await BulkWriter.of(session)
-            rows = [(bulk.uuid(s), 1, None, "SKU", "Item", 2, 330, 0, 660, "SR") for s in sale_ids]
+            line = (1, None, "SKU", "Item", 2, 330, 0, 660, "SR", None, None, False)
+            rows = [(bulk.uuid(s), *line) for s in sale_ids]
             new = await bulk.insert(LINES, LINE_COLUMNS, rows, returning=("sale_id",))
             assert {bulk.uuid_of(r.sale_id) for r in new} == set(sale_ids)
             # Already held: ON CONFLICT DO NOTHING, and nothing comes back.

@@ -224,8 +224,8 @@ async def test_unknown_receipt_and_another_tills_receipt(make_app) -> None:
         await pilot.press(*"demo-t02-000001", "enter")
         await settle(pilot)
         message = text_of(app, "#message")
-        assert "DEMO-T02-000001 was sold at till DEMO-T02, not at this till" in message
-        assert "not available on this till yet" in message
+        assert "DEMO-T02-000001 was sold at DEMO-T02" in message
+        assert "not syncing with HQ. Make a manual return (F5)" in message
         # The message wraps inside 80 columns rather than running off the screen.
         label = screen.query_one("#message")
         assert label.size.width <= 80 and label.size.height >= 2

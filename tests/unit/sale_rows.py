@@ -36,6 +36,14 @@ def _uuid(value: str | None) -> uuid.UUID | None:
     return None if value is None else uuid.UUID(hex=value)
 
 
+def _line_facts(conn: sqlite3.Connection) -> str:
+    """The line's override and age columns (migration 0006), or their defaults before it."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(sale_lines)")}
+    if "age_confirmed" in columns:
+        return "list_price_cents, price_override_by, age_confirmed"
+    return "NULL, NULL, 0"
+
+
 def read_sale(conn: sqlite3.Connection, sale_id: uuid.UUID) -> SaleCompleted:
     """The ``SaleCompleted`` that a sale's rows say, read with plain SQL."""
     key = sale_id.hex
@@ -47,7 +55,8 @@ def read_sale(conn: sqlite3.Connection, sale_id: uuid.UUID) -> SaleCompleted:
     ).fetchall()
     lines = conn.execute(
         "SELECT line_no, product_id, sku, name, qty, unit_price_cents, discount_cents,"
-        " total_cents, tax_code FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
+        f" total_cents, tax_code, {_line_facts(conn)}"
+        " FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
         (key,),
     ).fetchall()
     payments = conn.execute(
@@ -84,6 +93,9 @@ def read_sale(conn: sqlite3.Connection, sale_id: uuid.UUID) -> SaleCompleted:
                 discount_cents=r[6],
                 total_cents=r[7],
                 tax_code=r[8],
+                list_price_cents=r[9],
+                price_override_by=_uuid(r[10]),
+                age_confirmed=bool(r[11]),
             )
             for r in lines
         ],
@@ -184,6 +196,9 @@ def _lines(draw: st.DrawFn, text: st.SearchStrategy[str]) -> list[SaleLine]:
             discount_cents=draw(non_neg_cents),
             total_cents=draw(non_neg_cents),
             tax_code=draw(st.sampled_from(["SR", "ZR", "ES"])),
+            list_price_cents=draw(st.none() | non_neg_cents),
+            price_override_by=draw(st.none() | st.uuids()),
+            age_confirmed=draw(st.booleans()),
         )
         for n in numbers
     ]

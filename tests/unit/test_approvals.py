@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sync import demo_data
+from sync.protocol import SaleCompleted
 from terminal.db.engine import Database
 from terminal.domain.approval import (
     ApprovalLimits,
@@ -121,3 +122,39 @@ async def test_a_price_override_needs_approval(till_db: Database) -> None:
     ok = req.model_copy(update={"approvals": [granted.as_approval(line_no=1)]})
     receipt = await finalize_sale(till_db, ok, now=NOW)
     assert receipt.lines[0].unit_price_cents == 100 and receipt.total_cents == 100
+
+
+async def test_the_override_and_the_age_check_are_recorded_on_the_line(till_db: Database) -> None:
+    """The sale line says who approved the price, what the catalog price was, and that
+    the cashier confirmed the customer's age: in the event HQ is sent and in the rows."""
+    beer = PRODUCTS["BEER-6"]
+    granted = await approve(till_db, "9999", action="price_override", cashier_id=CASHIER, now=NOW)
+    receipt = await finalize_sale(
+        till_db,
+        CheckoutRequest(
+            cashier_id=CASHIER,
+            items=[
+                CartItemIn(product_id=KOPI.product_id, qty=1, unit_price_cents=100),
+                CartItemIn(product_id=beer.product_id, qty=1, age_confirmed=True),
+            ],
+            tenders=[TenderIn(kind="nets", amount_cents=100 + beer.price_cents)],
+            approvals=[granted.as_approval(line_no=1)],
+        ),
+        now=NOW,
+    )
+    with closing(sqlite3.connect(till_db.path)) as c:
+        rows = c.execute(
+            "SELECT line_no, list_price_cents, price_override_by, age_confirmed"
+            " FROM sale_lines WHERE sale_id = ? ORDER BY line_no",
+            (receipt.sale_id.hex,),
+        ).fetchall()
+        (payload,) = c.execute(
+            "SELECT payload FROM outbox WHERE type = 'sale.completed'"
+        ).fetchone()
+    assert rows == [(1, 330, granted.id.hex, 0), (2, None, None, 1)]
+    event = SaleCompleted.model_validate_json(payload)
+    assert (event.lines[0].list_price_cents, event.lines[0].price_override_by) == (
+        330,
+        granted.id,
+    )
+    assert [ln.age_confirmed for ln in event.lines] == [False, True]

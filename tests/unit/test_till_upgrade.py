@@ -168,9 +168,14 @@ async def test_a_till_of_the_previous_release_upgrades_in_place(tmp_path, monkey
 
         with closing(sqlite3.connect(db.path)) as c:
             assert _version(c) == _head()
-            assert {
-                t: r for t, r in dump(c).items() if t in before_upgrade
-            } == before_upgrade  # upgraded in place, every row kept
+            after = dump(c)
+            assert (
+                {  # upgraded in place, every row kept (later columns added at the end)
+                    t: [row[: len(rows[0])] for row in after[t]] if rows else after[t]
+                    for t, rows in before_upgrade.items()
+                }
+                == before_upgrade
+            )
 
         # sale 2, written from Python: the same customer redeems points, pays in two tenders
         second = await finalize_sale(
@@ -221,7 +226,8 @@ async def test_a_till_of_the_previous_release_upgrades_in_place(tmp_path, monkey
 
         def line_row(sale_id: str, n: int, p, qty: int, discount: int, total: int) -> tuple:
             fixed = (p.product_id.hex, p.sku, p.name)
-            return (sale_id, n, *fixed, qty, p.price_cents, discount, total, p.tax_code)
+            extra = (None, None, 0)  # list price, override approver, age confirmed (0006)
+            return (sale_id, n, *fixed, qty, p.price_cents, discount, total, p.tax_code, *extra)
 
         assert rows["sale_lines"] == sorted(
             [
@@ -353,7 +359,9 @@ async def test_the_old_trigger_and_the_projection_write_the_same_rows(tmp_path, 
                 )
                 old_rows, new_rows = dump(by_trigger), dump(by_python)
                 for table in sorted(SALE_TABLES | {"outbox", "counters"}):
-                    assert old_rows[table] == new_rows[table], table
+                    old_width = len(old_rows[table][0]) if old_rows[table] else 0
+                    cut = [row[:old_width] for row in new_rows[table]]  # columns added since
+                    assert old_rows[table] == cut, table
             finally:
                 by_trigger.execute("ROLLBACK")
                 by_python.execute("ROLLBACK")

@@ -1,9 +1,12 @@
-"""Ctrl+R: refund (part of) a past sale of this till, by its receipt number.
+"""Ctrl+R: refund (part of) a past sale, by its receipt number; F5 a manual return.
 
 Scan the receipt's barcode or type its number (just ``12`` for this till's receipt
 ``...-000012``), choose what comes back (F6 a line's quantity, F7 everything left), F9 to
-refund with a reason. The service decides everything that matters: what can still be
-refunded, the money per tender, and whether a manager must approve. When it answers
+refund with a reason. Another till's receipt is looked up at HQ (:mod:`terminal.ui.
+hq_lookup`) and refunded from HQ's copy the same way; when HQ cannot be asked or does
+not have it, the screen says so and F5 opens the manual return. The service decides
+everything that matters: what can still be refunded, the money per tender, and whether a
+manager must approve. When it answers
 :class:`ApprovalRequired` nothing was written; the screen asks the manager's PIN (or a
 manager's own confirmation) for each action it names and sends the same request again
 carrying the approvals. A refusal stays on the screen (``#message``), not only a toast.
@@ -36,6 +39,7 @@ from terminal.ui.clock import local
 from terminal.ui.screens.base import TillScreen
 
 if TYPE_CHECKING:
+    from sync.protocol import SaleLookup
     from terminal.domain.approval import ApprovalNeed
     from terminal.services.schemas import ApprovalView, CreditNote, PastSale, SoldLineView
     from terminal.ui.port import TillPort
@@ -68,20 +72,6 @@ def full_receipt_no(text: str, outlet: str, terminal: str) -> str:
     return number
 
 
-def not_here(number: str, till: TillPort, told: str) -> str:
-    """Why a receipt is not in this till's history, in words a cashier can act on."""
-    st = till.store.store
-    own = f"{st.outlet_code}-{st.terminal_code}"
-    head, _, seq = number.rpartition("-")
-    if head and seq.isdigit() and head != own:
-        return (
-            f"{number} was sold at till {head}, not at this till ({own}). This till "
-            "refunds only its own sales: refund it at that till. Looking a sale up at HQ "
-            "and manual returns are not available on this till yet."
-        )
-    return told
-
-
 def _left(line: SoldLineView) -> int:
     return line.qty - line.refunded_qty
 
@@ -98,6 +88,7 @@ class RefundScreen(TillScreen[None]):
         Binding("f7", "all", "All"),
         Binding("f8", "none", "None"),
         Binding("f10", "to_cash", "To cash"),
+        Binding("f5", "manual", "Manual return"),
         Binding("f9", "refund", "Refund"),
         Binding("up", "cursor(-1)", show=False),
         Binding("down", "cursor(1)", show=False),
@@ -107,6 +98,10 @@ class RefundScreen(TillScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.sale: PastSale | None = None
+        self.hq_sale: SaleLookup | None = None
+        """HQ's copy when the sale is another till's (the refund is planned from it)."""
+        self.tried = ""
+        """The last receipt number looked for (F5 offers it to the manual return)."""
         self.chosen: dict[int, int] = {}
         """Line number -> quantity to refund."""
         self.to_cash = False
@@ -155,17 +150,28 @@ class RefundScreen(TillScreen[None]):
 
     @work(exclusive=True, group="refund-find", exit_on_error=False)
     async def _find(self, number: str) -> None:
+        from terminal.ui.hq_lookup import AtHq, look_up, other_till
+
+        self.tried = number
         told: list[str] = []
+        at_hq = None
         with self.boundary("finding the sale", show=told.append) as outcome:
             sale = await refunds.find_sale(self.till.database, number)
-        if outcome.failed:
-            text = told[0] if told else outcome.message
-            if isinstance(outcome.error, NotFoundError):
-                text = not_here(number, self.till, text)
+        if isinstance(outcome.error, NotFoundError) and other_till(number, self.till):
+            self.query_one("#refund-sale", Label).update(f"Asking HQ for {number}...")
+            told.clear()
+            found: AtHq | str | None = None
+            with self.boundary("asking HQ", show=told.append) as outcome:
+                found = await look_up(self.till, number)
+            if isinstance(found, AtHq):
+                at_hq, sale = found.sale, found.view
+            elif found is not None:
+                told.append(found)
+        if at_hq is None and (outcome.failed or told):
             self._load(None)
-            self.error(text, "Refund")
+            self.error(told[0] if told else outcome.message, "Refund")
             return
-        self._load(sale)
+        self._load(sale, at_hq)
         self.error_clear()
         if all(_left(ln) == 0 for ln in sale.lines):
             self.error(
@@ -174,8 +180,9 @@ class RefundScreen(TillScreen[None]):
                 "Refund",
             )
 
-    def _load(self, sale: PastSale | None) -> None:
+    def _load(self, sale: PastSale | None, at_hq: SaleLookup | None = None) -> None:
         self.sale = sale
+        self.hq_sale = at_hq
         self.chosen = {}
         self.to_cash = False
         head = self.query_one("#refund-sale", Label)
@@ -188,9 +195,10 @@ class RefundScreen(TillScreen[None]):
             )
             member = f"  Member: {sale.customer_name}" if sale.customer_name else ""
             done = f"\nRefunded before: {', '.join(sale.refunds)}" if sale.refunds else ""
+            where = f"  (from HQ: sold at {at_hq.terminal_id})" if at_hq is not None else ""
             head.update(
                 f"{sale.receipt_no}  {local(sale.created_at):%d/%m/%Y %H:%M}  "
-                f"Total S${format_cents(sale.total_cents)}  Paid: {paid}{member}{done}"
+                f"Total S${format_cents(sale.total_cents)}  Paid: {paid}{member}{where}{done}"
             )
         self._show()
 
@@ -335,6 +343,22 @@ class RefundScreen(TillScreen[None]):
         if not self._refuse_if_busy():
             self.dismiss(None)
 
+    def action_manual(self) -> None:
+        """Goods back without a sale to refund them from (the sale's till is not
+        reachable through HQ, or there is no receipt): the manual return screen."""
+        from terminal.ui.screens.manual_return import ManualReturnScreen
+
+        if self._refuse_if_busy():
+            return
+        own = self.sale is not None and self.hq_sale is None
+        suggested = "" if own else self.tried
+
+        def done(note: CreditNote | None) -> None:
+            if note is not None:
+                self.dismiss(None)
+
+        self.app.push_screen(ManualReturnScreen(suggested), done)
+
     def action_refund(self) -> None:
         from terminal.ui.screens.prompt import PromptModal
 
@@ -393,7 +417,7 @@ class RefundScreen(TillScreen[None]):
             approvals=list(approvals),
         )
         with self.boundary("refunding the sale", title="Not refunded") as outcome:
-            note = await _attempt(till, request)
+            note = await _attempt(till, request, self.hq_sale)
         if outcome.failed:
             self._done()
             return
@@ -504,9 +528,15 @@ class RefundScreen(TillScreen[None]):
         )
 
 
-async def _attempt(till: TillPort, request: RefundRequest) -> CreditNote | ApprovalRequired:
+async def _attempt(
+    till: TillPort, request: RefundRequest, at_hq: SaleLookup | None
+) -> CreditNote | ApprovalRequired:
     """The refund, or the approvals it still needs (nothing was written then)."""
+    from terminal.services.returns import refund_hq_sale
+
     try:
+        if at_hq is not None:
+            return await refund_hq_sale(till.database, request, at_hq, now=till.clock())
         return await refunds.refund_sale(till.database, request, now=till.clock())
     except ApprovalRequired as exc:
         return exc

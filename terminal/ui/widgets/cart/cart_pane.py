@@ -45,6 +45,10 @@ class LineEdit:
     value: int = 0
     """The new quantity, the discount in cents, or the new unit price in cents."""
     granted: tuple[ApprovalView, ...] = ()
+    sale_discount_cents: int = 0
+    """Set when the edit takes the sale's discounts over the sale limit: the total that
+    a manager is asked to approve (sale-wide) before the edit is made."""
+    sale_granted: ApprovalView | None = None
 
     def after(self) -> CartEntry | None:
         """The line as the edit leaves it (None: voided), before any approval."""
@@ -114,6 +118,9 @@ class LineEdit:
     def note(self) -> str:
         """What the approval is for, in the words (and S$) a manager reads."""
         p, qty = self.entry.product, self.entry.qty
+        if self.sale_discount_cents and self.sale_granted is None:
+            total = format_cents(self.sale_discount_cents)
+            return f"the sale's discounts S${total} (over the sale limit)"
         if self.kind == "void":
             amount = self.entry.line().gross_cents - self.entry.discount_cents
             return f"{p.sku} {p.name} x{qty} (S${format_cents(amount)})"
@@ -293,10 +300,17 @@ class CartPane(Vertical):
             self.post_message(self.Refused("The line changed meanwhile: try again.", "Cart"))
             return False
         if approval is not None:
-            edit = edit.approved(approval)
+            asked_sale = edit.sale_discount_cents and edit.sale_granted is None
+            edit = replace(edit, sale_granted=approval) if asked_sale else edit.approved(approval)
         need = edit.missing(self.limits)
         if need is not None:
             self.post_message(self.ApprovalNeeded(edit, need))
+            return False
+        over = self._sale_discount_after(edit)
+        if over > self.cart.sale_discount_approved and edit.sale_granted is None:
+            self.post_message(
+                self.ApprovalNeeded(replace(edit, sale_discount_cents=over), "discount")
+            )
             return False
         disc = edit.approval_for("discount")
         try:
@@ -316,11 +330,31 @@ class CartPane(Vertical):
         except CartError as exc:
             self.post_message(self.Refused(str(exc), "Cart"))
             return False
+        if edit.sale_granted is not None:
+            self.cart.sale_approval, self.cart.sale_discount_approved = edit.sale_granted, over
         self._changed(select=select)
         if edit.takes_off:
             now = None if edit.kind == "void" else entries[edit.index]
             self.post_message(self.ItemsTakenOff(edit, now))
         return True
+
+    def _sale_discount_after(self, edit: LineEdit) -> int:
+        """The sale's discounts the edit would leave, when over the sale limit (else 0):
+        judged as the checkout judges them (:func:`approval.sale_discount_over`)."""
+        entries: list[CartEntry] = list(self.cart.entries)
+        after = edit.after()
+        if after is None:
+            del entries[edit.index]
+        else:
+            entries[edit.index] = replace(
+                after, approval=edit.approval_for("discount") or after.approval
+            )
+        facts = [
+            approval.LineFacts(i, e.product.sku, e.qty, e.unit_price_cents, e.discount_cents)
+            for i, e in enumerate(entries, start=1)
+        ]
+        approved = {i for i, e in enumerate(entries, start=1) if e.approval is not None}
+        return approval.sale_discount_over(facts, 0, self.limits, approved)
 
     def undo(self, edit: LineEdit, now: CartEntry | None) -> None:
         """Put back what ``edit`` took off (its recording failed: nothing was taken off)."""
