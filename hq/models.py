@@ -302,6 +302,61 @@ class ZReportRow(Base):
     """The whole :class:`sync.protocol.ZReport` (tenders, GST by code, cash movements)."""
 
 
+# ----------------------------------------------------------------------------- rollups
+
+
+class SalesHourly(Base):
+    """Sales facts summed per UTC hour, terminal, cashier and the till's GST rate.
+
+    Kept by ingest in the same transaction as the facts (:mod:`hq.rollups`), moved only by
+    additive upserts of newly inserted facts. Keyed by the UTC hour rather than a local day
+    so that any whole-hour time zone reads local days and hours from it exactly. Every key
+    names one terminal, and one terminal's pushes run one after another, so two tills
+    never upsert the same row. ``gst_rate_bp`` is -1 for refunds.
+    """
+
+    __tablename__ = "sales_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    gst_rate_bp: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    gross_cents: Mapped[int] = mapped_column(BigInteger)
+    """Completed sales' totals."""
+    refunds: Mapped[int] = mapped_column(BigInteger)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger)
+    """Refunds' totals, negative as stored in ``sales``."""
+    discount_cents: Mapped[int] = mapped_column(BigInteger)
+    tax_cents: Mapped[int] = mapped_column(BigInteger)
+    sr_cents: Mapped[int] = mapped_column(BigInteger)
+    """Line totals by tax code (standard, zero-rated, exempt), refunds negative."""
+    zr_cents: Mapped[int] = mapped_column(BigInteger)
+    es_cents: Mapped[int] = mapped_column(BigInteger)
+    off_rate_sales: Mapped[int] = mapped_column(BigInteger)
+    """Sales whose GST is not the half-up share at their own ``gst_rate_bp`` of their
+    standard-rated lines: the GST check reads those from the facts."""
+
+
+class ProductHourly(Base):
+    """Sale lines summed per UTC hour, terminal, sku and name (for top products).
+
+    The name is part of the key (a sku's name rarely changes) so that a report's
+    ``max(name)`` is the database's own, in its own collation.
+    """
+
+    __tablename__ = "product_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    qty: Mapped[int] = mapped_column(BigInteger)
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    """Sales and refunds (receipts) with this sku in the hour."""
+
+
 # -------------------------------------------------------------------------- master data
 
 
@@ -540,12 +595,14 @@ __all__ = [
     "LoyaltyEntry",
     "Outlet",
     "Product",
+    "ProductHourly",
     "ProductPrice",
     "Quarantine",
     "QuarantineDismissal",
     "Sale",
     "SaleLine",
     "SalePayment",
+    "SalesHourly",
     "Shift",
     "StoreSettings",
     "Tender",

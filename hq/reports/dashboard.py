@@ -10,15 +10,25 @@ configured time is flagged: it may be offline, switched off or broken.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
-from hq.reports.common import ReportQuery, Scope, local_hour, scoped_sales, today
+from hq.reports.common import (
+    ReportQuery,
+    Scope,
+    local_hour,
+    rollup_fits,
+    scoped_rollup,
+    scoped_sales,
+    today,
+)
 from hq.reports.products import ProductRow, top_products
 from hq.reports.sales import SalesRow, sales_summary
+from hq.rollups import SALES_HOURLY
 
 
 class Period(BaseModel):
@@ -68,38 +78,32 @@ class Dashboard(BaseModel):
 
 
 async def _period(
-    session: AsyncSession, label: str, start: date, end: date, scope: Scope
+    session: AsyncSession, label: str, start: date, end: date, scope: Scope, facts: bool
 ) -> Period:
     query = ReportQuery(date_from=start, date_to=end)
-    outlets = await sales_summary(session=session, query=query, scope=scope, group_by="outlet")
+    outlets = await sales_summary(
+        session=session, query=query, scope=scope, group_by="outlet", facts=facts
+    )
     return Period(
         label=label, date_from=start, date_to=end, total=outlets.total, by_outlet=outlets.rows
     )
 
 
-async def dashboard(*, session: AsyncSession, scope: Scope, silent_after_minutes: int) -> Dashboard:
+async def dashboard(
+    *, session: AsyncSession, scope: Scope, silent_after_minutes: int, facts: bool = False
+) -> Dashboard:
+    """The sales figures come from the hourly rollups (``facts``: from the sales)."""
     day = today(scope.tz)
     monday = day - timedelta(days=day.weekday())
     today_q = ReportQuery(date_from=day, date_to=day)
-    hour = local_hour(session, m.Sale.occurred_at, scope.tz, day)
-    by_hour = {
-        int(r.h): r
-        for r in await session.execute(
-            scoped_sales(
-                select(
-                    hour.label("h"),
-                    func.sum(m.Sale.total_cents).label("net"),
-                    func.count().filter(m.Sale.kind == "sale").label("n"),
-                ).select_from(m.Sale),
-                today_q,
-                scope,
-            ).group_by(hour)
-        )
-    }
+    by_hour = await _hourly(session, today_q, scope, facts)
     start30 = day - timedelta(days=29)
     trend_q = ReportQuery(date_from=start30, date_to=day)
     by_day = {
-        r.key: r for r in (await sales_summary(session=session, query=trend_q, scope=scope)).rows
+        r.key: r
+        for r in (
+            await sales_summary(session=session, query=trend_q, scope=scope, facts=facts)
+        ).rows
     }
     trend = []
     for i in range(30):
@@ -121,16 +125,47 @@ async def dashboard(*, session: AsyncSession, scope: Scope, silent_after_minutes
         for h in range(24)
     ]
     week_q = ReportQuery(date_from=monday, date_to=day)
-    top = await top_products(session=session, query=week_q, scope=scope, limit=10)
+    top = await top_products(session=session, query=week_q, scope=scope, limit=10, facts=facts)
     return Dashboard(
-        today=await _period(session, "Today", day, day, scope),
-        week=await _period(session, "This week", monday, day, scope),
+        today=await _period(session, "Today", day, day, scope, facts),
+        week=await _period(session, "This week", monday, day, scope, facts),
         hourly=hourly,
         trend=trend,
         top_products=top.rows,
         tills=await till_health(session=session, scope=scope, silent_after=silent_after_minutes),
         silent_after_minutes=silent_after_minutes,
     )
+
+
+async def _hourly(
+    session: AsyncSession, query: ReportQuery, scope: Scope, facts: bool
+) -> dict[int, Any]:
+    """Net sales and transactions by local hour of one day."""
+    if not facts and rollup_fits(query, scope):
+        r = SALES_HOURLY.c
+        hour = local_hour(session, r.hour, scope.tz, query.date_from)
+        stmt = scoped_rollup(
+            select(
+                hour.label("h"),
+                func.sum(r.gross_cents + r.refunded_cents).label("net"),
+                func.sum(r.sales).label("n"),
+            ).select_from(SALES_HOURLY),
+            SALES_HOURLY,
+            query,
+            scope,
+        )
+    else:
+        hour = local_hour(session, m.Sale.occurred_at, scope.tz, query.date_from)
+        stmt = scoped_sales(
+            select(
+                hour.label("h"),
+                func.sum(m.Sale.total_cents).label("net"),
+                func.count().filter(m.Sale.kind == "sale").label("n"),
+            ).select_from(m.Sale),
+            query,
+            scope,
+        )
+    return {int(row.h): row for row in await session.execute(stmt.group_by(hour))}
 
 
 async def till_health(

@@ -17,17 +17,18 @@ before the return is filed. Nothing is hard-coded.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, and_, case, cast, func, null, select
+from sqlalchemy import BigInteger, and_, case, cast, func, not_, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from hq import models as m
-from hq.reports.common import ReportQuery, Scope, scoped_sales, window
+from hq.reports.common import ReportQuery, Scope, rollup_fits, scoped_rollup, scoped_sales, window
 from hq.reports.sales import cents
+from hq.rollups import SALES_HOURLY
 
 MAX_MISMATCHES = 200
 PURCHASES_NOTE = (
@@ -100,32 +101,20 @@ async def gst_rates(session: AsyncSession) -> list[RatePeriod]:
     )
 
 
-async def gst_f5(*, session: AsyncSession, query: ReportQuery, scope: Scope) -> GstF5:
-    by_code: dict[str, int] = {
-        r[0]: int(r[1])
-        for r in await session.execute(
-            scoped_sales(
-                select(m.SaleLine.tax_code, func.sum(m.SaleLine.total_cents))
-                .select_from(m.SaleLine)
-                .join(m.Sale, m.Sale.sale_id == m.SaleLine.sale_id),
-                query,
-                scope,
-            ).group_by(m.SaleLine.tax_code)
-        )
-    }
-    output_tax = int(
-        (
-            await session.execute(
-                scoped_sales(
-                    select(func.coalesce(func.sum(m.Sale.tax_cents), 0)).select_from(m.Sale),
-                    query,
-                    scope,
-                )
-            )
-        ).scalar_one()
-    )
+async def gst_f5(
+    *, session: AsyncSession, query: ReportQuery, scope: Scope, facts: bool = False
+) -> GstF5:
+    """Boxes 1-4 and 6 and the rate check from the hourly rollup when the period fits it
+    (:mod:`hq.rollups`), else (or with ``facts``) from the sales; the figures are the same."""
     rates = await gst_rates(session)
-    recomputed, checked, mismatches = await _rate_check(session, query, scope, rates)
+    found = None
+    if not facts and rollup_fits(query, scope):
+        found = await _from_rollup(session, query, scope, rates)
+    if found is None:
+        by_code, output_tax = await _supplies(session, query, scope)
+        recomputed, checked, mismatches = await _rate_check(session, query, scope, rates)
+    else:
+        by_code, output_tax, (recomputed, checked, mismatches) = found
     in_period = sorted(
         {
             r.rate_bp
@@ -155,9 +144,142 @@ async def gst_f5(*, session: AsyncSession, query: ReportQuery, scope: Scope) -> 
     )
 
 
-async def _rate_check(
+async def _supplies(
+    session: AsyncSession, query: ReportQuery, scope: Scope
+) -> tuple[dict[str, int], int]:
+    """Line totals by tax code and the output tax, from the sales."""
+    by_code: dict[str, int] = {
+        r[0]: int(r[1])
+        for r in await session.execute(
+            scoped_sales(
+                select(m.SaleLine.tax_code, func.sum(m.SaleLine.total_cents))
+                .select_from(m.SaleLine)
+                .join(m.Sale, m.Sale.sale_id == m.SaleLine.sale_id),
+                query,
+                scope,
+            ).group_by(m.SaleLine.tax_code)
+        )
+    }
+    output_tax = int(
+        (
+            await session.execute(
+                scoped_sales(
+                    select(func.coalesce(func.sum(m.Sale.tax_cents), 0)).select_from(m.Sale),
+                    query,
+                    scope,
+                )
+            )
+        ).scalar_one()
+    )
+    return by_code, output_tax
+
+
+def _rate_in_force(column: Any, rates: list[RatePeriod], scope: Scope) -> ColumnElement[Any]:
+    """The schedule's rate at ``column`` (a UTC time): a ``CASE`` over the rates' local
+    start times, newest first; NULL before the first."""
+    starts = [
+        (window(r.effective_from, r.effective_from, scope.tz)[0], r.rate_bp)
+        for r in reversed(rates)
+    ]
+    if not starts:
+        return null()
+    return case(*((column >= start, bp) for start, bp in starts), else_=None)
+
+
+Checked = tuple[int, int, list[TaxMismatch]]
+
+
+async def _from_rollup(
     session: AsyncSession, query: ReportQuery, scope: Scope, rates: list[RatePeriod]
-) -> tuple[int, int, list[TaxMismatch]]:
+) -> tuple[dict[str, int], int, Checked] | None:
+    """The supplies, the output tax and the rate check from the hourly rollup.
+
+    A rollup row whose sales were all charged the half-up share at the rate HQ has in
+    force for their hour needs no recomputing: their expected tax is their tax. Rows that
+    do not (a till with a stale rate, a tax a cent off) are "suspect": the rate check
+    reads the sales of those terminals over the hours spanning the suspect rows from the
+    facts, and the rollup everything else. None when a rate starts within an hour (a
+    zone with a part-hour offset): the caller reads the facts.
+    """
+    if any(
+        start.minute or start.second or start.microsecond
+        for start in (window(r.effective_from, r.effective_from, scope.tz)[0] for r in rates)
+    ):
+        return None
+    r = SALES_HOURLY.c
+    rate = _rate_in_force(r.hour, rates, scope)
+    suspect = and_(
+        r.sales > 0,
+        rate.is_not(None),
+        or_(r.off_rate_sales > 0, r.gst_rate_bp != rate),
+    )
+    sums = (
+        await session.execute(
+            scoped_rollup(
+                select(
+                    func.coalesce(func.sum(r.sr_cents), 0),
+                    func.coalesce(func.sum(r.zr_cents), 0),
+                    func.coalesce(func.sum(r.es_cents), 0),
+                    func.coalesce(func.sum(r.tax_cents), 0),
+                ).select_from(SALES_HOURLY),
+                SALES_HOURLY,
+                query,
+                scope,
+            )
+        )
+    ).one()
+    by_code = {"SR": int(sums[0]), "ZR": int(sums[1]), "ES": int(sums[2])}
+    output_tax = int(sums[3])
+    spans = (
+        await session.execute(
+            scoped_rollup(
+                select(r.terminal_id, func.min(r.hour), func.max(r.hour))
+                .select_from(SALES_HOURLY)
+                .where(suspect),
+                SALES_HOURLY,
+                query,
+                scope,
+            ).group_by(r.terminal_id)
+        )
+    ).all()
+    outside: ColumnElement[bool] = true()
+    recomputed, checked, mismatches = 0, 0, list[TaxMismatch]()
+    if spans:
+        terminals = [s.terminal_id for s in spans]
+        lo = min(s[1] for s in spans)
+        hi = max(s[2] for s in spans) + timedelta(hours=1)
+        recomputed, checked, mismatches = await _rate_check(
+            session,
+            query,
+            scope,
+            rates,
+            among=and_(
+                m.Sale.terminal_id.in_(terminals), m.Sale.occurred_at >= lo, m.Sale.occurred_at < hi
+            ),
+        )
+        outside = not_(and_(r.terminal_id.in_(terminals), r.hour >= lo, r.hour < hi))
+    rest = (
+        await session.execute(
+            scoped_rollup(
+                select(func.coalesce(func.sum(r.tax_cents), 0), func.coalesce(func.sum(r.sales), 0))
+                .select_from(SALES_HOURLY)
+                .where(outside),
+                SALES_HOURLY,
+                query,
+                scope,
+            )
+        )
+    ).one()
+    return by_code, output_tax, (recomputed + int(rest[0]), checked + int(rest[1]), mismatches)
+
+
+async def _rate_check(
+    session: AsyncSession,
+    query: ReportQuery,
+    scope: Scope,
+    rates: list[RatePeriod],
+    among: ColumnElement[bool] | None = None,
+) -> Checked:
     """Recompute each sale's GST in SQL (a quarter of a large chain is millions of sales:
     only the totals and the first mismatches leave the database). The rate in force is a
     ``CASE`` over the schedule's local start times, newest first; the half-up division is
@@ -177,19 +299,12 @@ async def _rate_check(
             query,
             scope,
         )
+        .where(true() if among is None else among)
         .group_by(m.Sale.sale_id, m.Sale.receipt_no, m.Sale.kind, m.Sale.occurred_at)
         .group_by(m.Sale.tax_cents)
         .subquery()
     )
-    starts = [
-        (window(r.effective_from, r.effective_from, scope.tz)[0], r.rate_bp)
-        for r in reversed(rates)
-    ]
-    rate: ColumnElement[Any] = (
-        case(*((sales.c.occurred_at >= start, bp) for start, bp in starts), else_=None)
-        if starts
-        else null()
-    )
+    rate = _rate_in_force(sales.c.occurred_at, rates, scope)
     is_sale = sales.c.kind == "sale"
     checkable = and_(is_sale, rate.is_not(None))
     expected = case(
