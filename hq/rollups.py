@@ -147,6 +147,11 @@ def backfill_statements(dialect: str) -> Sequence[str]:
     """``INSERT ... SELECT`` statements filling both rollups from the fact tables (which
     must be empty in the rollups beforehand)."""
     hour = _hour(dialect, "s.occurred_at")
+    by_code = ", ".join(
+        f"CAST(SUM(CASE WHEN tax_code = '{code.upper()}' THEN total_cents ELSE 0 END)"
+        f" AS BIGINT) AS {code}"
+        for code in ("sr", "zr", "es")
+    )
     columns = ", ".join((*SALES_KEY, *SALES_SUMS))
     sales = f"""
         INSERT INTO sales_hourly ({columns})
@@ -168,11 +173,9 @@ def backfill_statements(dialect: str) -> Sequence[str]:
                         ELSE {NO_RATE} END AS rate,
                    COALESCE(l.sr, 0) AS sr, COALESCE(l.zr, 0) AS zr, COALESCE(l.es, 0) AS es
             FROM sales AS s
-            LEFT JOIN (
+            LEFT JOIN (  -- BIGINT: PostgreSQL's SUM of BIGINT is NUMERIC, whose / is exact
                 SELECT sale_id,
-                       SUM(CASE WHEN tax_code = 'SR' THEN total_cents ELSE 0 END) AS sr,
-                       SUM(CASE WHEN tax_code = 'ZR' THEN total_cents ELSE 0 END) AS zr,
-                       SUM(CASE WHEN tax_code = 'ES' THEN total_cents ELSE 0 END) AS es
+                       {by_code}
                 FROM sale_lines GROUP BY sale_id
             ) AS l ON l.sale_id = s.sale_id
         ) AS x
