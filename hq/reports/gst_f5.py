@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, and_, case, cast, func, not_, null, or_, select, true
+from sqlalchemy import BigInteger, and_, case, cast, func, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -198,7 +198,8 @@ async def _from_rollup(
     force for their hour needs no recomputing: their expected tax is their tax. Rows that
     do not (a till with a stale rate, a tax a cent off) are "suspect": the rate check
     reads the sales of those terminals over the hours spanning the suspect rows from the
-    facts, and the rollup everything else. None when a rate starts within an hour (a
+    facts, and the rollup everything else (one query over the rollup when nothing is
+    suspect, as in a normal quarter). None when a rate starts within an hour (a
     zone with a part-hour offset): the caller reads the facts.
     """
     if any(
@@ -213,64 +214,65 @@ async def _from_rollup(
         rate.is_not(None),
         or_(r.off_rate_sales > 0, r.gst_rate_bp != rate),
     )
-    sums = (
+    suspect_hour = case((suspect, r.hour), else_=None)
+    per_terminal = (
         await session.execute(
             scoped_rollup(
                 select(
-                    func.coalesce(func.sum(r.sr_cents), 0),
-                    func.coalesce(func.sum(r.zr_cents), 0),
-                    func.coalesce(func.sum(r.es_cents), 0),
-                    func.coalesce(func.sum(r.tax_cents), 0),
+                    r.terminal_id,
+                    func.sum(r.sr_cents).label("sr"),
+                    func.sum(r.zr_cents).label("zr"),
+                    func.sum(r.es_cents).label("es"),
+                    func.sum(r.tax_cents).label("tax"),
+                    func.sum(r.sales).label("sales"),
+                    func.min(suspect_hour).label("first"),
+                    func.max(suspect_hour).label("last"),
                 ).select_from(SALES_HOURLY),
-                SALES_HOURLY,
-                query,
-                scope,
-            )
-        )
-    ).one()
-    by_code = {"SR": int(sums[0]), "ZR": int(sums[1]), "ES": int(sums[2])}
-    output_tax = int(sums[3])
-    spans = (
-        await session.execute(
-            scoped_rollup(
-                select(r.terminal_id, func.min(r.hour), func.max(r.hour))
-                .select_from(SALES_HOURLY)
-                .where(suspect),
                 SALES_HOURLY,
                 query,
                 scope,
             ).group_by(r.terminal_id)
         )
     ).all()
-    outside: ColumnElement[bool] = true()
-    recomputed, checked, mismatches = 0, 0, list[TaxMismatch]()
-    if spans:
-        terminals = [s.terminal_id for s in spans]
-        lo = min(s[1] for s in spans)
-        hi = max(s[2] for s in spans) + timedelta(hours=1)
-        recomputed, checked, mismatches = await _rate_check(
-            session,
-            query,
-            scope,
-            rates,
-            among=and_(
-                m.Sale.terminal_id.in_(terminals), m.Sale.occurred_at >= lo, m.Sale.occurred_at < hi
-            ),
-        )
-        outside = not_(and_(r.terminal_id.in_(terminals), r.hour >= lo, r.hour < hi))
-    rest = (
+    by_code = {
+        code: sum(int(getattr(t, code.lower())) for t in per_terminal)
+        for code in ("SR", "ZR", "ES")
+    }
+    output_tax = sum(int(t.tax) for t in per_terminal)
+    checked = sum(int(t.sales) for t in per_terminal)
+    spans = [t for t in per_terminal if t.first is not None]
+    if not spans:
+        return by_code, output_tax, (output_tax, checked, [])
+    terminals = [t.terminal_id for t in spans]
+    lo = min(t.first for t in spans)
+    hi = max(t.last for t in spans) + timedelta(hours=1)
+    among = and_(
+        m.Sale.terminal_id.in_(terminals), m.Sale.occurred_at >= lo, m.Sale.occurred_at < hi
+    )
+    recomputed, checked_there, mismatches = await _rate_check(
+        session, query, scope, rates, among=among
+    )
+    there = (
         await session.execute(
             scoped_rollup(
                 select(func.coalesce(func.sum(r.tax_cents), 0), func.coalesce(func.sum(r.sales), 0))
                 .select_from(SALES_HOURLY)
-                .where(outside),
+                .where(r.terminal_id.in_(terminals), r.hour >= lo, r.hour < hi),
                 SALES_HOURLY,
                 query,
                 scope,
             )
         )
     ).one()
-    return by_code, output_tax, (recomputed + int(rest[0]), checked + int(rest[1]), mismatches)
+    return (
+        by_code,
+        output_tax,
+        (
+            output_tax - int(there[0]) + recomputed,
+            checked - int(there[1]) + checked_there,
+            mismatches,
+        ),
+    )
 
 
 async def _rate_check(

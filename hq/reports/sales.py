@@ -101,6 +101,22 @@ def _rollup_measures() -> list[Any]:
     ]
 
 
+def _total(rows: list[SalesRow]) -> SalesRow:
+    gross, n = sum(r.gross_sales_cents for r in rows), sum(r.transactions for r in rows)
+    refunded = sum(r.refunds_cents for r in rows)
+    return SalesRow(
+        key="total",
+        transactions=n,
+        gross_sales_cents=gross,
+        refunds=sum(r.refunds for r in rows),
+        refunds_cents=refunded,
+        net_sales_cents=gross - refunded,
+        discount_cents=sum(r.discount_cents for r in rows),
+        tax_cents=sum(r.tax_cents for r in rows),
+        average_basket_cents=average(gross, n),
+    )
+
+
 def _row(key: str, r: Any) -> SalesRow:
     gross, refunded = int(r.gross or 0), -int(r.refunded or 0)
     n = int(r.transactions or 0)
@@ -152,6 +168,9 @@ async def sales_summary(
         stmt = stmt.outerjoin(m.Cashier, m.Cashier.cashier_id == cashier_column)
     stmt = scoped(stmt).group_by(key).order_by(key)
     rows = [_row(str(r.key), r) for r in await session.execute(stmt)]
-    total_stmt = scoped(select(*measures).select_from(table))
-    total = _row("total", (await session.execute(total_stmt)).one())
+    if rollup:  # every rollup row is in exactly one group: the total is their sum
+        total = _total(rows)
+    else:
+        total_stmt = scoped(select(*measures).select_from(table))
+        total = _row("total", (await session.execute(total_stmt)).one())
     return SalesReport(group_by=group_by, query=query, rows=rows, total=total)
