@@ -88,7 +88,7 @@ def _measures() -> list[Any]:
     ]
 
 
-def _rollup_measures() -> list[Any]:
+def rollup_measures() -> list[Any]:
     """:func:`_measures` from the hourly rollup (:class:`~hq.models.SalesHourly`)."""
     r = m.SalesHourly
     return [
@@ -101,7 +101,8 @@ def _rollup_measures() -> list[Any]:
     ]
 
 
-def _total(rows: list[SalesRow]) -> SalesRow:
+def sales_total(rows: list[SalesRow]) -> SalesRow:
+    """The total of groups that partition the sales."""
     gross, n = sum(r.gross_sales_cents for r in rows), sum(r.transactions for r in rows)
     refunded = sum(r.refunds_cents for r in rows)
     return SalesRow(
@@ -114,6 +115,23 @@ def _total(rows: list[SalesRow]) -> SalesRow:
         discount_cents=sum(r.discount_cents for r in rows),
         tax_cents=sum(r.tax_cents for r in rows),
         average_basket_cents=average(gross, n),
+    )
+
+
+def sales_row(
+    key: str, *, transactions: int, gross: int, refunds: int, refunded: int, discount: int, tax: int
+) -> SalesRow:
+    """A row from the sums :func:`_measures` names (``refunded`` negative, as stored)."""
+    return SalesRow(
+        key=key,
+        transactions=transactions,
+        gross_sales_cents=gross,
+        refunds=refunds,
+        refunds_cents=-refunded,
+        net_sales_cents=gross + refunded,
+        discount_cents=discount,
+        tax_cents=tax,
+        average_basket_cents=average(gross, transactions),
     )
 
 
@@ -156,7 +174,7 @@ async def sales_summary(
         key = m.Terminal.terminal_id
     else:
         key = func.coalesce(m.Cashier.name, literal("(unknown cashier)"))
-    measures = _rollup_measures() if rollup else _measures()
+    measures = rollup_measures() if rollup else _measures()
 
     def scoped(stmt: Any) -> Any:
         if rollup:
@@ -169,7 +187,7 @@ async def sales_summary(
     stmt = scoped(stmt).group_by(key).order_by(key)
     rows = [_row(str(r.key), r) for r in await session.execute(stmt)]
     if rollup:  # every rollup row is in exactly one group: the total is their sum
-        total = _total(rows)
+        total = sales_total(rows)
     else:
         total_stmt = scoped(select(*measures).select_from(table))
         total = _row("total", (await session.execute(total_stmt)).one())
