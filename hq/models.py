@@ -316,6 +316,8 @@ class SalesHourly(Base):
     """
 
     __tablename__ = "sales_hourly"
+    __table_args__ = {"sqlite_with_rowid": False}
+    """Stored in key order on SQLite, so a period's rows are read in one range scan."""
 
     hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -346,6 +348,7 @@ class ProductHourly(Base):
     """
 
     __tablename__ = "product_hourly"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -232,12 +232,17 @@ async def till_health(
         terminals = terminals.where(m.Terminal.outlet_code.in_(scope.outlets))
     tills = list((await session.execute(terminals)).scalars())
     ids = [t.terminal_id for t in tills]
-    highest = dict(
+    # One index probe per till ((terminal_id, terminal_seq) is unique): a GROUP BY over
+    # events read every event HQ holds (0.6 s on SQLite with 1M events).
+    top_seq = (
+        select(func.max(m.Event.terminal_seq))
+        .where(m.Event.terminal_id == m.Terminal.terminal_id)
+        .scalar_subquery()
+    )
+    highest: dict[str, int | None] = dict(
         (
             await session.execute(
-                select(m.Event.terminal_id, func.max(m.Event.terminal_seq))
-                .where(m.Event.terminal_id.in_(ids))
-                .group_by(m.Event.terminal_id)
+                select(m.Terminal.terminal_id, top_seq).where(m.Terminal.terminal_id.in_(ids))
             )
         ).all()
     )

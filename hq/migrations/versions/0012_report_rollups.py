@@ -46,6 +46,7 @@ def upgrade() -> None:
             "off_rate_sales",
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("hour", "terminal_id", "cashier_id", "gst_rate_bp"),
+        sqlite_with_rowid=False,  # stored in key order: a period is one range scan
     )
     op.create_table(
         "product_hourly",
@@ -55,6 +56,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         *_sums("qty", "net_cents", "sales"),
         sa.PrimaryKeyConstraint("hour", "terminal_id", "sku", "name"),
+        sqlite_with_rowid=False,
     )
     backfill(op.get_bind())
 
