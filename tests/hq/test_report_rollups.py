@@ -12,10 +12,12 @@ what the migration's backfill computes from the same facts.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -269,3 +271,54 @@ def test_quarantined_sale_counts_nothing_until_retried_then_once(hq: Hq) -> None
     assert supplies == total  # boxes 1 + 2 + 3 and 6 add up to what was paid
     assert push(hq, token, tid, [over]) == ["duplicate"]
     assert asyncio.run(figures())[:2] == (1, total)
+
+
+def test_migration_0012_fills_the_rollups_ingest_would_have_kept(tmp_path: Path) -> None:
+    """An HQ upgraded with sales already held reports what it reported before: migration
+    0012 taken down and up again on a store ingest filled gives the same rollup rows."""
+    from alembic import command
+
+    from hq import enroll, migrate
+    from hq.ingest import ingest_batch
+    from hq.wire import read_push
+    from sync.alembic_runner import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'hq.db'}"
+    now = datetime.now(UTC)
+
+    async def fill() -> None:
+        db = open_database(url)
+        try:
+            await migrate.upgrade(db)
+            async with db.sessions() as s, s.begin():
+                tid = (
+                    await enroll.enroll_terminal(session=s, outlet_code="MIG", terminal_code="T1")
+                ).terminal_id
+            cashier = uuid.uuid4()
+            events = [
+                a_sale(tid, n + 1, now - timedelta(hours=5 * n), cashier, n) for n in range(40)
+            ]
+            events += [
+                a_refund(tid, 41 + i, now - timedelta(hours=5 * n - 1), events[n])
+                for i, n in enumerate(range(0, 40, 6))
+            ]
+            push = read_push(json.dumps(push_body(tid, events)).encode())
+            async with db.sessions() as s, s.begin():
+                answer = await ingest_batch(session=s, terminal_id=tid, events=push.events)
+            assert {r.status for r in answer.results} == {"accepted"}
+        finally:
+            await db.dispose()
+
+    asyncio.run(fill())
+    engine = create_engine(url)
+    try:
+        kept = rollup_rows(engine, ["MIG-T1"])
+        assert len(kept["sales_hourly"]) > 20
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(migrate.MIGRATIONS, conn), "0009")
+        with engine.begin() as conn:
+            assert "sales_hourly" not in conn.dialect.get_table_names(conn)
+            command.upgrade(alembic_config(migrate.MIGRATIONS, conn), "head")
+        assert rollup_rows(engine, ["MIG-T1"]) == kept
+    finally:
+        engine.dispose()
