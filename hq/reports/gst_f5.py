@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, and_, case, cast, func, null, or_, select, true
+from sqlalchemy import BigInteger, and_, case, cast, false, func, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -189,6 +189,28 @@ def _rate_in_force(column: Any, rates: list[RatePeriod], scope: Scope) -> Column
 Checked = tuple[int, int, list[TaxMismatch]]
 
 
+def _suspect(query: ReportQuery, scope: Scope, rates: list[RatePeriod]) -> ColumnElement[bool]:
+    """Rollup rows with a sale whose tax may not be the rate in force's share: some sale
+    was off at its own rate, or its rate is not the one in force for its hour. Written per
+    rate period overlapping the report (usually one: ``off > 0 OR rate <> 900``) rather
+    than as a ``CASE`` over the whole schedule, which SQLite evaluated at ~4 us a row."""
+    r = SALES_HOURLY.c
+    lo, hi = window(query.date_from, query.date_to, scope.tz)
+    starts = [(window(x.effective_from, x.effective_from, scope.tz)[0], x.rate_bp) for x in rates]
+    periods: list[ColumnElement[bool]] = []
+    for i, (start, bp) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else None
+        if start >= hi or (end is not None and end <= lo) or start == end:
+            continue
+        bounds = [r.hour >= start] if start > lo else []
+        if end is not None and end < hi:
+            bounds.append(r.hour < end)
+        periods.append(and_(*bounds, or_(r.off_rate_sales > 0, r.gst_rate_bp != bp)))
+    if not periods:
+        return false()
+    return and_(r.sales > 0, or_(*periods))
+
+
 async def _from_rollup(
     session: AsyncSession, query: ReportQuery, scope: Scope, rates: list[RatePeriod]
 ) -> tuple[dict[str, int], int, Checked] | None:
@@ -208,12 +230,7 @@ async def _from_rollup(
     ):
         return None
     r = SALES_HOURLY.c
-    rate = _rate_in_force(r.hour, rates, scope)
-    suspect = and_(
-        r.sales > 0,
-        rate.is_not(None),
-        or_(r.off_rate_sales > 0, r.gst_rate_bp != rate),
-    )
+    suspect = _suspect(query, scope, rates)
     suspect_hour = case((suspect, r.hour), else_=None)
     per_terminal = (
         await session.execute(
