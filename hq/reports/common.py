@@ -103,17 +103,34 @@ def rollup_fits(query: ReportQuery, scope: Scope) -> bool:
     )
 
 
-def scoped_rollup(stmt: Select[*Ts], table: Any, query: ReportQuery, scope: Scope) -> Select[*Ts]:
+def scoped_rollup(
+    stmt: Select[*Ts], table: Any, query: ReportQuery, scope: Scope, *, join: bool = True
+) -> Select[*Ts]:
     """Restrict a select over a rollup table (``hour``, ``terminal_id`` and, for a cashier
-    filter, ``cashier_id``) to the filter and scope, as :func:`scoped_sales` does sales."""
+    filter, ``cashier_id``) to the filter and scope, as :func:`scoped_sales` does sales.
+
+    ``join=False`` leaves ``terminals`` out of the statement (a select that needs no
+    terminal column): the outlet filters become one ``terminal_id IN (...)`` instead of a
+    join per rollup row.
+    """
     lo, hi = window(query.date_from, query.date_to, scope.tz)
-    stmt = stmt.join(m.Terminal, m.Terminal.terminal_id == table.c.terminal_id).where(
-        and_(table.c.hour >= lo, table.c.hour < hi)
-    )
     cashier = table.c.cashier_id if "cashier_id" in table.c else None
     if query.cashier and cashier is None:
         raise ValueError(f"{table.name} has no cashier to filter by")
-    return restrict(stmt, query, scope, cashier_column=cashier)
+    stmt = stmt.where(and_(table.c.hour >= lo, table.c.hour < hi))
+    if join:
+        stmt = stmt.join(m.Terminal, m.Terminal.terminal_id == table.c.terminal_id)
+        return restrict(stmt, query, scope, cashier_column=cashier)
+    if scope.outlets is not None or query.outlet:
+        tills = restrict(
+            select(m.Terminal.terminal_id), query.model_copy(update={"cashier": None}), scope
+        )
+        stmt = stmt.where(table.c.terminal_id.in_(tills))
+    elif query.terminal:
+        stmt = stmt.where(table.c.terminal_id == query.terminal)
+    if query.cashier and cashier is not None:
+        stmt = stmt.where(cashier.in_(_cashier_ids(query.cashier)))
+    return stmt
 
 
 def restrict(

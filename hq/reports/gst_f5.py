@@ -248,6 +248,7 @@ async def _from_rollup(
                 SALES_HOURLY,
                 query,
                 scope,
+                join=False,
             ).group_by(r.terminal_id)
         )
     ).all()
@@ -278,6 +279,7 @@ async def _from_rollup(
                 SALES_HOURLY,
                 query,
                 scope,
+                join=False,
             )
         )
     ).one()

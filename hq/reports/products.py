@@ -69,7 +69,7 @@ def _from_rollup(query: ReportQuery, scope: Scope, limit: int) -> Select[str, st
         func.sum(r.sales).label("sales"),
     ).select_from(PRODUCT_HOURLY)
     return (
-        scoped_rollup(stmt, PRODUCT_HOURLY, query, scope)
+        scoped_rollup(stmt, PRODUCT_HOURLY, query, scope, join=False)
         .group_by(r.sku)
         .order_by(net.desc(), r.sku)
         .limit(limit)
