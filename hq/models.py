@@ -7,7 +7,9 @@ Four groups of tables:
   ``(terminal_id, terminal_seq)``), quarantine, sales/sale_lines/payments (refunds are
   negative facts), loyalty_entries, shifts, approvals. Facts carry snapshots (sku, name,
   price, tax code) and never a foreign key to products or customers: a sale is never
-  refused because HQ does not know what was sold or to whom.
+  refused because HQ does not know what was sold or to whom. Beside them, the report
+  rollups (sales_hourly, product_hourly): sums of the sales facts kept by ingest in the
+  same transaction (:mod:`hq.rollups`).
 * **Master data flowing down**: products, customers, cashiers, tenders, settings. Each row
   carries ``change_seq``, stamped from the single ``counters`` row named ``change_seq``
   whenever the row changes; the change feed pages by it.
