@@ -90,6 +90,39 @@ class BulkWriter:
             out += await self._run(sql, params, returning)
         return out
 
+    async def upsert(
+        self,
+        table: Table,
+        key: Sequence[str],
+        sums: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Add ``rows`` (``key`` then ``sums`` columns) to the rows already there:
+        ``ON CONFLICT (key) DO UPDATE SET s = table.s + excluded.s``.
+
+        Each key may appear once in ``rows`` (PostgreSQL refuses to update a row twice in
+        one statement); pass them in a fixed order so that concurrent writers take row
+        locks in the same order.
+        """
+        if not rows:
+            return
+        columns = (*key, *sums)
+        tail = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
+            f"{c} = {table.name}.{c} + excluded.{c}" for c in sums
+        )
+        if self.postgres:
+            sql = _unnest_upsert(table, columns, tail)
+            params: tuple[Any, ...] = tuple(list(column) for column in zip(*rows, strict=True))
+            await self.connection.exec_driver_sql(sql, params)
+            return
+        width = len(columns)
+        per_statement = SQLITE_MAX_PARAMS // width
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            values = ", ".join([f"({', '.join('?' * width)})"] * len(chunk))
+            sql = f"{_head(table, columns)} VALUES {values}{tail}"
+            await self.connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+
     async def _run(
         self, sql: str, params: tuple[Any, ...], returning: Sequence[str]
     ) -> list[Row[Any]]:
@@ -107,12 +140,22 @@ def _tail(returning: Sequence[str]) -> str:
 
 
 @cache
-def _unnest_insert(table: Table, columns: tuple[str, ...], returning: tuple[str, ...]) -> str:
-    """PostgreSQL: one array parameter per column, so the text (and its prepared
-    statement) is the same whatever the number of rows."""
+def _unnest_upsert(table: Table, columns: tuple[str, ...], tail: str) -> str:
+    return f"{_head(table, columns)} SELECT * FROM unnest({_arrays(table, columns)}){tail}"
+
+
+def _arrays(table: Table, columns: tuple[str, ...]) -> str:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    arrays = ", ".join(
+    return ", ".join(
         f"${i}::{table.c[name].type.compile(dialect=dialect)}[]"
         for i, name in enumerate(columns, start=1)
     )
-    return f"{_head(table, columns)} SELECT * FROM unnest({arrays}){_tail(returning)}"
+
+
+@cache
+def _unnest_insert(table: Table, columns: tuple[str, ...], returning: tuple[str, ...]) -> str:
+    """PostgreSQL: one array parameter per column, so the text (and its prepared
+    statement) is the same whatever the number of rows."""
+    return (
+        f"{_head(table, columns)} SELECT * FROM unnest({_arrays(table, columns)}){_tail(returning)}"
+    )

@@ -17,7 +17,8 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    is unusable is quarantined without a place in ``events``.
 4. New, valid events become facts (sales, lines, payments, loyalty ledger, shifts,
    approvals, customers, and the stock ledger's sale/refund movements at the terminal's
-   outlet), one insert per table. Every fact is idempotent by its natural
+   outlet), one insert per table, and the report rollups move by the new sales
+   (:mod:`hq.rollups`). Every fact is idempotent by its natural
    key; ledger rows come back from ``RETURNING`` only if really inserted, balances move
    by ``balance = balance + delta`` for those, and the customer's ``change_seq`` is
    bumped so tills pull the new authoritative balance. A sale or points naming a member
@@ -45,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hq import models as m
 from hq.bulk import BulkWriter
 from hq.checks import check_events, clock_is_off
+from hq.rollups import Rollups
 from hq.sqlutil import allocate_change_seqs, insert
 from hq.wire import Received, Refused
 from sync import protocol as p
@@ -121,6 +123,7 @@ class _Facts:
     cancels: list[dict[str, Any]] = field(default_factory=list)
     z_reports: list[dict[str, Any]] = field(default_factory=list)
     customers: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    rollups: Rollups = field(default_factory=Rollups)
 
 
 def utc(value: datetime) -> datetime:
@@ -411,6 +414,9 @@ class _Collector:
             self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=1)
             self._movements("sale", sale_id, payload.lines, occurred_at, sign=-1)
             self._loyalty(payload.loyalty, event_id, occurred_at, received_at)
+            facts.rollups.add(
+                when=when, terminal_id=terminal_id, sale_id=payload.sale_id, payload=payload
+            )
         elif isinstance(payload, p.SaleRefunded):
             sale_id = u(payload.refund_id)
             customer = payload.loyalty[0].customer_id if payload.loyalty else None
@@ -428,6 +434,9 @@ class _Collector:
             self._lines_and_payments(sale_id, payload.lines, payload.payments, sign=-1)
             self._movements("refund", sale_id, payload.lines, occurred_at, sign=1)
             self._loyalty(payload.loyalty, event_id, occurred_at, received_at)
+            facts.rollups.add(
+                when=when, terminal_id=terminal_id, sale_id=payload.refund_id, payload=payload
+            )
         elif isinstance(payload, p.LoyaltyAdjusted):
             self._loyalty([payload.delta], event_id, occurred_at, received_at)
         elif isinstance(payload, p.CustomerCreated):
@@ -576,12 +585,14 @@ class _Collector:
 
 
 async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None:
-    """One insert per table; every one is idempotent by its natural key."""
+    """One insert per table; every one is idempotent by its natural key. The report
+    rollups get one additive upsert each, of the new facts only (:mod:`hq.rollups`)."""
     merged = await _repoint_merged(session, bulk, facts)
     await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
     await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
     await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
     await bulk.insert(MOVEMENTS, MOVEMENT_COLUMNS, facts.movements)
+    await facts.rollups.write(bulk)
     for table, rows in (
         (SHIFTS, facts.shifts),
         (APPROVALS, facts.approvals),

@@ -7,7 +7,9 @@ Four groups of tables:
   ``(terminal_id, terminal_seq)``), quarantine, sales/sale_lines/payments (refunds are
   negative facts), loyalty_entries, shifts, approvals. Facts carry snapshots (sku, name,
   price, tax code) and never a foreign key to products or customers: a sale is never
-  refused because HQ does not know what was sold or to whom.
+  refused because HQ does not know what was sold or to whom. Beside them, the report
+  rollups (sales_hourly, product_hourly): sums of the sales facts kept by ingest in the
+  same transaction (:mod:`hq.rollups`).
 * **Master data flowing down**: products, customers, cashiers, tenders, settings. Each row
   carries ``change_seq``, stamped from the single ``counters`` row named ``change_seq``
   whenever the row changes; the change feed pages by it.
@@ -315,6 +317,64 @@ class ZReportRow(Base):
     variance_cents: Mapped[int] = mapped_column(BigInteger)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The whole :class:`sync.protocol.ZReport` (tenders, GST by code, cash movements)."""
+
+
+# ----------------------------------------------------------------------------- rollups
+
+
+class SalesHourly(Base):
+    """Sales facts summed per UTC hour, terminal, cashier and the till's GST rate.
+
+    Kept by ingest in the same transaction as the facts (:mod:`hq.rollups`), moved only by
+    additive upserts of newly inserted facts. Keyed by the UTC hour rather than a local day
+    so that any whole-hour time zone reads local days and hours from it exactly. Every key
+    names one terminal, and one terminal's pushes run one after another, so two tills
+    never upsert the same row. ``gst_rate_bp`` is -1 for refunds.
+    """
+
+    __tablename__ = "sales_hourly"
+    __table_args__ = {"sqlite_with_rowid": False}
+    """Stored in key order on SQLite, so a period's rows are read in one range scan."""
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cashier_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    gst_rate_bp: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    gross_cents: Mapped[int] = mapped_column(BigInteger)
+    """Completed sales' totals."""
+    refunds: Mapped[int] = mapped_column(BigInteger)
+    refunded_cents: Mapped[int] = mapped_column(BigInteger)
+    """Refunds' totals, negative as stored in ``sales``."""
+    discount_cents: Mapped[int] = mapped_column(BigInteger)
+    tax_cents: Mapped[int] = mapped_column(BigInteger)
+    sr_cents: Mapped[int] = mapped_column(BigInteger)
+    """Line totals by tax code (standard, zero-rated, exempt), refunds negative."""
+    zr_cents: Mapped[int] = mapped_column(BigInteger)
+    es_cents: Mapped[int] = mapped_column(BigInteger)
+    off_rate_sales: Mapped[int] = mapped_column(BigInteger)
+    """Sales whose GST is not the half-up share at their own ``gst_rate_bp`` of their
+    standard-rated lines: the GST check reads those from the facts."""
+
+
+class ProductHourly(Base):
+    """Sale lines summed per UTC hour, terminal, sku and name (for top products).
+
+    The name is part of the key (a sku's name rarely changes) so that a report's
+    ``max(name)`` is the database's own, in its own collation.
+    """
+
+    __tablename__ = "product_hourly"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    terminal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    qty: Mapped[int] = mapped_column(BigInteger)
+    net_cents: Mapped[int] = mapped_column(BigInteger)
+    sales: Mapped[int] = mapped_column(BigInteger)
+    """Sales and refunds (receipts) with this sku in the hour."""
 
 
 # -------------------------------------------------------------------------- master data
@@ -699,6 +759,7 @@ __all__ = [
     "Outlet",
     "PO_STATUSES",
     "Product",
+    "ProductHourly",
     "ProductPrice",
     "PurchaseOrder",
     "PurchaseOrderLine",
@@ -708,6 +769,7 @@ __all__ = [
     "SaleLine",
     "SalePayment",
     "STOCK_KINDS",
+    "SalesHourly",
     "Shift",
     "StockMovement",
     "StockThreshold",

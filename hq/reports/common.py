@@ -94,7 +94,48 @@ def scoped_sales(
     return restrict(stmt, query, scope)
 
 
-def restrict(stmt: Select[*Ts], query: ReportQuery, scope: Scope) -> Select[*Ts]:
+def rollup_fits(query: ReportQuery, scope: Scope) -> bool:
+    """Whether the period's local days are whole UTC hours, so the hourly rollups
+    (:mod:`hq.rollups`) hold exactly its sales (any zone with whole-hour offsets)."""
+    return all(
+        t.minute == 0 and t.second == 0 and t.microsecond == 0
+        for t in window(query.date_from, query.date_to, scope.tz)
+    )
+
+
+def scoped_rollup(
+    stmt: Select[*Ts], table: Any, query: ReportQuery, scope: Scope, *, join: bool = True
+) -> Select[*Ts]:
+    """Restrict a select over a rollup table (``hour``, ``terminal_id`` and, for a cashier
+    filter, ``cashier_id``) to the filter and scope, as :func:`scoped_sales` does sales.
+
+    ``join=False`` leaves ``terminals`` out of the statement (a select that needs no
+    terminal column): the outlet filters become one ``terminal_id IN (...)`` instead of a
+    join per rollup row.
+    """
+    lo, hi = window(query.date_from, query.date_to, scope.tz)
+    cashier = table.c.cashier_id if "cashier_id" in table.c else None
+    if query.cashier and cashier is None:
+        raise ValueError(f"{table.name} has no cashier to filter by")
+    stmt = stmt.where(and_(table.c.hour >= lo, table.c.hour < hi))
+    if join:
+        stmt = stmt.join(m.Terminal, m.Terminal.terminal_id == table.c.terminal_id)
+        return restrict(stmt, query, scope, cashier_column=cashier)
+    if scope.outlets is not None or query.outlet:
+        tills = restrict(
+            select(m.Terminal.terminal_id), query.model_copy(update={"cashier": None}), scope
+        )
+        stmt = stmt.where(table.c.terminal_id.in_(tills))
+    elif query.terminal:
+        stmt = stmt.where(table.c.terminal_id == query.terminal)
+    if query.cashier and cashier is not None:
+        stmt = stmt.where(cashier.in_(_cashier_ids(query.cashier)))
+    return stmt
+
+
+def restrict(
+    stmt: Select[*Ts], query: ReportQuery, scope: Scope, *, cashier_column: Any = None
+) -> Select[*Ts]:
     """Outlet/terminal/cashier filters; the statement must already join ``terminals``."""
     if scope.outlets is not None:
         stmt = stmt.where(m.Terminal.outlet_code.in_(scope.outlets))
@@ -103,7 +144,8 @@ def restrict(stmt: Select[*Ts], query: ReportQuery, scope: Scope) -> Select[*Ts]
     if query.terminal:
         stmt = stmt.where(m.Terminal.terminal_id == query.terminal)
     if query.cashier:
-        stmt = stmt.where(m.Sale.cashier_id.in_(_cashier_ids(query.cashier)))
+        column = m.Sale.cashier_id if cashier_column is None else cashier_column
+        stmt = stmt.where(column.in_(_cashier_ids(query.cashier)))
     return stmt
 
 

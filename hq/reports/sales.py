@@ -1,7 +1,9 @@
 """Sales summary by day, outlet, terminal or cashier.
 
 Refunds are stored as negative ``sales`` rows (``kind='refund'``), so net figures are
-plain sums; the gross and refund columns split them again by kind.
+plain sums; the gross and refund columns split them again by kind. The same sums are
+kept per UTC hour at ingest (:mod:`hq.rollups`): a period of whole local days is read
+from there (a quarter of a chain is a few thousand rows, not millions of sales).
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from sqlalchemy import case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
-from hq.reports.common import ReportQuery, Scope, local_day, scoped_sales
+from hq.reports.common import (
+    ReportQuery,
+    Scope,
+    local_day,
+    rollup_fits,
+    scoped_rollup,
+    scoped_sales,
+)
+from hq.rollups import SALES_HOURLY
 
 GroupBy = Literal["day", "outlet", "terminal", "cashier"]
 GROUPS: tuple[GroupBy, ...] = ("day", "outlet", "terminal", "cashier")
@@ -78,6 +88,53 @@ def _measures() -> list[Any]:
     ]
 
 
+def rollup_measures() -> list[Any]:
+    """:func:`_measures` from the hourly rollup (:class:`~hq.models.SalesHourly`)."""
+    r = m.SalesHourly
+    return [
+        func.sum(r.sales).label("transactions"),
+        func.sum(r.gross_cents).label("gross"),
+        func.sum(r.refunds).label("refunds"),
+        func.sum(r.refunded_cents).label("refunded"),
+        func.sum(r.discount_cents).label("discount"),
+        func.sum(r.tax_cents).label("tax"),
+    ]
+
+
+def sales_total(rows: list[SalesRow]) -> SalesRow:
+    """The total of groups that partition the sales."""
+    gross, n = sum(r.gross_sales_cents for r in rows), sum(r.transactions for r in rows)
+    refunded = sum(r.refunds_cents for r in rows)
+    return SalesRow(
+        key="total",
+        transactions=n,
+        gross_sales_cents=gross,
+        refunds=sum(r.refunds for r in rows),
+        refunds_cents=refunded,
+        net_sales_cents=gross - refunded,
+        discount_cents=sum(r.discount_cents for r in rows),
+        tax_cents=sum(r.tax_cents for r in rows),
+        average_basket_cents=average(gross, n),
+    )
+
+
+def sales_row(
+    key: str, *, transactions: int, gross: int, refunds: int, refunded: int, discount: int, tax: int
+) -> SalesRow:
+    """A row from the sums :func:`_measures` names (``refunded`` negative, as stored)."""
+    return SalesRow(
+        key=key,
+        transactions=transactions,
+        gross_sales_cents=gross,
+        refunds=refunds,
+        refunds_cents=-refunded,
+        net_sales_cents=gross + refunded,
+        discount_cents=discount,
+        tax_cents=tax,
+        average_basket_cents=average(gross, transactions),
+    )
+
+
 def _row(key: str, r: Any) -> SalesRow:
     gross, refunded = int(r.gross or 0), -int(r.refunded or 0)
     n = int(r.transactions or 0)
@@ -95,22 +152,43 @@ def _row(key: str, r: Any) -> SalesRow:
 
 
 async def sales_summary(
-    *, session: AsyncSession, query: ReportQuery, scope: Scope, group_by: GroupBy = "day"
+    *,
+    session: AsyncSession,
+    query: ReportQuery,
+    scope: Scope,
+    group_by: GroupBy = "day",
+    facts: bool = False,
 ) -> SalesReport:
+    """The summary from the hourly rollup when the period fits it, else (or with
+    ``facts``) from the sales themselves; the figures are the same."""
+    rollup = not facts and rollup_fits(query, scope)
+    table = SALES_HOURLY if rollup else m.Sale.__table__
+    time_column = SALES_HOURLY.c.hour if rollup else m.Sale.occurred_at
+    cashier_column = SALES_HOURLY.c.cashier_id if rollup else m.Sale.cashier_id
     key: Any
     if group_by == "day":
-        key = local_day(session, m.Sale.occurred_at, scope.tz, query.date_from)
+        key = local_day(session, time_column, scope.tz, query.date_from)
     elif group_by == "outlet":
         key = m.Terminal.outlet_code
     elif group_by == "terminal":
         key = m.Terminal.terminal_id
     else:
         key = func.coalesce(m.Cashier.name, literal("(unknown cashier)"))
-    stmt = select(key.label("key"), *_measures()).select_from(m.Sale)
+    measures = rollup_measures() if rollup else _measures()
+
+    def scoped(stmt: Any) -> Any:
+        if rollup:
+            return scoped_rollup(stmt, SALES_HOURLY, query, scope)
+        return scoped_sales(stmt, query, scope)
+
+    stmt = select(key.label("key"), *measures).select_from(table)
     if group_by == "cashier":
-        stmt = stmt.outerjoin(m.Cashier, m.Cashier.cashier_id == m.Sale.cashier_id)
-    stmt = scoped_sales(stmt, query, scope).group_by(key).order_by(key)
+        stmt = stmt.outerjoin(m.Cashier, m.Cashier.cashier_id == cashier_column)
+    stmt = scoped(stmt).group_by(key).order_by(key)
     rows = [_row(str(r.key), r) for r in await session.execute(stmt)]
-    total_stmt = scoped_sales(select(*_measures()).select_from(m.Sale), query, scope)
-    total = _row("total", (await session.execute(total_stmt)).one())
+    if rollup:  # every rollup row is in exactly one group: the total is their sum
+        total = sales_total(rows)
+    else:
+        total_stmt = scoped(select(*measures).select_from(table))
+        total = _row("total", (await session.execute(total_stmt)).one())
     return SalesReport(group_by=group_by, query=query, rows=rows, total=total)

@@ -200,11 +200,13 @@ def test_a_manager_sees_only_their_outlets(hq: Hq, pushed: dict[str, Any]) -> No
 def test_gst_check_uses_the_rate_in_force_on_each_local_date(hq: Hq) -> None:
     """Two sales either side of the 2024 rate change (8% -> 9%), 1 hour apart in
     Singapore, both charged 9%: only the 2023 one is flagged. Rows are written straight
-    into the store, as no validating till would send the wrong one."""
+    into the store, as no validating till would send the wrong one, and the report rollups
+    rebuilt from them (the F5 reads the flagged hour's sales from the facts)."""
     from sqlalchemy import create_engine, insert
     from sqlalchemy.engine import make_url
 
     from hq import models as m
+    from hq import rollups
 
     manage.seed_demo_sync(hq.database_url)
     tid, _ = hq.enroll()
@@ -236,6 +238,7 @@ def test_gst_check_uses_the_rate_in_force_on_each_local_date(hq: Hq) -> None:
                         "tax_code": "SR",
                     },
                 )  # fmt: skip
+            rollups.rebuild(conn)  # facts written around ingest: the rollups follow them
     finally:
         engine.dispose()
     name = f"acct-{uuid.uuid4().hex[:8]}"

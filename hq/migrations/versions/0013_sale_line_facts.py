@@ -1,7 +1,7 @@
 """sale lines record a price override and the age check; sales found by receipt number
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30
 
 Hand-written; runs on SQLite and PostgreSQL. The index serves a till's sale lookup
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
