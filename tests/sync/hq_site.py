@@ -74,7 +74,7 @@ class Site:
     def seed_demo(self) -> None:
         run([*HQ_CLI, "seed-demo", "--database-url", self.database_url])
 
-    def enroll_till(self, name: str) -> tuple[Path, str]:
+    def enroll_till(self, name: str, outlet: str = "DEMO") -> tuple[Path, str]:
         """`kedai-hq enroll` then `kedai-till enroll`; returns (till db, terminal id)."""
         self._codes += 1
         out = run(
@@ -82,7 +82,7 @@ class Site:
                 *HQ_CLI,
                 "enroll",
                 "--outlet",
-                "DEMO",
+                outlet,
                 "--terminal",
                 f"T{self._codes:02d}",
                 "--json",
