@@ -45,8 +45,13 @@ async def park_sale(
     customer: CustomerView | None = None,
     label: str = "",
     now: datetime | None = None,
+    sale_approval: ApprovalView | None = None,
+    sale_discount_approved: int = 0,
 ) -> ParkedSaleView:
-    """Store the cart; the caller clears its screen only after this returns."""
+    """Store the cart; the caller clears its screen only after this returns.
+
+    ``sale_approval``: a manager's approval of the sale's discounts over the sale limit,
+    up to ``sale_discount_approved`` cents; it is recalled with the cart."""
     if not items:
         raise EmptyCartError("The cart is empty: there is nothing to park.")
     at = now or datetime.now(UTC)
@@ -57,6 +62,8 @@ async def park_sale(
     body = {
         "customer_id": str(customer.id) if customer else None,
         "total_cents": total,
+        "sale_approval": _approval_json(sale_approval),
+        "sale_discount_approved": sale_discount_approved if sale_approval is not None else 0,
         "items": [
             {
                 "product_id": str(i.product.id),
@@ -151,6 +158,9 @@ async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
             body = json.loads(row.cart_json)
             wanted = [_stored_line(i) for i in body["items"]]
             customer_id = uuid.UUID(body["customer_id"]) if body.get("customer_id") else None
+            sale_approval = body.get("sale_approval")  # absent in carts parked before
+            approved = ApprovalView.model_validate(sale_approval) if sale_approval else None
+            approved_cents = int(body.get("sale_discount_approved") or 0)
         except (ValueError, KeyError, TypeError) as exc:
             raise ParkedSaleError(
                 "That parked sale is damaged and cannot be recalled: scan the items again."
@@ -177,7 +187,13 @@ async def recall_sale(db: Database, parked_id: uuid.UUID) -> ParkedCart:
             )
         )
     return ParkedCart(
-        id=parked_id, label=row.label, customer=customer, items=items, missing=missing
+        id=parked_id,
+        label=row.label,
+        customer=customer,
+        items=items,
+        missing=missing,
+        sale_approval=approved,
+        sale_discount_approved=approved_cents if approved is not None else 0,
     )
 
 

@@ -266,6 +266,10 @@ class ParkedCart(Model):
     items: list[ParkedItem]
     missing: list[str] = []
     """SKUs parked but no longer sold (withdrawn since); the cashier is told."""
+    sale_approval: ApprovalView | None = None
+    """A manager's approval of the sale's discounts over the sale limit, as parked."""
+    sale_discount_approved: int = 0
+    """The sale discount (cents) that approval covers."""
 
 
 # ------------------------------------------------------------------------- refunds

@@ -54,3 +54,26 @@ async def test_a_sale_discount_over_the_limit_asks_for_the_manager(make_app, til
     assert [g["action"] for g in granted] == ["discount", "discount"]
     (sold,) = [p for t, p in events if t == "sale.completed"]
     assert sold["discount_cents"] == 658
+
+
+async def test_a_parked_cart_keeps_its_sale_wide_approval(make_app, till_path) -> None:
+    set_limits(till_path, sale_discount_cents=500)
+    app = make_app()
+    async with app.run_test() as pilot:
+        sale = await login(pilot)
+        await scan(pilot, "3*" + BARCODES["RICE-5KG"])
+        await pilot.press("f7", *"15%", "enter", *"9999", "enter")  # approved sale-wide
+        await settle(pilot)
+        assert sale.cart.sale_approval is not None
+        await pilot.press("f4")  # park
+        await settle(pilot)
+        assert not sale.cart.entries and sale.cart.sale_approval is None
+        await pilot.press("f5", "enter")  # recall the only parked sale
+        await settle(pilot)
+        assert sale.cart.entries[0].discount_cents == 628
+        assert sale.cart.sale_approval is not None and sale.cart.sale_discount_approved == 628
+        await pilot.press("f9", "f1")  # no manager asked again; the checkout takes it
+        await settle(pilot)
+        assert isinstance(app.screen, ReceiptModal), notices(app)
+    (sold,) = [p for t, p in outbox(till_path) if t == "sale.completed"]
+    assert sold["discount_cents"] == 628

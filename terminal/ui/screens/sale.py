@@ -367,6 +367,8 @@ class SaleScreen(TillScreen[None]):
                     items=self.cart.parked_items(),
                     customer=self.cart.customer,
                     now=till.clock(),
+                    sale_approval=self.cart.sale_approval,
+                    sale_discount_approved=self.cart.sale_discount_approved,
                 )
             if outcome.failed:
                 return
@@ -401,7 +403,7 @@ class SaleScreen(TillScreen[None]):
             self._busy = None
         if outcome.failed:
             return
-        self.pane.load(cart.items, cart.customer)
+        self.pane.load(cart)
         if cart.missing:
             self.error(f"No longer sold, left out: {', '.join(cart.missing)}", "Recall")
         else:

@@ -32,7 +32,7 @@ from terminal.ui.widgets.scan.scan_input import ScanInput
 
 if TYPE_CHECKING:
     from terminal.domain.approval import ApprovalNeed
-    from terminal.services.schemas import ApprovalView, CustomerView, ParkedItem, ProductView
+    from terminal.services.schemas import ApprovalView, CustomerView, ParkedCart, ProductView
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +241,13 @@ class CartPane(Vertical):
         self._last = None
         self._changed()
 
-    def load(self, items: list[ParkedItem], customer: CustomerView | None) -> None:
+    def load(self, parked: ParkedCart) -> None:
         """A recalled sale; lines scanned while it was loading stay after it."""
         meanwhile = list(self.cart.entries)
-        self.cart.load(items, customer or self.cart.customer)
+        self.cart.load(parked.items, parked.customer or self.cart.customer)
+        if parked.sale_approval is not None:
+            self.cart.sale_approval = parked.sale_approval
+            self.cart.sale_discount_approved = parked.sale_discount_approved
         self.cart.entries.extend(meanwhile)
         self._last = None
         self._changed(select=0)
