@@ -15,10 +15,10 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVarTuple
 
 from pydantic import BaseModel
-from sqlalchemy import and_, case, select
+from sqlalchemy import Select, and_, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -26,6 +26,7 @@ from hq.reports.common import ReportQuery, Scope, restrict, scoped_sales, window
 from hq.reports.sales import cents
 
 MAX_ROWS = 2000
+Ts = TypeVarTuple("Ts")
 Kind = Literal["discount", "void", "cancel", "no_sale", "approval", "refused"]
 KINDS: tuple[Kind, ...] = ("discount", "void", "cancel", "no_sale", "approval", "refused")
 LABELS: dict[str, str] = {
@@ -131,9 +132,16 @@ async def _discounts(
     ]
 
 
-def _in_period(column: Any, query: ReportQuery, scope: Scope) -> Any:
+def _at_tills(
+    stmt: Select[*Ts], terminal_id: Any, at: Any, query: ReportQuery, scope: Scope
+) -> Select[*Ts]:
+    """Rows of tills the asker may see, in the period; the caller matches cashiers by id
+    (these rows name a cashier by id, not through a sale)."""
     lo, hi = window(query.date_from, query.date_to, scope.tz)
-    return and_(column >= lo, column < hi)
+    stmt = stmt.join(m.Terminal, m.Terminal.terminal_id == terminal_id).where(
+        and_(at >= lo, at < hi)
+    )
+    return restrict(stmt, query.model_copy(update={"cashier": None}), scope)
 
 
 async def _approvals(
@@ -144,12 +152,7 @@ async def _approvals(
     wanted: set[uuid.UUID] | None,
 ) -> list[ExceptionRow]:
     a = m.Approval
-    stmt = (
-        select(a)
-        .join(m.Terminal, m.Terminal.terminal_id == a.terminal_id)
-        .where(_in_period(a.occurred_at, query, scope))
-    )
-    stmt = restrict(stmt, query.model_copy(update={"cashier": None}), scope)
+    stmt = _at_tills(select(a), a.terminal_id, a.occurred_at, query, scope)
     if wanted is not None:
         stmt = stmt.where(a.cashier_id.in_(wanted))
     rows = []
@@ -182,12 +185,7 @@ async def _cancels(
     wanted: set[uuid.UUID] | None,
 ) -> list[ExceptionRow]:
     c = m.Cancel
-    stmt = (
-        select(c)
-        .join(m.Terminal, m.Terminal.terminal_id == c.terminal_id)
-        .where(_in_period(c.occurred_at, query, scope))
-    )
-    stmt = restrict(stmt, query.model_copy(update={"cashier": None}), scope)
+    stmt = _at_tills(select(c), c.terminal_id, c.occurred_at, query, scope)
     if wanted is not None:
         stmt = stmt.where(c.cashier_id.in_(wanted))
     return [
@@ -214,16 +212,15 @@ async def _from_events(
 ) -> list[ExceptionRow]:
     e = m.Event
     when = case((e.clock_off, e.received_at), else_=e.occurred_at)
-    stmt = (
-        select(e.terminal_id, e.type, e.payload, when.label("at"))
-        .join(m.Terminal, m.Terminal.terminal_id == e.terminal_id)
-        .where(
-            e.type.in_(("line.voided", "cash.movement")),
-            e.quarantined.is_(False),
-            _in_period(when, query, scope),
-        )
+    stmt = _at_tills(
+        select(e.terminal_id, e.type, e.payload, when.label("at")).where(
+            e.type.in_(("line.voided", "cash.movement")), e.quarantined.is_(False)
+        ),
+        e.terminal_id,
+        when,
+        query,
+        scope,
     )
-    stmt = restrict(stmt, query.model_copy(update={"cashier": None}), scope)
     rows = []
     for r in await session.execute(stmt):
         payload: dict[str, Any] = r.payload
