@@ -19,6 +19,7 @@ from hq import inventory, purchasing
 from hq import models as m
 from hq.api.admin import AdminContext, CsrfAdminDep, PageAdminDep
 from hq.api.deps import DatabaseDep, SettingsDep
+from hq.api.routes.purchasing import PoId
 from hq.pages.stock import LINE_ROWS
 from hq.pages.templating import render, sentence
 from hq.reports.common import today
@@ -190,7 +191,7 @@ async def _order_page(
     request: Request,
     admin: AdminContext,
     db: DatabaseDep,
-    po_id: int,
+    po_id: PoId,
     *,
     status: int = 200,
     error: str | None = None,
@@ -221,7 +222,7 @@ async def _order_page(
 
 @router.get("/purchasing/orders/{po_id}")
 async def order_page(
-    request: Request, po_id: int, admin: PageAdminDep, db: DatabaseDep, done: str | None = None
+    request: Request, po_id: PoId, admin: PageAdminDep, db: DatabaseDep, done: str | None = None
 ) -> Response:
     return await _order_page(request, admin, db, po_id, done=done)
 
@@ -233,7 +234,7 @@ async def _order_outlet(db: DatabaseDep, po_id: int) -> str:
 
 @router.post("/purchasing/orders/{po_id}/status")
 async def order_status(
-    request: Request, po_id: int, admin: CsrfAdminDep, db: DatabaseDep, status: Code = ""
+    request: Request, po_id: PoId, admin: CsrfAdminDep, db: DatabaseDep, status: Code = ""
 ) -> Response:
     try:
         inventory.check_may_move(admin.profile, await _order_outlet(db, po_id))
@@ -251,7 +252,7 @@ async def order_status(
 @router.post("/purchasing/orders/{po_id}/receive")
 async def order_receive(
     request: Request,
-    po_id: int,
+    po_id: PoId,
     admin: CsrfAdminDep,
     db: DatabaseDep,
     settings: SettingsDep,

@@ -4,13 +4,18 @@ Changes go through the back office's forms, which are CSRF-protected and audited
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from hq import purchasing
 from hq.api.admin import ReportReaderDep
 from hq.api.deps import DatabaseDep
 from hq.api.errors import ApiError
 from sync import protocol as p
+
+PoId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""A purchase order's number, within what the store's key holds (a 500 otherwise)."""
 
 router = APIRouter(
     prefix="/v1/reports/purchasing",
@@ -38,7 +43,7 @@ async def orders(admin: ReportReaderDep, db: DatabaseDep) -> list[purchasing.PoV
     response_model=purchasing.PoView,
     responses={404: {"model": p.ErrorBody}},
 )
-async def order(po_id: int, admin: ReportReaderDep, db: DatabaseDep) -> purchasing.PoView:
+async def order(po_id: PoId, admin: ReportReaderDep, db: DatabaseDep) -> purchasing.PoView:
     """One purchase order (404 for one at another manager's outlet, as for none)."""
     async with db.readers() as session, session.begin():
         found = await purchasing.list_pos(session, outlets=admin.profile.outlets, po_id=po_id)
