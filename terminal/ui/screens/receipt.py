@@ -2,17 +2,24 @@
 
 The receipt is shown only after COMMIT (the payment screen returns it then); printing,
 if a printer is set up, runs in a thread worker and a printer fault never loses the sale.
+
+A sale over S$1,000 or with mixed tax codes needs a full tax invoice, which names the
+customer: F7 asks for the customer's name and address and shows (and prints) that
+invoice. A simplified invoice needs neither, so F7 is not offered then.
 """
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Label, Static
 
+from terminal.domain.invoice import invoice_kind
 from terminal.domain.money import format_cents
+from terminal.printing.documents import render_tax_invoice
 from terminal.printing.printer import CashDrawer, PrinterError
 from terminal.printing.receipt_text import render_receipt
 from terminal.services.schemas import Receipt
@@ -27,6 +34,7 @@ class ReceiptModal(TillModal[None]):
         Binding("enter", "new_sale", "New sale"),
         Binding("escape", "close", "Back"),
         Binding("f12", "print", "Print"),
+        Binding("f7", "invoice_to", "Invoice to"),
     ]
 
     def __init__(self, receipt: Receipt, *, reprint: bool = False) -> None:
@@ -62,6 +70,47 @@ class ReceiptModal(TillModal[None]):
             )
             kick = took_cash and not self.reprint and self.till.drawer_kick_on_cash
             self._print(render_receipt(self.receipt, reprint=self.reprint), kick=kick)
+
+    @property
+    def full_invoice(self) -> bool:
+        r = self.receipt
+        return invoice_kind(r.total_cents, (ln.tax_code for ln in r.lines)) == "full"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "invoice_to":
+            return self.full_invoice
+        return True
+
+    def action_invoice_to(self) -> None:
+        from terminal.ui.screens.prompt import PromptModal
+
+        def named(name: str | None) -> None:
+            if name is None or not name.strip():
+                return
+            self.app.push_screen(
+                PromptModal(
+                    "Tax invoice",
+                    f"{name.strip()}'s address (as it goes on the invoice).",
+                    placeholder="e.g. 8 Jurong Port Rd, Singapore 619092",
+                ),
+                lambda address: self._invoice(name.strip(), (address or "").strip()),
+            )
+
+        self.app.push_screen(
+            PromptModal(
+                "Tax invoice",
+                "The customer's name (or their company's) for the full tax invoice.",
+                default=self.receipt.customer_name or "",
+            ),
+            named,
+        )
+
+    def _invoice(self, name: str, address: str) -> None:
+        receipt = self.receipt.model_copy(update={"customer_name": name[:100]})
+        text = render_tax_invoice(receipt, copy=self.reprint, customer_address=address[:300])
+        self.query_one("#receipt-text", Static).update(Text(text))  # typed text: no markup
+        if self.till.printer is not None:
+            self._print(text)
 
     def action_close(self) -> None:
         self.dismiss(None)
