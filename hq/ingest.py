@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Table, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -102,6 +102,14 @@ LOYALTY_COLUMNS = (
 Tuple = tuple[Any, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TillReport:
+    """What a till says of itself with a push (headers; either may be missing)."""
+
+    pending: int | None = None
+    version: str | None = None
+
+
 class TerminalNotAllowed(Exception):
     """The terminal is unknown or revoked (checked again under the row lock)."""
 
@@ -137,8 +145,12 @@ async def ingest_batch(
     terminal_id: str,
     events: Sequence[Received],
     now: datetime | None = None,
+    till: TillReport | None = None,
 ) -> p.PushResponse:
-    """Apply ``events`` (already checked to belong to ``terminal_id``) and answer per event."""
+    """Apply ``events`` (already checked to belong to ``terminal_id``) and answer per event.
+
+    ``till``: what the till said of itself with the push (its pending count and version),
+    kept on its terminal row for the dashboard."""
     received_at = now or datetime.now(UTC)
     mark, outlet = await _lock_terminal(session, terminal_id)
     bulk = await BulkWriter.of(session)
@@ -180,7 +192,7 @@ async def ingest_batch(
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
     await _flush(session, bulk, facts)
 
-    mark = await _advance_mark(session, terminal_id, mark, received_at)
+    mark = await _advance_mark(session, terminal_id, mark, received_at, till or TillReport())
     results = [status[ev.event_id] for ev in first.values()]
     if len(events) != len(first):  # an event repeated inside one batch: answer each copy
         seen: set[UUID] = set()
@@ -354,18 +366,25 @@ _ADVANCE_MARK = (
                       LIMIT 1)
                 ELSE :mark
             END,
-            last_seen_at = :seen_at
+            last_seen_at = :seen_at,
+            reported_pending = coalesce(:pending, reported_pending),
+            app_version = coalesce(:version, app_version)
         WHERE terminal_id = :terminal_id
         RETURNING contiguous_seq
         """
     )
-    .bindparams(bindparam("mark", type_=BigInteger()), bindparam("seen_at", type_=m.UtcDateTime()))
+    .bindparams(
+        bindparam("mark", type_=BigInteger()),
+        bindparam("seen_at", type_=m.UtcDateTime()),
+        bindparam("pending", type_=Integer()),
+        bindparam("version", type_=String(40)),
+    )
     .columns(contiguous_seq=BigInteger())
 )
 
 
 async def _advance_mark(
-    session: AsyncSession, terminal_id: str, mark: int, seen_at: datetime
+    session: AsyncSession, terminal_id: str, mark: int, seen_at: datetime, till: TillReport
 ) -> int:
     """Move the mark over the seqs now held above it, in one statement.
 
@@ -374,7 +393,14 @@ async def _advance_mark(
     unique index ``(terminal_id, terminal_seq)`` without reading seqs into Python.
     """
     result = await session.execute(
-        _ADVANCE_MARK, {"terminal_id": terminal_id, "mark": mark, "seen_at": seen_at}
+        _ADVANCE_MARK,
+        {
+            "terminal_id": terminal_id,
+            "mark": mark,
+            "seen_at": seen_at,
+            "pending": till.pending,
+            "version": till.version,
+        },
     )
     return int(result.scalar_one())
 

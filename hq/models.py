@@ -107,6 +107,10 @@ class Terminal(Base):
     contiguous_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     """Highest N such that HQ holds every event 1..N of this terminal."""
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reported_pending: Mapped[int | None] = mapped_column(Integer)
+    """Events the till said were still waiting after its last push (None: not said)."""
+    app_version: Mapped[str | None] = mapped_column(String(40))
+    """The till's Kedai version, from its last push (``User-Agent: kedai-till/X``)."""
 
 
 class Admin(Base):

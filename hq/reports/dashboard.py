@@ -66,6 +66,10 @@ class TillHealth(BaseModel):
     """Quarantined events not dismissed."""
     revoked: bool
     warning: str | None
+    pending: int | None = None
+    """Events the till said were still waiting after its last push (None: not said)."""
+    app_version: str | None = None
+    """The till's Kedai version, from its last push."""
 
 
 class Dashboard(BaseModel):
@@ -79,8 +83,8 @@ class Dashboard(BaseModel):
     tills: list[TillHealth]
     silent_after_minutes: int
     pending_note: str = (
-        "Pending counts and app versions are not reported by tills yet; "
-        "the gap and quarantine columns are HQ's own view."
+        "Pending and version are what each till said with its last push; the gap and "
+        "quarantine columns are HQ's own view."
     )
 
 
@@ -303,6 +307,8 @@ async def till_health(
                 quarantined=int(open_q.get(t.terminal_id, 0)),
                 revoked=t.revoked,
                 warning=warning,
+                pending=t.reported_pending,
+                app_version=t.app_version,
             )
         )
     return out

@@ -395,7 +395,9 @@ class SyncAgent:
                 asyncio.create_task(self._prepare(batch[-1].seq, terminal_id)) if more else None
             )
             try:
-                answer = await self._http.push(base, token, gz)
+                answer = await self._http.push(
+                    base, token, gz, pending_after=self.state.pending - len(batch)
+                )
             except BaseException:
                 await _cancel(prefetch)
                 raise

@@ -8,6 +8,7 @@ Every transport failure becomes :class:`SyncTransportError`, a 401/403 a
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -21,6 +22,17 @@ from sync.protocol import ChangePage, PushResponse, SaleLookup, WhoAmI
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 """Bounded: a dead HQ costs at most a few seconds per attempt, never a hung agent."""
 LOOKUP_TIMEOUT = httpx.Timeout(3.0)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("kedai")
+    except metadata.PackageNotFoundError:  # run from a source tree
+        return "0+unknown"
+
+
+USER_AGENT = f"kedai-till/{_version()}"
+"""How a till names itself to HQ (HQ shows the version on its dashboard)."""
 """A cashier waits on a sale lookup with a customer at the counter: a few seconds, then
 the till offers a manual return instead."""
 
@@ -44,7 +56,11 @@ class HqClient:
         params: dict[str, int] | None = None,
         timeout: httpx.Timeout | None = None,
     ) -> httpx.Response:
-        all_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        all_headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
         all_headers |= headers or {}
         try:
             response = await self.client.request(
@@ -73,13 +89,16 @@ class HqClient:
         response = await self.send("GET", f"{base}/v1/sync/whoami", token=token)
         return _parse(WhoAmI, response)
 
-    async def push(self, base: str, token: str, body: bytes) -> PushResponse:
+    async def push(
+        self, base: str, token: str, body: bytes, *, pending_after: int | None = None
+    ) -> PushResponse:
+        """``pending_after``: events still waiting once this batch is in, for HQ's view
+        of the till's health."""
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        if pending_after is not None:
+            headers["X-Kedai-Pending"] = str(max(0, pending_after))
         response = await self.send(
-            "POST",
-            f"{base}/v1/sync/push",
-            token=token,
-            content=body,
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            "POST", f"{base}/v1/sync/push", token=token, content=body, headers=headers
         )
         return _parse(PushResponse, response)
 

@@ -17,7 +17,7 @@ from terminal.db.engine import Database
 from terminal.db.models import OutboxEvent, SyncState
 from terminal.services.sync_store import TillSyncStore
 from terminal.services.uow import reading, writing
-from tests.sync.conftest import OTHER_TERMINAL, LocalHq, make_agent, make_sales
+from tests.sync.conftest import OTHER_TERMINAL, TERMINAL, URL, LocalHq, make_agent, make_sales
 
 
 async def statuses(db: Database) -> dict[int, str]:
@@ -261,3 +261,35 @@ async def test_a_second_sync_waits_for_the_running_cycle(till: Database, hq: Loc
     assert peak == 1
     assert hq.transport.pushed_seqs == list(range(1, 31))  # each event once, in order
     assert first.pushed + second.pushed == 30 and not (first.hq_restored or second.hq_restored)
+
+
+async def test_hq_keeps_what_the_till_says_of_itself_with_a_push(
+    till: Database, hq: LocalHq
+) -> None:
+    from sync.agent.hq_client import USER_AGENT
+
+    await make_sales(till, 45)
+    agent = make_agent(till, hq, batch_events=20)
+    await agent.refresh()  # the agent knows its backlog before it pushes
+    await agent.sync_once()
+    await agent.aclose()
+    (row,) = await hq.rows(
+        "SELECT reported_pending, app_version FROM terminals WHERE terminal_id = :t", t=TERMINAL
+    )
+    assert row == (0, USER_AGENT.removeprefix("kedai-till/"))
+    # A push without the headers (or with nonsense in them) keeps what was said before.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=hq.app), base_url=URL) as c:
+        r = await c.post(
+            "/v1/sync/push",
+            json={"terminal_id": TERMINAL, "events": []},
+            headers={
+                "Authorization": f"Bearer {hq.tokens[TERMINAL]}",
+                "X-Kedai-Pending": "-3",
+                "User-Agent": "kedai-till/<script>",
+            },
+        )
+    assert r.status_code == 200, r.text
+    (again,) = await hq.rows(
+        "SELECT reported_pending, app_version FROM terminals WHERE terminal_id = :t", t=TERMINAL
+    )
+    assert again == row

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from hq.api.deps import CurrentTerminal, DatabaseDep, SettingsDep, unauthorized
 from hq.api.errors import ApiError
 from hq.changes import feed_head, read_changes
-from hq.ingest import TerminalNotAllowed, ingest_batch
+from hq.ingest import TerminalNotAllowed, TillReport, ingest_batch
 from hq.wire import push_request_schema, read_push
 from sync import protocol as p
 
@@ -49,7 +49,10 @@ async def push(request: Request, terminal: CurrentTerminal, db: DatabaseDep) -> 
     try:
         async with db.sessions() as session, session.begin():
             answer = await ingest_batch(
-                session=session, terminal_id=terminal.terminal_id, events=batch.events
+                session=session,
+                terminal_id=terminal.terminal_id,
+                events=batch.events,
+                till=till_report(request),
             )
     except TerminalNotAllowed:
         raise unauthorized("token revoked") from None
@@ -91,3 +94,14 @@ async def whoami(terminal: CurrentTerminal) -> p.WhoAmI:
         terminal_code=terminal.terminal_code,
         contiguous_seq=terminal.contiguous_seq,
     )
+
+
+def till_report(request: Request) -> TillReport:
+    """The pending count (``X-Kedai-Pending``) and version (``User-Agent: kedai-till/X``)
+    a till sends with a push; anything malformed is ignored, never an error."""
+    raw = request.headers.get("x-kedai-pending", "")
+    pending = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    agent = request.headers.get("user-agent", "")
+    version = agent.removeprefix("kedai-till/") if agent.startswith("kedai-till/") else ""
+    ok = version and len(version) <= 40 and all(c.isalnum() or c in ".+-_" for c in version)
+    return TillReport(pending=pending, version=version if ok else None)
