@@ -107,7 +107,9 @@ def test_owner_sees_the_synced_sales_and_every_report_adds_up(page: Any, shop: S
     till = page.locator("#tills tbody tr", has_text=shop.terminal_id)
     cells = till.locator("td").all_inner_texts()
     assert cells[1] == str(shop.quarantined_seq)  # HQ holds every seq, the bad one too
-    assert cells[3] == "1" and "1 in quarantine" in cells[4]
+    assert cells[3] == "1" and "1 in quarantine" in cells[6]
+    assert cells[4] == "0"  # the till said nothing waits after its last push
+    assert cells[5] and cells[5][0].isdigit()  # and which Kedai it runs
     assert page.locator("figure.chart svg").count() == 2
     assert "ctrl+" not in page.content() and "http://kozea" not in page.content()
     shoot(page, "dashboard")
