@@ -7,7 +7,7 @@ receives. A new sale field is a column (model and migration) plus a line here, a
 payload that does not fit the tables fails with a Python frame.
 
 It is a plain function on a ``sqlite3`` connection, run inside the caller's transaction:
-the checkout hands it to the aiosqlite thread in one hand-off (:func:`record_sale`), so
+the checkout runs it on the aiosqlite thread inside its one-trip unit of work, so
 its six statements (one per table, the repeated rows batched with ``executemany``) cost
 what the one outbox INSERT of migration 0001's trigger did. The database keeps only cheap
 invariants: the outbox ``seq`` and the sale's ``receipt_seq`` are each their counter plus
@@ -21,14 +21,9 @@ import sqlite3
 import uuid
 from collections import Counter
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sync.protocol import SCHEMA_VERSION, SaleCompleted
-from terminal.db.engine import in_driver_thread
 from terminal.db.models import db_time
-
-if TYPE_CHECKING:
-    import aiosqlite
 
 SALE_COMPLETED = "sale.completed"
 
@@ -178,19 +173,3 @@ def write_sale(
         )
     if sold:
         conn.executemany(_STOCK_SQL, [(product, -qty) for product, qty in sold.items()])
-
-
-async def record_sale(
-    conn: aiosqlite.Connection,
-    sale: SaleCompleted,
-    *,
-    event_seq: int,
-    receipt_seq: int,
-    at: datetime,
-) -> None:
-    """:func:`write_sale` on the aiosqlite thread, in one hand-off, in the open transaction."""
-
-    def write(raw: sqlite3.Connection) -> None:
-        write_sale(raw, sale, event_seq=event_seq, receipt_seq=receipt_seq, at=at)
-
-    await in_driver_thread(conn, write)

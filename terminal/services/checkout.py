@@ -2,16 +2,16 @@
 
 One ``BEGIN IMMEDIATE`` unit of work writes the sale, its lines, payments, loyalty
 deltas, the stock decrement, the next receipt number and the outbox event, or nothing.
-Its speed is set by hand-offs to the aiosqlite thread, so it makes as few as it can:
-one statement reads the store settings with both counters, one reads every
-product/cashier/customer/shift the request names, and one trip runs
-:func:`terminal.db.projection.write_sale`, which stores the outbox event and writes the
-sale tables, the ledger and stock from that same ``SaleCompleted`` object (six batched
-statements on the driver's thread; the counter triggers of migrations 0001/0002 move the
-gapless counters and check the receipt number). All of it goes straight to the driver
-(one hand-off each, instead of three or four per statement through SQLAlchemy's adapter)
-inside the session's transaction. The local facts are, by construction, exactly what HQ
-is sent. Everything in between is pure domain arithmetic.
+Its speed is set by hand-offs to the aiosqlite thread (each a thread wake-up), so the
+whole unit of work is one: :func:`terminal.services.uow.writing_in_one_trip` runs it on
+the driver's thread between ``BEGIN IMMEDIATE`` and ``COMMIT``. In it one statement reads
+the store settings with both counters, one reads every product/cashier/customer/shift
+the request names, the sale is priced and checked (pure domain arithmetic), and
+:func:`terminal.db.projection.write_sale` stores the outbox event and writes the sale
+tables, the ledger and stock from that same ``SaleCompleted`` object (six batched
+statements; the counter triggers of migrations 0001/0002 move the gapless counters and
+check the receipt number). The local facts are, by construction, exactly what HQ is
+sent. A refusal raised anywhere in it rolls the transaction back.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync.protocol import LoyaltyDelta, Payment, SaleCompleted, SaleLine
-from terminal.db.engine import Database, driver_connection
+from terminal.db.engine import Database
 from terminal.db.models import db_uuid
-from terminal.db.projection import record_sale
+from terminal.db.projection import write_sale
 from terminal.domain.approval import ApprovalLimits, LineFacts, sale_needs
 from terminal.domain.cart import MAX_QTY, CartError, CartLine, Totals, price_cart
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
@@ -57,10 +57,10 @@ from terminal.services.schemas import (
     ReceiptLine,
     ReceiptPayment,
 )
-from terminal.services.uow import writing
+from terminal.services.uow import writing_in_one_trip
 
 if TYPE_CHECKING:
-    import aiosqlite
+    import sqlite3
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,20 +103,22 @@ async def finalize_sale(
     """
     at = now or datetime.now(UTC)
     _check_shape(request)
-    async with writing(db) as session:
-        conn = await driver_connection(session)
-        ctx = await load_store_context(conn)
-        refs = await _load_refs(conn, request, at)
+
+    def unit(conn: sqlite3.Connection) -> Receipt:
+        ctx = load_store_context(conn)
+        refs = _load_refs(conn, request, at)
         _require_approvals(request, ctx, refs, at)
         sale = _build_sale(request, ctx, refs, at)
-        await record_sale(
+        write_sale(
             conn,
             sale.event,
             event_seq=ctx.last_event + 1,
             receipt_seq=ctx.last_receipt + 1,
             at=at,
         )
-    return sale.receipt
+        return sale.receipt
+
+    return await writing_in_one_trip(db, unit)
 
 
 def _check_shape(request: CheckoutRequest) -> None:
@@ -175,8 +177,8 @@ SELECT 'a', id, action, manager_id, 0, cashier_id, created_at, 1
 """
 
 
-async def load_store_context(conn: aiosqlite.Connection) -> StoreContext:
-    rows = list(await conn.execute_fetchall(_STORE_SQL))
+def load_store_context(conn: sqlite3.Connection) -> StoreContext:
+    rows = conn.execute(_STORE_SQL).fetchall()
     if not rows:
         raise NotInitialisedError("This till has no store settings: run `kedai-till init`.")
     first = rows[0]
@@ -195,7 +197,7 @@ async def load_store_context(conn: aiosqlite.Connection) -> StoreContext:
     )
 
 
-async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest, at: datetime) -> Refs:
+def _load_refs(conn: sqlite3.Connection, request: CheckoutRequest, at: datetime) -> Refs:
     ids = json.dumps(sorted({db_uuid(item.product_id) for item in request.items}))
     params = (
         ids,
@@ -206,7 +208,7 @@ async def _load_refs(conn: aiosqlite.Connection, request: CheckoutRequest, at: d
         int(at.timestamp()),
     )
     by_kind: dict[str, list[Any]] = {"p": [], "c": [], "u": [], "s": [], "a": []}
-    for row in await conn.execute_fetchall(_REFS_SQL, params):
+    for row in conn.execute(_REFS_SQL, params):
         by_kind[row[0]].append(row)
     cashier = by_kind["c"][0] if by_kind["c"] else None
     customer = by_kind["u"][0] if by_kind["u"] else None

@@ -9,14 +9,17 @@ shown. The transaction has rolled back by then.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from terminal.db.engine import Database
+from terminal.db.engine import Database, write_in_one_trip
 from terminal.services.errors import StorageError
+
+T = TypeVar("T")
 
 _HINTS = (
     ("locked", "The till's database is busy (locked by another program). Try again."),
@@ -51,6 +54,16 @@ async def writing(db: Database) -> AsyncIterator[AsyncSession]:
     try:
         async with db.writer() as session, session.begin():
             yield session
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
+        raise storage_error(exc) from exc
+
+
+async def writing_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """:func:`writing` for a unit of work that is one plain function on the driver's
+    thread (:func:`terminal.db.engine.write_in_one_trip`): the same ``BEGIN IMMEDIATE``,
+    rollback on error and :class:`StorageError` words, in one hand-off."""
+    try:
+        return await write_in_one_trip(db, fn)
     except (DBAPIError, sqlite3.DatabaseError) as exc:
         raise storage_error(exc) from exc
 

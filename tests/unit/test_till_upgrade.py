@@ -88,12 +88,12 @@ async def _previous_release_sale(
     await seed_demo(till)
     sent: list[tuple[SaleCompleted, int]] = []
 
-    async def capture(conn, sale, *, event_seq, receipt_seq, at):
+    def capture(conn, sale, *, event_seq, receipt_seq, at):
         sent.append((sale, event_seq))
 
     try:
         with monkeypatch.context() as m:
-            m.setattr(checkout, "record_sale", capture)
+            m.setattr(checkout, "write_sale", capture)
             receipt = await finalize_sale(till, *args, **kw)
     finally:
         await till.dispose()
