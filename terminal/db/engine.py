@@ -138,6 +138,18 @@ async def in_driver_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Con
     return await queue(fn, conn._conn)
 
 
+async def read_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """``fn`` on a pooled connection's driver thread, in one hand-off, outside any
+    explicit transaction: for a hot read that is one statement (a scan's lookup), which
+    SQLite runs in its own read transaction and which, in WAL, never waits for a writer.
+    Through a session it was five trips (the adapter's ``BEGIN``, cursor, fetch, close,
+    commit)."""
+    async with db.engine.connect() as conn:
+        pooled = await conn.get_raw_connection()
+        driver = cast("aiosqlite.Connection", pooled.driver_connection)
+        return await in_driver_thread(driver, fn)
+
+
 async def write_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
     """A whole write transaction in one hand-off: ``BEGIN IMMEDIATE``, ``fn``, ``COMMIT``.
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from terminal.db.engine import Database
@@ -14,7 +15,7 @@ from terminal.db.models import GstRateRow, Product, ScheduledPrice, StoreSetting
 from terminal.domain.gst import GstRate, NoGstRateError, rate_on
 from terminal.services.errors import NotFoundError, NotInitialisedError
 from terminal.services.schemas import ProductView, StoreProfile, StoreView
-from terminal.services.uow import reading
+from terminal.services.uow import reading, reading_in_one_trip
 
 
 def price_now(at: datetime | None = None) -> ColumnElement[int]:
@@ -48,25 +49,51 @@ def _view(row: object) -> ProductView:
     return ProductView.model_validate(row, from_attributes=True)
 
 
-async def lookup_code(db: Database, code: str) -> ProductView:
-    """Find an active product by barcode or SKU (what a scanner or a cashier types)."""
+# One statement for a scan: the product by barcode, else by SKU (both unique indexes), at
+# the price in effect now (?3, unix seconds), as :func:`price_now` computes it.
+_LOOKUP_SQL = """
+SELECT id, sku, barcode, name,
+       coalesce((SELECT price_cents FROM price_schedule
+                 WHERE product_id = products.id AND effective_at <= ?3
+                 ORDER BY effective_at DESC LIMIT 1), price_cents),
+       tax_code, cdc_eligible, age_restricted
+FROM products WHERE (barcode = ?1 OR sku = ?2) AND active = 1
+ORDER BY barcode = ?1 DESC LIMIT 1
+"""
+
+
+async def lookup_code(db: Database, code: str, *, at: datetime | None = None) -> ProductView:
+    """Find an active product by barcode or SKU (what a scanner or a cashier types).
+
+    The till's hottest read (every scan), so it is one trip to the driver's thread.
+    A code that is one product's barcode and another's SKU finds the barcode's.
+    """
     code = code.strip()
     if not code:
         raise NotFoundError("Nothing was scanned.")
-    async with reading(db) as s:
-        row = (
-            await s.execute(
-                select(*_columns())
-                .where(or_(Product.barcode == code, Product.sku == code.upper()))
-                .where(Product.active.is_(True))
-                .limit(1)
-            )
-        ).first()
+    moment = int((at or datetime.now(UTC)).timestamp())
+
+    def find(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = conn.execute(
+            _LOOKUP_SQL, (code, code.upper(), moment)
+        ).fetchone()
+        return row
+
+    row = await reading_in_one_trip(db, find)
     if row is None:
         raise NotFoundError(
             f"Unknown barcode or SKU {code!r}: check the item or search by name (F2)."
         )
-    return _view(row)
+    return ProductView(
+        id=UUID(hex=row[0]),
+        sku=row[1],
+        barcode=row[2],
+        name=row[3],
+        price_cents=row[4],
+        tax_code=row[5],
+        cdc_eligible=bool(row[6]),
+        age_restricted=bool(row[7]),
+    )
 
 
 async def search_products(db: Database, text: str, *, limit: int = 50) -> list[ProductView]:

@@ -40,6 +40,7 @@ from terminal.ui.widgets.cart.totals_panel import TotalsPanel
 from terminal.ui.widgets.header.till_header import TillHeader
 from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.scan.scan_queue import ScanQueue
+from terminal.ui.widgets.text import show_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -128,8 +129,9 @@ class SaleScreen(TillScreen[None]):
         self.query_one(TotalsPanel).show(message.totals, item_count=message.item_count)
         self.query_one(CustomerBadge).show(message.customer)
         last = message.last
-        self.query_one("#last-scan", Label).update(
-            f"Last: {last.name}\nS${format_cents(last.price_cents)}" if last else ""
+        show_text(
+            self.query_one("#last-scan", Label),
+            f"Last: {last.name}\nS${format_cents(last.price_cents)}" if last else "",
         )
 
     @on(CartPane.Refused)
@@ -184,7 +186,7 @@ class SaleScreen(TillScreen[None]):
             self.error_clear()
 
     def error_clear(self) -> None:
-        self.query_one("#message", Label).update("")
+        show_text(self.query_one("#message", Label), "")
 
     async def scans_settled(self) -> None:
         """Wait until every scan not held for the next cart is looked up (tests, bench)."""

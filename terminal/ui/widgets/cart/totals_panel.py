@@ -7,16 +7,17 @@ from textual.widgets import Static
 from terminal.domain.cart import Totals
 from terminal.domain.money import format_cents
 from terminal.domain.tender import cash_due
+from terminal.ui.widgets.text import show_text
 
 
 class TotalsPanel(Static):
     DEFAULT_CSS = """
-    TotalsPanel { height: auto; padding: 0 1; }
+    TotalsPanel { width: 100%; height: auto; padding: 0 1; }
     """
 
     def show(self, totals: Totals | None, *, item_count: int) -> None:
         if totals is None:
-            self.update("No items yet.\nScan or type a barcode/SKU.")
+            show_text(self, "No items yet.\nScan or type a barcode/SKU.")
             return
         rate = f"{totals.gst_rate_bp / 100:g}%"
         rows = [f"Items    {item_count:>12}"]
@@ -27,4 +28,4 @@ class TotalsPanel(Static):
             f"GST {rate} incl{format_cents(totals.tax_cents):>{13 - len(rate)}}",
             f"Cash due {format_cents(cash_due(totals.total_cents)):>12}",
         ]
-        self.update("\n".join(rows))
+        show_text(self, "\n".join(rows))

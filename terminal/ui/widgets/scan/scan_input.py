@@ -22,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Input
 
 from terminal.ui.messages import Scanned
@@ -33,6 +35,11 @@ class ScanInput(Input):
         width: 1fr;
     }
     """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """``Input`` sets its virtual size on every keystroke, and ``Widget``'s reactive asks
+    for a layout of the whole screen each time it changes: 14 layouts per scan. This box
+    has a fixed size (``1fr`` x 3) and scrolls its text itself, so a repaint is enough."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,85 @@
+"""A scan does not re-lay out the screen for what cannot move: the scan box takes a
+barcode's keystrokes without asking for layouts, and labels whose text keeps its shape
+are repainted only; text that does change a label's height still gets its layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from sync.demo_data import DEMO_BARCODE
+from terminal.ui.widgets.scan.scan_input import ScanInput
+from terminal.ui.widgets.text import show_text
+from tests.ui.helpers import login, scan, settle
+
+
+def count_layouts(widget: Widget, monkeypatch: Any) -> list[int]:
+    asked: list[int] = []
+    real = widget.refresh
+
+    def refresh(*regions: Any, **kw: Any) -> Widget:
+        if kw.get("layout"):
+            asked.append(1)
+        return real(*regions, **kw)
+
+    monkeypatch.setattr(widget, "refresh", refresh)
+    return asked
+
+
+async def test_typing_a_barcode_asks_for_no_layout(make_app, monkeypatch) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        box = app.screen.query_one(ScanInput)
+        asked = count_layouts(box, monkeypatch)
+        await pilot.press(*DEMO_BARCODE)
+        await settle(pilot)
+        assert asked == [] and box.value == DEMO_BARCODE
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(app.screen.cart) == 1 and box.value == ""
+        # a code longer than the box still scrolls to show its end, and still scans
+        await scan(pilot, "0" * 70 + DEMO_BARCODE)
+        assert len(app.screen.cart) == 1 and "Unknown barcode" in str(
+            app.screen.query_one("#message").content
+        )
+        await pilot.press(*("0" * 70))
+        await settle(pilot)
+        assert box.scroll_offset.x > 0
+
+
+class Labels(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("one line", id="fixed")
+        yield Static("auto", id="auto")
+
+    CSS = """
+    #fixed { width: 20; height: auto; }
+    #auto { width: auto; height: auto; }
+    """
+
+
+async def test_show_text_lays_out_only_when_the_height_can_change(monkeypatch) -> None:
+    app = Labels()
+    async with app.run_test(size=(40, 10)) as pilot:
+        fixed = app.query_one("#fixed", Static)
+        asked = count_layouts(fixed, monkeypatch)
+        show_text(fixed, "another line")  # same height at width 20: a repaint only
+        show_text(fixed, "another line")  # the same text: nothing at all
+        await pilot.pause()
+        assert asked == [] and fixed.size.height == 1
+        assert "another line" in fixed.render_line(0).text
+        show_text(fixed, "a line much too long to fit in twenty cells")  # wraps: layout
+        await pilot.pause()
+        assert asked and fixed.size.height == 3
+        show_text(fixed, "two\nlines")
+        await pilot.pause()
+        assert fixed.size.height == 2
+        auto = app.query_one("#auto", Static)
+        asked_auto = count_layouts(auto, monkeypatch)
+        show_text(auto, "a wider text")  # its width follows the text: always a layout
+        await pilot.pause()
+        assert asked_auto and auto.size.width == len("a wider text")
