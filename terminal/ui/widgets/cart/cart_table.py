@@ -121,12 +121,27 @@ class CartTable(ScrollView, can_focus=False):
             self._layout = layout
             self._columns = _columns(width, wide=wide, discounts=discounts)
         self._rows = [] if totals is None else _rows(cart, totals, self._columns)
-        self.virtual_size = Size(width, len(self._rows) + 1)
+        self._set_virtual_size(Size(width, len(self._rows) + 1))
         if select is not None:
             self._cursor = select
         self._cursor = max(0, min(self._cursor, len(self._rows) - 1))
         self._scroll_to_cursor()
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """A new row changes only what scrolls: update the scrollbars, not the screen.
+
+        ``Widget.virtual_size`` asks for a layout of the whole screen when it changes, once
+        per scan here. What a layout would do for this widget is its scroll update (the
+        scrollbar shown or not, its window, the scroll clamped), so that is done directly;
+        when the scrollbar appears or goes, its own reactive still asks for the layout
+        that makes room for it.
+        """
+        if size == self.virtual_size:
+            return
+        self.set_reactive(CartTable.virtual_size, size)
+        if self.is_mounted:
+            self._scroll_update(size)
 
     def move_cursor(self, *, row: int) -> None:
         if not self._rows:
