@@ -29,18 +29,31 @@ def count_layouts(widget: Widget, monkeypatch: Any) -> list[int]:
     return asked
 
 
-async def test_typing_a_barcode_asks_for_no_layout(make_app, monkeypatch) -> None:
+async def test_typing_a_barcode_asks_for_no_layout_and_posts_no_changes(
+    make_app, monkeypatch
+) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot)
         box = app.screen.query_one(ScanInput)
         asked = count_layouts(box, monkeypatch)
+        posted: list[str] = []
+        real_post = box.post_message
+
+        def post(message: Any) -> bool:
+            if real_post(message):
+                posted.append(type(message).__name__)
+                return True
+            return False
+
+        monkeypatch.setattr(box, "post_message", post)
         await pilot.press(*DEMO_BARCODE)
         await settle(pilot)
         assert asked == [] and box.value == DEMO_BARCODE
         await pilot.press("enter")
         await settle(pilot)
         assert len(app.screen.cart) == 1 and box.value == ""
+        assert "Changed" not in posted  # nothing listens; each one bubbled to the app
         # a code longer than the box still scrolls to show its end, and still scans
         await scan(pilot, "0" * 70 + DEMO_BARCODE)
         assert len(app.screen.cart) == 1 and "Unknown barcode" in str(

@@ -56,7 +56,10 @@ class ScanInput(Input):
             return
         if not event.is_printable:
             self.marks[event.key] = self.taken
-        await super()._on_key(event)
+        # Nothing listens for this box's ``Changed``; posted for every digit, each one
+        # bubbled through every queue up to the app (some 70 dispatches per scan).
+        with self.prevent(Input.Changed):
+            await super()._on_key(event)
 
     def taken_before(self, key: str) -> int:
         """Codes taken before ``key`` was pressed (all so far if it did not come here)."""
@@ -67,7 +70,11 @@ class ScanInput(Input):
 
     def _take(self) -> None:
         code = self.value.strip()
-        self.value = ""
+        with self.prevent(Input.Changed):
+            self.value = ""
         if code:
             self.taken += 1
-            self.post_message(Scanned(code))
+            # Straight to the screen, which consumes scans: bubbling would pass it through
+            # the three containers between, each its own queue and a chance to wait
+            # behind a frame being drawn.
+            self.screen.post_message(Scanned(code))
