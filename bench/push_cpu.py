@@ -18,6 +18,7 @@ import asyncio
 import cProfile
 import gzip
 import json
+import os
 import pstats
 import statistics
 import tempfile
@@ -104,7 +105,7 @@ def measure(
         (enrolled,) = hqserver.enroll_many(url, "CPU", ["T1"])
         cpu, wall = asyncio.run(_pushes(url, enrolled, pushes, warmup, prof))
     if prof is not None:
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(prof).sort_stats(os.environ.get("PUSH_CPU_SORT", "cumulative")).print_stats(45)
     return {
         "cpu_median_ms": statistics.median(cpu),
         "cpu_p90_ms": statistics.quantiles(cpu, n=10)[-1],

@@ -161,7 +161,7 @@ async def ingest_batch(
     checked = await check_events(
         session=session, terminal_id=terminal_id, events=list(first.values()), now=received_at
     )
-    first = {ev.event_id: checked.get(ev.event_id, ev) for ev in first.values()}
+    first = {ev.event_id: checked.refused.get(ev.event_id, ev) for ev in first.values()}
     inserted = await _insert_events(bulk, first.values(), terminal_id, received_at)
     status: dict[UUID, p.EventResult] = {}
     quarantine: list[dict[str, Any]] = []
@@ -190,7 +190,7 @@ async def ingest_batch(
         await _answer_resent(session, terminal_id, missing, status, quarantine, received_at)
     if quarantine:
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
-    await _flush(session, bulk, facts)
+    await _flush(session, bulk, facts, checked.merged_into)
 
     mark = await _advance_mark(session, terminal_id, mark, received_at, till or TillReport())
     results = [status[ev.event_id] for ev in first.values()]
@@ -610,10 +610,16 @@ class _Collector:
         )  # fmt: skip
 
 
-async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None:
+async def _flush(
+    session: AsyncSession,
+    bulk: BulkWriter,
+    facts: _Facts,
+    merged_into: dict[UUID, UUID | None],
+) -> None:
     """One insert per table; every one is idempotent by its natural key. The report
-    rollups get one additive upsert each, of the new facts only (:mod:`hq.rollups`)."""
-    merged = await _repoint_merged(session, bulk, facts)
+    rollups get one additive upsert each, of the new facts only (:mod:`hq.rollups`).
+    ``merged_into``: where the customers named are, as the checks found them."""
+    merged = await _repoint_merged(session, bulk, facts, merged_into)
     await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
     await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
     await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
@@ -639,21 +645,28 @@ async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None
     )
 
 
-async def _repoint_merged(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> set[UUID]:
+async def _repoint_merged(
+    session: AsyncSession,
+    bulk: BulkWriter,
+    facts: _Facts,
+    merged_into: dict[UUID, UUID | None],
+) -> set[UUID]:
     """Sales and points naming a member HQ has merged into another go to that member.
 
     A till that has not pulled the merge yet (or was offline) still names the old member;
     its events are accepted as usual, with the survivor in their place, so no points are
     stranded on a hidden member. Returns the merged members named, whose change_seq is
     bumped so the till pulls them again (zero balance) after counting its own deltas.
+    Customers the checks looked up (``merged_into``) are not read again.
     """
     sale_customer = SALE_COLUMNS.index("customer_id")
     named = {row[1] for row in facts.loyalty}
     named.update(row[sale_customer] for row in facts.sales if row[sale_customer] is not None)
     if not named:
         return set()
-    ids = sorted((bulk.uuid_of(c) for c in named), key=str)
-    found: dict[UUID, UUID] = {}
+    customers = {bulk.uuid_of(c) for c in named}
+    found: dict[UUID, UUID] = {c: new for c in customers if (new := merged_into.get(c)) is not None}
+    ids = sorted((c for c in customers if c not in merged_into), key=str)
     for start in range(0, len(ids), 500):
         rows = await session.execute(
             select(m.Customer.customer_id, m.Customer.merged_into).where(
