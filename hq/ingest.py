@@ -23,7 +23,8 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    by ``balance = balance + delta`` for those, and the customer's ``change_seq`` is
    bumped so tills pull the new authoritative balance. A sale or points naming a member
    HQ has merged into another go to that other member.
-5. Advance the terminal's contiguous mark over the seqs it now holds.
+5. Advance the terminal's contiguous mark over the seqs it now holds (a step of its own,
+   done before the facts of step 4 are written: it reads only ``events``).
 
 The hot rows (events, sales, lines, payments, ledger) are written as driver-ready tuples
 by :class:`~hq.bulk.BulkWriter`; the rare ones through SQLAlchemy Core.
@@ -44,7 +45,7 @@ from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, sele
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
-from hq.bulk import BulkWriter
+from hq.bulk import BulkWriter, Write
 from hq.checks import check_events, clock_is_off
 from hq.rollups import Rollups
 from hq.sqlutil import allocate_change_seqs, insert
@@ -190,9 +191,10 @@ async def ingest_batch(
         await _answer_resent(session, terminal_id, missing, status, quarantine, received_at)
     if quarantine:
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
-    await _flush(session, bulk, facts, checked.merged_into)
-
+    # The mark reads only ``events``: moved before the facts so that the change counter,
+    # locked by the facts' customer changes until commit, is held for as little as can be.
     mark = await _advance_mark(session, terminal_id, mark, received_at, till or TillReport())
+    await _flush(session, bulk, facts, checked.merged_into)
     results = [status[ev.event_id] for ev in first.values()]
     if len(events) != len(first):  # an event repeated inside one batch: answer each copy
         seen: set[UUID] = set()
@@ -618,13 +620,23 @@ async def _flush(
 ) -> None:
     """One insert per table; every one is idempotent by its natural key. The report
     rollups get one additive upsert each, of the new facts only (:mod:`hq.rollups`).
+    The hot tables and the rollups go in one :meth:`~hq.bulk.BulkWriter.write_all`
+    (one statement on PostgreSQL).
     ``merged_into``: where the customers named are, as the checks found them."""
     merged = await _repoint_merged(session, bulk, facts, merged_into)
-    await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
-    await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
-    await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
-    await bulk.insert(MOVEMENTS, MOVEMENT_COLUMNS, facts.movements)
-    await facts.rollups.write(bulk)
+    new = await bulk.write_all(
+        [
+            Write(SALES, SALE_COLUMNS, facts.sales),
+            Write(LINES, LINE_COLUMNS, facts.lines),
+            Write(PAYMENTS, PAYMENT_COLUMNS, facts.payments),
+            Write(MOVEMENTS, MOVEMENT_COLUMNS, facts.movements),
+            *facts.rollups.writes(bulk),
+            Write(LOYALTY, LOYALTY_COLUMNS, facts.loyalty, returning=("customer_id", "points")),
+        ]
+    )
+    deltas: dict[UUID, int] = defaultdict(int)
+    for row in new:
+        deltas[bulk.uuid_of(row.customer_id)] += row.points
     for table, rows in (
         (SHIFTS, facts.shifts),
         (APPROVALS, facts.approvals),
@@ -633,13 +645,6 @@ async def _flush(
     ):
         if rows:
             await session.execute(insert(session, table).on_conflict_do_nothing(), rows)
-    deltas: dict[UUID, int] = defaultdict(int)
-    if facts.loyalty:
-        new = await bulk.insert(
-            LOYALTY, LOYALTY_COLUMNS, facts.loyalty, returning=("customer_id", "points")
-        )
-        for row in new:
-            deltas[bulk.uuid_of(row.customer_id)] += row.points
     await apply_customer_changes(
         session=session, created=facts.customers, deltas=deltas, touch=merged
     )
@@ -737,29 +742,30 @@ async def apply_customer_changes(
     changed = [c for c in touched if deltas.get(c)]
     if not changed:
         return
+    # A customer HQ does not hold yet (made at a till, not synced) starts as a placeholder
+    # holding just the delta; a held one moves by it: one upsert for both.
+    moved = insert(session, CUSTOMERS)
+    moved = moved.on_conflict_do_update(
+        index_elements=[CUSTOMERS.c.customer_id],
+        set_={
+            "loyalty_balance": CUSTOMERS.c.loyalty_balance + moved.excluded.loyalty_balance,
+            "change_seq": moved.excluded.change_seq,
+        },
+    )
     await session.execute(
-        insert(session, CUSTOMERS).on_conflict_do_nothing(),
+        moved,
         [
             {
                 "customer_id": c,
                 "name": PLACEHOLDER_CUSTOMER_NAME,
                 "phone": None,
                 "email": None,
-                "loyalty_balance": 0,
+                "loyalty_balance": deltas[c],
                 "placeholder": True,
                 "change_seq": seqs[c],
             }
             for c in changed
         ],
-    )
-    await session.execute(
-        update(CUSTOMERS)
-        .where(CUSTOMERS.c.customer_id == bindparam("b_id"))
-        .values(
-            loyalty_balance=CUSTOMERS.c.loyalty_balance + bindparam("b_delta"),
-            change_seq=bindparam("b_seq"),
-        ),
-        [{"b_id": c, "b_delta": deltas[c], "b_seq": seqs[c]} for c in changed],
     )
 
 
