@@ -29,20 +29,26 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from typing import cast as cast_
 from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     String,
+    Table,
     Uuid,
+    any_,
+    bindparam,
     cast,
     literal_column,
     null,
     select,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -289,8 +295,14 @@ def _rates_near(
     return found or None
 
 
+_GST_RATES = select(cast_(Table, m.StoreSettings.__table__).c.gst_rates).where(
+    cast_(Table, m.StoreSettings.__table__).c.id == 1
+)
+
+
 async def _gst_rates(session: AsyncSession) -> list[tuple[date, int]]:
-    stored = await session.scalar(select(m.StoreSettings.gst_rates).where(m.StoreSettings.id == 1))
+    connection = await session.connection()
+    stored = await connection.scalar(_GST_RATES)
     rates = []
     for r in stored or []:
         try:
@@ -323,14 +335,19 @@ def _made_ids(payload: p.WireModel) -> dict[str, list[UUID]]:
     return made
 
 
+def _column(model: type[m.Base], name: str) -> Any:
+    return cast_(Table, model.__table__).c[name]
+
+
 _ID_COLUMNS: dict[str, Any] = {
-    "events": m.Event.event_id,
-    "sales": m.Sale.sale_id,
-    "payments": m.SalePayment.payment_id,
-    "loyalty": m.LoyaltyEntry.entry_id,
-    "shifts": m.Shift.shift_id,
-    "approvals": m.Approval.approval_id,
+    "events": _column(m.Event, "event_id"),
+    "sales": _column(m.Sale, "sale_id"),
+    "payments": _column(m.SalePayment, "payment_id"),
+    "loyalty": _column(m.LoyaltyEntry, "entry_id"),
+    "shifts": _column(m.Shift, "shift_id"),
+    "approvals": _column(m.Approval, "approval_id"),
 }
+_CUSTOMER = cast_(Table, m.Customer.__table__)
 _CUSTOMERS = "customers"
 _PARAMS = 30_000
 """Ids per lookup statement (SQLite allows 32,766 bound parameters per statement)."""
@@ -348,25 +365,41 @@ class _Held:
     """Every customer id that was looked up (held or not)."""
 
 
-def _probe(table: str, column: Any, ids: Sequence[UUID]) -> Any:
-    """``SELECT table, id, NULL, NULL, NULL`` of ``ids`` held in ``column``; customers
-    come with their balance, placeholder flag and the member they were merged into."""
+def _probe(table: str, name: str, postgres: bool) -> Any:
+    """``SELECT table, id, NULL, NULL, NULL`` of the ids (parameter ``name``) held in
+    ``table``; customers come with their balance, placeholder flag and the member they
+    were merged into. PostgreSQL takes the ids as one array (``= ANY``), so the text is
+    the same whatever their number; SQLite as an expanding ``IN``."""
+    column = _CUSTOMER.c.customer_id if table == _CUSTOMERS else _ID_COLUMNS[table]
+    ids = (
+        column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+        if postgres
+        else column.in_(bindparam(name, expanding=True))
+    )
+    label = literal_column(f"'{table}'", String).label("held_in")
     if table == _CUSTOMERS:
-        c = m.Customer
+        c = _CUSTOMER.c
         return select(
-            literal_column(f"'{table}'", String).label("held_in"),
+            label,
             c.customer_id.label("id"),
             c.loyalty_balance.label("balance"),
             c.placeholder.label("placeholder"),
             c.merged_into.label("merged_into"),
-        ).where(c.customer_id.in_(ids))
+        ).where(ids)
     return select(
-        literal_column(f"'{table}'", String).label("held_in"),
+        label,
         column.label("id"),
         cast(null(), BigInteger).label("balance"),
         cast(null(), Boolean).label("placeholder"),
         cast(null(), Uuid).label("merged_into"),
-    ).where(column.in_(ids))
+    ).where(ids)
+
+
+@lru_cache(maxsize=256)
+def _lookup(tables: tuple[str, ...], postgres: bool) -> Any:
+    """The ``UNION ALL`` of one :func:`_probe` per entry of ``tables`` (parameters
+    ``ids_0``, ``ids_1``...), built once per shape."""
+    return union_all(*(_probe(t, f"ids_{i}", postgres) for i, t in enumerate(tables)))
 
 
 async def _held(
@@ -388,19 +421,22 @@ async def _held(
         if isinstance(payload, p.SaleCompleted) and payload.customer_id is not None:
             wanted[_CUSTOMERS].add(payload.customer_id)
     held = _Held(looked_up=set(wanted[_CUSTOMERS]))
-    probes: list[tuple[str, Any, Sequence[UUID]]] = []
-    for table, wanted_ids in wanted.items():
-        column = _ID_COLUMNS.get(table)
-        for chunk in _chunks(sorted(wanted_ids, key=str)):
-            probes.append((table, column, chunk))
+    probes = [
+        (table, chunk)
+        for table, wanted_ids in wanted.items()
+        for chunk in _chunks(sorted(wanted_ids, key=str))
+    ]
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
     while probes:
-        batch: list[Any] = []
+        batch: list[tuple[str, Sequence[UUID]]] = []
         size = 0
-        while probes and (not batch or size + len(probes[0][2]) <= _PARAMS):
-            table, column, chunk = probes.pop(0)
-            batch.append(_probe(table, column, chunk))
-            size += len(chunk)
-        for row in await session.execute(union_all(*batch)):
+        while probes and (not batch or size + len(probes[0][1]) <= _PARAMS):
+            batch.append(probes.pop(0))
+            size += len(batch[-1][1])
+        stmt = _lookup(tuple(table for table, _ in batch), postgres)
+        params = {f"ids_{i}": list(chunk) for i, (_, chunk) in enumerate(batch)}
+        for row in await connection.execute(stmt, params):
             if row.held_in == _CUSTOMERS:
                 held.customers[row.id] = (int(row.balance), bool(row.placeholder), row.merged_into)
             else:

@@ -38,10 +38,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -73,6 +75,7 @@ CANCELS = _table(m.Cancel)
 Z_REPORTS = _table(m.ZReportRow)
 CUSTOMERS = _table(m.Customer)
 MOVEMENTS = _table(m.StockMovement)
+TERMINALS = _table(m.Terminal)
 
 EVENT_COLUMNS = (
     "event_id", "terminal_id", "terminal_seq", "type", "schema_version", "occurred_at",
@@ -270,15 +273,17 @@ async def _mark_quarantined(session: AsyncSession, event_id: UUID) -> None:
     )
 
 
+_LOCK_TERMINAL = (
+    select(TERMINALS.c.contiguous_seq, TERMINALS.c.revoked, TERMINALS.c.outlet_code)
+    .where(TERMINALS.c.terminal_id == bindparam("terminal_id"))
+    .with_for_update()
+)
+
+
 async def _lock_terminal(session: AsyncSession, terminal_id: str) -> tuple[int, str]:
     """The terminal's contiguous mark and its outlet (where its sales take stock from)."""
-    row = (
-        await session.execute(
-            select(m.Terminal.contiguous_seq, m.Terminal.revoked, m.Terminal.outlet_code)
-            .where(m.Terminal.terminal_id == terminal_id)
-            .with_for_update()
-        )
-    ).one_or_none()
+    connection = await session.connection()  # Core, not the ORM: less work per statement
+    row = (await connection.execute(_LOCK_TERMINAL, {"terminal_id": terminal_id})).one_or_none()
     if row is None or row.revoked:
         raise TerminalNotAllowed(terminal_id)
     return int(row.contiguous_seq), str(row.outlet_code)
@@ -394,7 +399,8 @@ async def _advance_mark(
     no successor: the end of the run starting at ``mark + 1``, found in order on the
     unique index ``(terminal_id, terminal_seq)`` without reading seqs into Python.
     """
-    result = await session.execute(
+    connection = await session.connection()
+    result = await connection.execute(
         _ADVANCE_MARK,
         {
             "terminal_id": terminal_id,
@@ -742,18 +748,9 @@ async def apply_customer_changes(
     changed = [c for c in touched if deltas.get(c)]
     if not changed:
         return
-    # A customer HQ does not hold yet (made at a till, not synced) starts as a placeholder
-    # holding just the delta; a held one moves by it: one upsert for both.
-    moved = insert(session, CUSTOMERS)
-    moved = moved.on_conflict_do_update(
-        index_elements=[CUSTOMERS.c.customer_id],
-        set_={
-            "loyalty_balance": CUSTOMERS.c.loyalty_balance + moved.excluded.loyalty_balance,
-            "change_seq": moved.excluded.change_seq,
-        },
-    )
-    await session.execute(
-        moved,
+    connection = await session.connection()
+    await connection.execute(
+        _balance_upsert(connection.dialect.name),
         [
             {
                 "customer_id": c,
@@ -770,6 +767,20 @@ async def apply_customer_changes(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@cache
+def _balance_upsert(dialect: str) -> Any:
+    """A customer HQ does not hold yet (made at a till, not synced) starts as a
+    placeholder holding just the delta; a held one moves by it: one upsert for both."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CUSTOMERS)
+    return stmt.on_conflict_do_update(
+        index_elements=[CUSTOMERS.c.customer_id],
+        set_={
+            "loyalty_balance": CUSTOMERS.c.loyalty_balance + stmt.excluded.loyalty_balance,
+            "change_seq": stmt.excluded.change_seq,
+        },
+    )
 
 
 def _rejected(event_id: UUID, reason: str) -> p.EventResult:
