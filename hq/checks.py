@@ -92,12 +92,18 @@ class Checked:
 
 
 async def check_events(
-    *, session: AsyncSession, terminal_id: str, events: Sequence[Received], now: datetime
+    *,
+    session: AsyncSession,
+    terminal_id: str,
+    events: Sequence[Received],
+    now: datetime,
+    rates: list[tuple[date, int]] | None = None,
 ) -> Checked:
     """The events of ``events`` that fail a check, each replaced by its refused form.
 
     What HQ holds is read in one statement for the whole batch (:func:`_held`): the
-    event ids, every id the events make, and the customers they name."""
+    event ids, every id the events make, and the customers they name. ``rates``: the
+    GST rates (:func:`gst_rates`) if the caller has read them already."""
     candidates = [ev for ev in events if not isinstance(ev.payload, Refused)]
     if not candidates:
         return Checked()
@@ -109,7 +115,8 @@ async def check_events(
     candidates = [ev for ev in candidates if ev.event_id not in held.ids["events"]]
     if not candidates:
         return Checked(merged_into=merged_into)
-    rates = await _gst_rates(session)
+    if rates is None:
+        rates = await _gst_rates(session)
     reasons: dict[UUID, str] = {}
     for ev in candidates:
         reason = event_problem(ev, terminal_id=terminal_id, rates=rates, now=now)
@@ -295,14 +302,21 @@ def _rates_near(
     return found or None
 
 
-_GST_RATES = select(cast_(Table, m.StoreSettings.__table__).c.gst_rates).where(
-    cast_(Table, m.StoreSettings.__table__).c.id == 1
+GST_RATES = (
+    select(cast_(Table, m.StoreSettings.__table__).c.gst_rates)
+    .where(cast_(Table, m.StoreSettings.__table__).c.id == 1)
+    .scalar_subquery()
 )
+"""The stored GST rates, as a scalar subquery (ingest reads them with the terminal's lock)."""
 
 
 async def _gst_rates(session: AsyncSession) -> list[tuple[date, int]]:
     connection = await session.connection()
-    stored = await connection.scalar(_GST_RATES)
+    return gst_rates(await connection.scalar(select(GST_RATES)))
+
+
+def gst_rates(stored: Any) -> list[tuple[date, int]]:
+    """The rates of the stored setting (:data:`GST_RATES`) as (effective from, bp)."""
     rates = []
     for r in stored or []:
         try:

@@ -37,7 +37,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, cast
 from uuid import UUID
@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from hq.bulk import BulkWriter, Write
-from hq.checks import check_events, clock_is_off
+from hq.checks import GST_RATES, check_events, clock_is_off, gst_rates
 from hq.rollups import Rollups
 from hq.sqlutil import allocate_change_seqs, insert
 from hq.wire import Received, Refused
@@ -156,14 +156,18 @@ async def ingest_batch(
     ``till``: what the till said of itself with the push (its pending count and version),
     kept on its terminal row for the dashboard."""
     received_at = now or datetime.now(UTC)
-    mark, outlet = await _lock_terminal(session, terminal_id)
+    mark, outlet, rates = await _lock_terminal(session, terminal_id)
     bulk = await BulkWriter.of(session)
 
     first: dict[UUID, Received] = {}
     for ev in events:
         first.setdefault(ev.event_id, ev)
     checked = await check_events(
-        session=session, terminal_id=terminal_id, events=list(first.values()), now=received_at
+        session=session,
+        terminal_id=terminal_id,
+        events=list(first.values()),
+        now=received_at,
+        rates=rates,
     )
     first = {ev.event_id: checked.refused.get(ev.event_id, ev) for ev in first.values()}
     inserted = await _insert_events(bulk, first.values(), terminal_id, received_at)
@@ -274,19 +278,27 @@ async def _mark_quarantined(session: AsyncSession, event_id: UUID) -> None:
 
 
 _LOCK_TERMINAL = (
-    select(TERMINALS.c.contiguous_seq, TERMINALS.c.revoked, TERMINALS.c.outlet_code)
+    select(
+        TERMINALS.c.contiguous_seq,
+        TERMINALS.c.revoked,
+        TERMINALS.c.outlet_code,
+        GST_RATES.label("gst_rates"),
+    )
     .where(TERMINALS.c.terminal_id == bindparam("terminal_id"))
-    .with_for_update()
+    .with_for_update(of=TERMINALS)
 )
 
 
-async def _lock_terminal(session: AsyncSession, terminal_id: str) -> tuple[int, str]:
-    """The terminal's contiguous mark and its outlet (where its sales take stock from)."""
+async def _lock_terminal(
+    session: AsyncSession, terminal_id: str
+) -> tuple[int, str, list[tuple[date, int]]]:
+    """The terminal's contiguous mark, its outlet (where its sales take stock from) and,
+    in the same statement, the GST rates the checks need."""
     connection = await session.connection()  # Core, not the ORM: less work per statement
     row = (await connection.execute(_LOCK_TERMINAL, {"terminal_id": terminal_id})).one_or_none()
     if row is None or row.revoked:
         raise TerminalNotAllowed(terminal_id)
-    return int(row.contiguous_seq), str(row.outlet_code)
+    return int(row.contiguous_seq), str(row.outlet_code), gst_rates(row.gst_rates)
 
 
 async def _insert_events(

@@ -1,5 +1,6 @@
-"""The ingest checks read what HQ holds for a whole batch in one lookup; with the lookup
-cut into many small statements (tiny chunk limits) every answer stays the same."""
+"""The ingest checks read what HQ holds for a whole batch in one lookup (and the GST
+rates with the terminal's lock); with the lookup cut into many small statements (tiny
+chunk limits) every answer stays the same."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import copy
 import json
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +21,10 @@ from tests.events import envelope, push_body, sale
 from tests.hq.conftest import Hq
 
 
-async def _push(hq: Hq, terminal_id: str, events: list[dict[str, object]]) -> list[tuple[str, str]]:
-    db = open_database(hq.database_url)
+async def _push(
+    hq: Hq | str, terminal_id: str, events: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    db = open_database(hq if isinstance(hq, str) else hq.database_url)
     try:
         batch = read_push(json.dumps(push_body(terminal_id, events)).encode())
         async with db.sessions() as session, session.begin():
@@ -75,3 +80,32 @@ def test_collisions_duplicates_and_balances_whatever_the_statements(
     balance = "SELECT loyalty_balance FROM customers WHERE customer_id = :c"
     assert hq.scalar(balance, c=key) == 3 * 5 + 3 * 7
     assert hq.scalar("SELECT placeholder FROM customers WHERE customer_id = :c", c=key)
+
+
+def test_the_gst_rates_read_with_the_terminal_lock_are_checked(tmp_path: Path) -> None:
+    """A store of its own (the rates are store-wide): a sale whose GST adds up at a rate
+    not in force is refused; the same sale at the rate in force is accepted."""
+    from sqlalchemy import create_engine, text
+
+    from hq import manage
+
+    url = f"sqlite:///{tmp_path / 'hq.db'}"
+    manage.run(url, manage.do_migrate)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO settings (id, store_name, address, gst_reg_no, gst_rates, "
+                "loyalty_cents_per_point_earned, loyalty_point_value_cents, change_seq) "
+                "VALUES (1, 'Kedai', '', 'M9', :rates, 100, 1, 1)"
+            ),
+            {"rates": json.dumps([{"effective_from": "2024-01-01", "rate_bp": 900}])},
+        )
+    engine.dispose()
+    terminal_id = manage.enroll_terminal_sync(url, outlet="GST", terminal="T1").terminal_id
+    off_rate, in_force = sale(terminal_id, 1), sale(terminal_id, 2)
+    total = off_rate["payload"]["total_cents"]
+    off_rate["payload"].update(gst_rate_bp=1000, tax_cents=checks.inclusive_tax(total, 1000))
+    answers = asyncio.run(_push(url, terminal_id, [off_rate, in_force]))
+    assert answers[0][0] == "rejected" and "not the rate in force ([900])" in answers[0][1]
+    assert answers[1] == ("accepted", "")
