@@ -1,6 +1,6 @@
 """HQ's CPU per push: one 10-sale push (P5's) through the real app in-process.
 
-``python -m bench.push_cpu [--pushes N] [--profile] [sqlite|postgresql ...]``
+``python -m bench.cpu_per_push [--pushes N] [--profile] [sqlite|postgresql ...]``
 
 The app is :func:`hq.app.create_app` over ``httpx.ASGITransport`` (no sockets, no
 uvicorn), on a fresh SQLite file and on a database in the run's PostgreSQL cluster
@@ -8,7 +8,8 @@ uvicorn), on a fresh SQLite file and on a database in the run's PostgreSQL clust
 ``sale.completed`` events) one after another; the figure is this process's CPU time per
 push (``time.process_time``: HQ's Python, SQLAlchemy and the driver; the database
 server's own CPU is not in it, SQLite's is) and the wall time per push. ``--profile``
-prints the top of a cProfile of the same pushes by cumulative time.
+prints the top of a cProfile of the same pushes by cumulative time
+(``CPU_PER_PUSH_SORT=tottime`` for time spent in each function itself).
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def measure(
         (enrolled,) = hqserver.enroll_many(url, "CPU", ["T1"])
         cpu, wall = asyncio.run(_pushes(url, enrolled, pushes, warmup, prof))
     if prof is not None:
-        pstats.Stats(prof).sort_stats(os.environ.get("PUSH_CPU_SORT", "cumulative")).print_stats(45)
+        order = os.environ.get("CPU_PER_PUSH_SORT", "cumulative")  # or tottime
+        pstats.Stats(prof).sort_stats(order).print_stats(45)
     return {
         "cpu_median_ms": statistics.median(cpu),
         "cpu_p90_ms": statistics.quantiles(cpu, n=10)[-1],
