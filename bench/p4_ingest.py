@@ -133,7 +133,7 @@ def _serve_samples(tmp: Path, database_url: str, batches: int) -> list[float]:
 # ---------------------------------------------------------------------------- floor
 
 
-def _rows(events: list[dict[str, Any]], *, hex_ids: bool) -> dict[str, list[tuple[Any, ...]]]:
+def hq_rows(events: list[dict[str, Any]], *, hex_ids: bool) -> dict[str, list[tuple[Any, ...]]]:
     """The rows HQ writes for ``events``, in driver-ready form."""
 
     def u(value: str | None) -> Any:
@@ -193,7 +193,7 @@ _SQL = {
 }
 
 
-def _statements(placeholder: str) -> dict[str, str]:
+def statements(placeholder: str) -> dict[str, str]:
     out = {}
     for table, sql in _SQL.items():
         if table == "balances":
@@ -204,7 +204,7 @@ def _statements(placeholder: str) -> dict[str, str]:
     return out
 
 
-def _prepare_schema(database_url: str, *, hex_ids: bool) -> list[tuple[Any, ...]]:
+def prepare_schema(database_url: str, *, hex_ids: bool) -> list[tuple[Any, ...]]:
     """Create HQ's schema (same indexes/constraints as the figure) and the customers."""
     from hq import manage
 
@@ -212,22 +212,22 @@ def _prepare_schema(database_url: str, *, hex_ids: bool) -> list[tuple[Any, ...]
     return [(c.hex if hex_ids else c, "Bench customer", 0, False, 0) for c in CUSTOMERS]
 
 
-_CUSTOMER_SQL = (
+CUSTOMER_SQL = (
     "INSERT INTO customers (customer_id, name, loyalty_balance, placeholder, change_seq) "
     "VALUES ({0}, {0}, {0}, {0}, {0})"
 )
 
 
 def _sqlite_floor(path: Path, batches: int) -> list[float]:
-    customers = _prepare_schema(f"sqlite:///{path}", hex_ids=True)
+    customers = prepare_schema(f"sqlite:///{path}", hex_ids=True)
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
         conn.execute(f"PRAGMA {pragma}")
-    conn.executemany(_CUSTOMER_SQL.format("?"), customers)
-    sql = _statements("?")
+    conn.executemany(CUSTOMER_SQL.format("?"), customers)
+    sql = statements("?")
     samples = []
     for b in range(batches + 1):
-        rows = _rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=True)
+        rows = hq_rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=True)
         started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         for table, stmt in sql.items():
@@ -242,14 +242,14 @@ def _sqlite_floor(path: Path, batches: int) -> list[float]:
 def _pg_floor(database_url: str, batches: int) -> list[float]:
     import psycopg
 
-    customers = _prepare_schema(database_url, hex_ids=False)
-    sql = _statements("%s")
+    customers = prepare_schema(database_url, hex_ids=False)
+    sql = statements("%s")
     samples = []
     with psycopg.connect(database_url.replace("postgresql://", "postgresql://", 1)) as conn:
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(_CUSTOMER_SQL.format("%s"), customers)
+            cur.executemany(CUSTOMER_SQL.format("%s"), customers)
         for b in range(batches + 1):
-            rows = _rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=False)
+            rows = hq_rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=False)
             started = time.perf_counter()
             with conn.transaction(), conn.cursor() as cur:
                 for table, stmt in sql.items():

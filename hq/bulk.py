@@ -37,6 +37,21 @@ SQLITE_MAX_PARAMS = 32_766
 
 
 @dataclass(frozen=True, slots=True)
+class Write:
+    """One insert (or, with ``sums``, additive upsert) for :meth:`BulkWriter.write_all`.
+
+    ``columns``: the insert's columns, or the upsert's key columns (then ``sums``);
+    ``rows``: tuples in that order, as for :meth:`BulkWriter.insert`/:meth:`~BulkWriter.upsert`.
+    """
+
+    table: Table
+    columns: tuple[str, ...]
+    rows: Sequence[tuple[Any, ...]]
+    sums: tuple[str, ...] = ()
+    returning: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BulkWriter:
     """Inserts driver-ready tuples on the session's connection (inside its transaction)."""
 
@@ -90,6 +105,31 @@ class BulkWriter:
             out += await self._run(sql, params, returning)
         return out
 
+    async def write_all(self, writes: Sequence[Write]) -> list[Row[Any]]:
+        """Run ``writes`` (those with rows) and return ``returning`` of the one write
+        that asks for it (at most one may).
+
+        SQLite: one after another, as :meth:`insert` and :meth:`upsert`. PostgreSQL: as
+        one statement, every write but the returning one (or the last) a data-modifying
+        ``WITH`` of the other (all run, against one snapshot): one round trip instead of
+        one each. Only for writes to different tables that do not read each other.
+        """
+        writes = [w for w in writes if w.rows]
+        if len([w for w in writes if w.returning]) > 1:
+            raise ValueError("at most one write may ask for RETURNING")
+        if not self.postgres or len(writes) < 2:
+            out: list[Row[Any]] = []
+            for w in writes:
+                if w.sums:
+                    await self.upsert(w.table, w.columns, w.sums, w.rows)
+                else:
+                    out += await self.insert(w.table, w.columns, w.rows, w.returning)
+            return out
+        writes.sort(key=lambda w: bool(w.returning))  # the returning one is the main statement
+        sql = _combined(tuple((w.table, w.columns, w.sums, w.returning) for w in writes))
+        params = tuple(list(column) for w in writes for column in zip(*w.rows, strict=True))
+        return await self._run(sql, params, writes[-1].returning)
+
     async def upsert(
         self,
         table: Table,
@@ -107,9 +147,7 @@ class BulkWriter:
         if not rows:
             return
         columns = (*key, *sums)
-        tail = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
-            f"{c} = {table.name}.{c} + excluded.{c}" for c in sums
-        )
+        tail = _upsert_tail(table, tuple(key), tuple(sums))
         if self.postgres:
             sql = _unnest_upsert(table, columns, tail)
             params: tuple[Any, ...] = tuple(list(column) for column in zip(*rows, strict=True))
@@ -130,6 +168,12 @@ class BulkWriter:
         return list(result.all()) if returning else []
 
 
+def _upsert_tail(table: Table, key: tuple[str, ...], sums: tuple[str, ...]) -> str:
+    return f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
+        f"{c} = {table.name}.{c} + excluded.{c}" for c in sums
+    )
+
+
 def _head(table: Table, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table.name} ({', '.join(columns)})"
 
@@ -140,22 +184,42 @@ def _tail(returning: Sequence[str]) -> str:
 
 
 @cache
-def _unnest_upsert(table: Table, columns: tuple[str, ...], tail: str) -> str:
-    return f"{_head(table, columns)} SELECT * FROM unnest({_arrays(table, columns)}){tail}"
+def _unnest_upsert(table: Table, columns: tuple[str, ...], tail: str, start: int = 1) -> str:
+    return f"{_head(table, columns)} SELECT * FROM unnest({_arrays(table, columns, start)}){tail}"
 
 
-def _arrays(table: Table, columns: tuple[str, ...]) -> str:
+def _arrays(table: Table, columns: tuple[str, ...], start: int = 1) -> str:
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     return ", ".join(
         f"${i}::{table.c[name].type.compile(dialect=dialect)}[]"
-        for i, name in enumerate(columns, start=1)
+        for i, name in enumerate(columns, start=start)
     )
 
 
 @cache
-def _unnest_insert(table: Table, columns: tuple[str, ...], returning: tuple[str, ...]) -> str:
+def _combined(
+    writes: tuple[tuple[Table, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...],
+) -> str:
+    """PostgreSQL: ``WITH w1 AS (INSERT ...), ... <last INSERT>``, parameters numbered
+    across the writes in order (one array per column)."""
+    parts, start = [], 1
+    for table, columns, sums, returning in writes:
+        if sums:
+            parts.append(
+                _unnest_upsert(table, (*columns, *sums), _upsert_tail(table, columns, sums), start)
+            )
+        else:
+            parts.append(_unnest_insert(table, columns, returning, start))
+        start += len(columns) + len(sums)
+    withs = ", ".join(f"w{i} AS ({sql})" for i, sql in enumerate(parts[:-1], start=1))
+    return f"WITH {withs} {parts[-1]}"
+
+
+@cache
+def _unnest_insert(
+    table: Table, columns: tuple[str, ...], returning: tuple[str, ...], start: int = 1
+) -> str:
     """PostgreSQL: one array parameter per column, so the text (and its prepared
     statement) is the same whatever the number of rows."""
-    return (
-        f"{_head(table, columns)} SELECT * FROM unnest({_arrays(table, columns)}){_tail(returning)}"
-    )
+    arrays = _arrays(table, columns, start)
+    return f"{_head(table, columns)} SELECT * FROM unnest({arrays}){_tail(returning)}"

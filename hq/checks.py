@@ -27,11 +27,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from typing import cast as cast_
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    String,
+    Table,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -62,30 +79,59 @@ def inclusive_tax(total_cents: int, rate_bp: int) -> int:
     return (2 * total_cents * rate_bp + 10_000 + rate_bp) // (2 * (10_000 + rate_bp))
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check_events` found: the refused events, and where the customers the
+    checked events name stand (so ingest need not look them up again)."""
+
+    refused: dict[UUID, Received] = field(default_factory=dict)
+    merged_into: dict[UUID, UUID | None] = field(default_factory=dict)
+    """Every customer id named by a checked event (a sale's or refund's customer, a
+    ledger entry's, a created customer): the member it was merged into, or None (not
+    merged, or not held)."""
+
+
 async def check_events(
-    *, session: AsyncSession, terminal_id: str, events: Sequence[Received], now: datetime
-) -> dict[UUID, Received]:
-    """The events of ``events`` that fail a check, each replaced by its refused form."""
+    *,
+    session: AsyncSession,
+    terminal_id: str,
+    events: Sequence[Received],
+    now: datetime,
+    rates: list[tuple[date, int]] | None = None,
+) -> Checked:
+    """The events of ``events`` that fail a check, each replaced by its refused form.
+
+    What HQ holds is read in one statement for the whole batch (:func:`_held`): the
+    event ids, every id the events make, and the customers they name. ``rates``: the
+    GST rates (:func:`gst_rates`) if the caller has read them already."""
     candidates = [ev for ev in events if not isinstance(ev.payload, Refused)]
     if not candidates:
-        return {}
-    known = await _existing(session, m.Event.event_id, [ev.event_id for ev in candidates])
-    candidates = [ev for ev in candidates if ev.event_id not in known]
+        return Checked()
+    made = {ev.event_id: _made_ids(ev.payload) for ev in candidates}  # type: ignore[arg-type]
+    deltas = {ev.event_id: _deltas(ev.payload) for ev in candidates}  # type: ignore[arg-type]
+    held = await _held(session, candidates, made, deltas)
+    merged_into = {c: row[2] for c, row in held.customers.items()}
+    merged_into.update({c: None for c in held.looked_up if c not in held.customers})
+    candidates = [ev for ev in candidates if ev.event_id not in held.ids["events"]]
     if not candidates:
-        return {}
-    rates = await _gst_rates(session)
+        return Checked(merged_into=merged_into)
+    if rates is None:
+        rates = await _gst_rates(session)
     reasons: dict[UUID, str] = {}
     for ev in candidates:
         reason = event_problem(ev, terminal_id=terminal_id, rates=rates, now=now)
         if reason:
             reasons[ev.event_id] = reason
     ok = [ev for ev in candidates if ev.event_id not in reasons]
-    reasons.update(await _collisions(session, ok))
+    reasons.update(_collisions(ok, made, held))
     ok = [ev for ev in ok if ev.event_id not in reasons]
-    reasons.update(await _balances(session, ok))
-    return {
-        ev.event_id: ev.refused(reasons[ev.event_id]) for ev in events if ev.event_id in reasons
-    }
+    reasons.update(_balances(ok, deltas, held))
+    return Checked(
+        refused={
+            ev.event_id: ev.refused(reasons[ev.event_id]) for ev in events if ev.event_id in reasons
+        },
+        merged_into=merged_into,
+    )
 
 
 # ------------------------------------------------------------------------ one event
@@ -256,8 +302,21 @@ def _rates_near(
     return found or None
 
 
+GST_RATES = (
+    select(cast_(Table, m.StoreSettings.__table__).c.gst_rates)
+    .where(cast_(Table, m.StoreSettings.__table__).c.id == 1)
+    .scalar_subquery()
+)
+"""The stored GST rates, as a scalar subquery (ingest reads them with the terminal's lock)."""
+
+
 async def _gst_rates(session: AsyncSession) -> list[tuple[date, int]]:
-    stored = await session.scalar(select(m.StoreSettings.gst_rates).where(m.StoreSettings.id == 1))
+    connection = await session.connection()
+    return gst_rates(await connection.scalar(select(GST_RATES)))
+
+
+def gst_rates(stored: Any) -> list[tuple[date, int]]:
+    """The rates of the stored setting (:data:`GST_RATES`) as (effective from, bp)."""
     rates = []
     for r in stored or []:
         try:
@@ -290,37 +349,128 @@ def _made_ids(payload: p.WireModel) -> dict[str, list[UUID]]:
     return made
 
 
+def _column(model: type[m.Base], name: str) -> Any:
+    return cast_(Table, model.__table__).c[name]
+
+
 _ID_COLUMNS: dict[str, Any] = {
-    "sales": m.Sale.sale_id,
-    "payments": m.SalePayment.payment_id,
-    "loyalty": m.LoyaltyEntry.entry_id,
-    "shifts": m.Shift.shift_id,
-    "approvals": m.Approval.approval_id,
+    "events": _column(m.Event, "event_id"),
+    "sales": _column(m.Sale, "sale_id"),
+    "payments": _column(m.SalePayment, "payment_id"),
+    "loyalty": _column(m.LoyaltyEntry, "entry_id"),
+    "shifts": _column(m.Shift, "shift_id"),
+    "approvals": _column(m.Approval, "approval_id"),
 }
+_CUSTOMER = cast_(Table, m.Customer.__table__)
+_CUSTOMERS = "customers"
+_PARAMS = 30_000
+"""Ids per lookup statement (SQLite allows 32,766 bound parameters per statement)."""
 
 
-async def _collisions(session: AsyncSession, events: Sequence[Received]) -> dict[UUID, str]:
-    """Events making an id HQ already holds, or one an earlier event of the batch made."""
-    made = {ev.event_id: _made_ids(ev.payload) for ev in events}  # type: ignore[arg-type]
-    wanted: dict[str, list[UUID]] = defaultdict(list)
-    for ids in made.values():
-        for table, listed in ids.items():
-            wanted[table].extend(listed)
-    held: dict[str, set[UUID]] = {
-        table: await _existing(session, column, wanted[table])
-        for table, column in _ID_COLUMNS.items()
-        if wanted[table]
-    }
-    if wanted["customers"]:
-        held["customers"] = await _existing(
-            session, m.Customer.customer_id, wanted["customers"], m.Customer.placeholder.is_(False)
-        )
+@dataclass
+class _Held:
+    """What HQ holds of the ids a batch names, read by :func:`_held`."""
+
+    ids: dict[str, set[UUID]] = field(default_factory=lambda: defaultdict(set))
+    """By table (``events`` and :data:`_ID_COLUMNS`): the ids that are already held."""
+    customers: dict[UUID, tuple[int, bool, UUID | None]] = field(default_factory=dict)
+    """Held customers named by the batch: (loyalty balance, placeholder, merged into)."""
+    looked_up: set[UUID] = field(default_factory=set)
+    """Every customer id that was looked up (held or not)."""
+
+
+def _probe(table: str, name: str, postgres: bool) -> Any:
+    """``SELECT table, id, NULL, NULL, NULL`` of the ids (parameter ``name``) held in
+    ``table``; customers come with their balance, placeholder flag and the member they
+    were merged into. PostgreSQL takes the ids as one array (``= ANY``), so the text is
+    the same whatever their number; SQLite as an expanding ``IN``."""
+    column = _CUSTOMER.c.customer_id if table == _CUSTOMERS else _ID_COLUMNS[table]
+    ids = (
+        column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+        if postgres
+        else column.in_(bindparam(name, expanding=True))
+    )
+    label = literal_column(f"'{table}'", String).label("held_in")
+    if table == _CUSTOMERS:
+        c = _CUSTOMER.c
+        return select(
+            label,
+            c.customer_id.label("id"),
+            c.loyalty_balance.label("balance"),
+            c.placeholder.label("placeholder"),
+            c.merged_into.label("merged_into"),
+        ).where(ids)
+    return select(
+        label,
+        column.label("id"),
+        cast(null(), BigInteger).label("balance"),
+        cast(null(), Boolean).label("placeholder"),
+        cast(null(), Uuid).label("merged_into"),
+    ).where(ids)
+
+
+@lru_cache(maxsize=256)
+def _lookup(tables: tuple[str, ...], postgres: bool) -> Any:
+    """The ``UNION ALL`` of one :func:`_probe` per entry of ``tables`` (parameters
+    ``ids_0``, ``ids_1``...), built once per shape."""
+    return union_all(*(_probe(t, f"ids_{i}", postgres) for i, t in enumerate(tables)))
+
+
+async def _held(
+    session: AsyncSession,
+    events: Sequence[Received],
+    made: dict[UUID, dict[str, list[UUID]]],
+    deltas: dict[UUID, dict[UUID, int]],
+) -> _Held:
+    """One ``UNION ALL`` of lookups for the whole batch (more only for a batch of more
+    than :data:`_PARAMS` ids): which event ids and made ids HQ holds, and the customers
+    the events name (created, earning or spending points, or a sale's customer)."""
+    wanted: dict[str, set[UUID]] = defaultdict(set)
+    wanted["events"] = {ev.event_id for ev in events}
+    for ev in events:
+        for table, ids in made[ev.event_id].items():
+            wanted[table].update(ids)
+        wanted[_CUSTOMERS].update(deltas[ev.event_id])
+        payload = ev.payload
+        if isinstance(payload, p.SaleCompleted) and payload.customer_id is not None:
+            wanted[_CUSTOMERS].add(payload.customer_id)
+    held = _Held(looked_up=set(wanted[_CUSTOMERS]))
+    probes = [
+        (table, chunk)
+        for table, wanted_ids in wanted.items()
+        for chunk in _chunks(sorted(wanted_ids, key=str))
+    ]
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    while probes:
+        batch: list[tuple[str, Sequence[UUID]]] = []
+        size = 0
+        while probes and (not batch or size + len(probes[0][1]) <= _PARAMS):
+            batch.append(probes.pop(0))
+            size += len(batch[-1][1])
+        stmt = _lookup(tuple(table for table, _ in batch), postgres)
+        params = {f"ids_{i}": list(chunk) for i, (_, chunk) in enumerate(batch)}
+        for row in await connection.execute(stmt, params):
+            if row.held_in == _CUSTOMERS:
+                held.customers[row.id] = (int(row.balance), bool(row.placeholder), row.merged_into)
+            else:
+                held.ids[row.held_in].add(row.id)
+    return held
+
+
+def _collisions(
+    events: Sequence[Received], made: dict[UUID, dict[str, list[UUID]]], held: _Held
+) -> dict[UUID, str]:
+    """Events making an id HQ already holds, or one an earlier event of the batch made.
+    A customer is held when HQ has a real record of it (not a placeholder)."""
+    taken = {table: held.ids.get(table, set()) for table in _ID_COLUMNS}
+    taken[_CUSTOMERS] = {c for c, (_, placeholder, _) in held.customers.items() if not placeholder}
     reasons: dict[UUID, str] = {}
     seen: set[UUID] = set()
     for ev in events:
         mine = [(table, i) for table, ids in made[ev.event_id].items() for i in ids]
         for table, i in mine:
-            if i in held.get(table, ()):
+            if i in taken.get(table, ()):
                 reasons[ev.event_id] = f"id {i} is already held by another {table} record"
                 break
             if i in seen:
@@ -331,20 +481,12 @@ async def _collisions(session: AsyncSession, events: Sequence[Received]) -> dict
     return reasons
 
 
-async def _balances(session: AsyncSession, events: Sequence[Received]) -> dict[UUID, str]:
+def _balances(
+    events: Sequence[Received], deltas: dict[UUID, dict[UUID, int]], held: _Held
+) -> dict[UUID, str]:
     """Events whose loyalty deltas would take a balance past :data:`MAX_LOYALTY_BALANCE`."""
-    deltas = {ev.event_id: _deltas(ev.payload) for ev in events}  # type: ignore[arg-type]
-    customers = sorted({c for d in deltas.values() for c in d}, key=str)
-    if not customers:
-        return {}
     balance: dict[UUID, int] = defaultdict(int)
-    for chunk in _chunks(customers):
-        rows = await session.execute(
-            select(m.Customer.customer_id, m.Customer.loyalty_balance).where(
-                m.Customer.customer_id.in_(chunk)
-            )
-        )
-        balance.update({row.customer_id: int(row.loyalty_balance) for row in rows})
+    balance.update({c: row[0] for c, row in held.customers.items()})
     reasons: dict[UUID, str] = {}
     for ev in events:
         moved = {c: balance[c] + d for c, d in deltas[ev.event_id].items()}
@@ -369,16 +511,6 @@ def _deltas(payload: p.WireModel) -> dict[UUID, int]:
     for d in entries:
         out[d.customer_id] += d.points
     return out
-
-
-async def _existing(
-    session: AsyncSession, column: Any, ids: Sequence[UUID], *where: Any
-) -> set[UUID]:
-    found: set[UUID] = set()
-    for chunk in _chunks(sorted(set(ids), key=str)):
-        rows = await session.execute(select(column).where(column.in_(chunk), *where))
-        found.update(rows.scalars())
-    return found
 
 
 def _chunks(ids: Sequence[UUID]) -> Iterable[Sequence[UUID]]:

@@ -13,8 +13,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -114,23 +115,24 @@ async def revoke_terminal(*, session: AsyncSession, terminal_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+_TERMINALS = cast(Table, m.Terminal.__table__)
+_BY_TOKEN = select(
+    _TERMINALS.c.terminal_id,
+    _TERMINALS.c.outlet_code,
+    _TERMINALS.c.terminal_code,
+    _TERMINALS.c.contiguous_seq,
+    _TERMINALS.c.token_hash,
+    _TERMINALS.c.revoked,
+).where(_TERMINALS.c.token_hash == bindparam("digest"))
+
+
 async def authenticate(*, session: AsyncSession, token: str) -> TerminalIdentity | None:
     """The terminal a token belongs to, or None (unknown, malformed or revoked)."""
     if not token or len(token) > 200:
         return None
     digest = hash_token(token)
-    row = (
-        await session.execute(
-            select(
-                m.Terminal.terminal_id,
-                m.Terminal.outlet_code,
-                m.Terminal.terminal_code,
-                m.Terminal.contiguous_seq,
-                m.Terminal.token_hash,
-                m.Terminal.revoked,
-            ).where(m.Terminal.token_hash == digest)
-        )
-    ).one_or_none()
+    connection = await session.connection()  # Core, not the ORM: this runs on every request
+    row = (await connection.execute(_BY_TOKEN, {"digest": digest})).one_or_none()
     if row is None or row.revoked or not hmac.compare_digest(row.token_hash, digest):
         return None
     return TerminalIdentity(

@@ -23,7 +23,8 @@ The caller owns the transaction (``async with db.sessions() as s, s.begin():``).
    by ``balance = balance + delta`` for those, and the customer's ``change_seq`` is
    bumped so tills pull the new authoritative balance. A sale or points naming a member
    HQ has merged into another go to that other member.
-5. Advance the terminal's contiguous mark over the seqs it now holds.
+5. Advance the terminal's contiguous mark over the seqs it now holds (a step of its own,
+   done before the facts of step 4 are written: it reads only ``events``).
 
 The hot rows (events, sales, lines, payments, ledger) are written as driver-ready tuples
 by :class:`~hq.bulk.BulkWriter`; the rare ones through SQLAlchemy Core.
@@ -36,16 +37,18 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Integer, String, Table, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
-from hq.bulk import BulkWriter
-from hq.checks import check_events, clock_is_off
+from hq.bulk import BulkWriter, Write
+from hq.checks import GST_RATES, check_events, clock_is_off, gst_rates
 from hq.rollups import Rollups
 from hq.sqlutil import allocate_change_seqs, insert
 from hq.wire import Received, Refused
@@ -72,6 +75,7 @@ CANCELS = _table(m.Cancel)
 Z_REPORTS = _table(m.ZReportRow)
 CUSTOMERS = _table(m.Customer)
 MOVEMENTS = _table(m.StockMovement)
+TERMINALS = _table(m.Terminal)
 
 EVENT_COLUMNS = (
     "event_id", "terminal_id", "terminal_seq", "type", "schema_version", "occurred_at",
@@ -152,16 +156,20 @@ async def ingest_batch(
     ``till``: what the till said of itself with the push (its pending count and version),
     kept on its terminal row for the dashboard."""
     received_at = now or datetime.now(UTC)
-    mark, outlet = await _lock_terminal(session, terminal_id)
+    mark, outlet, rates = await _lock_terminal(session, terminal_id)
     bulk = await BulkWriter.of(session)
 
     first: dict[UUID, Received] = {}
     for ev in events:
         first.setdefault(ev.event_id, ev)
     checked = await check_events(
-        session=session, terminal_id=terminal_id, events=list(first.values()), now=received_at
+        session=session,
+        terminal_id=terminal_id,
+        events=list(first.values()),
+        now=received_at,
+        rates=rates,
     )
-    first = {ev.event_id: checked.get(ev.event_id, ev) for ev in first.values()}
+    first = {ev.event_id: checked.refused.get(ev.event_id, ev) for ev in first.values()}
     inserted = await _insert_events(bulk, first.values(), terminal_id, received_at)
     status: dict[UUID, p.EventResult] = {}
     quarantine: list[dict[str, Any]] = []
@@ -190,9 +198,10 @@ async def ingest_batch(
         await _answer_resent(session, terminal_id, missing, status, quarantine, received_at)
     if quarantine:
         await session.execute(insert(session, QUARANTINE).on_conflict_do_nothing(), quarantine)
-    await _flush(session, bulk, facts)
-
+    # The mark reads only ``events``: moved before the facts so that the change counter,
+    # locked by the facts' customer changes until commit, is held for as little as can be.
     mark = await _advance_mark(session, terminal_id, mark, received_at, till or TillReport())
+    await _flush(session, bulk, facts, checked.merged_into)
     results = [status[ev.event_id] for ev in first.values()]
     if len(events) != len(first):  # an event repeated inside one batch: answer each copy
         seen: set[UUID] = set()
@@ -268,18 +277,28 @@ async def _mark_quarantined(session: AsyncSession, event_id: UUID) -> None:
     )
 
 
-async def _lock_terminal(session: AsyncSession, terminal_id: str) -> tuple[int, str]:
-    """The terminal's contiguous mark and its outlet (where its sales take stock from)."""
-    row = (
-        await session.execute(
-            select(m.Terminal.contiguous_seq, m.Terminal.revoked, m.Terminal.outlet_code)
-            .where(m.Terminal.terminal_id == terminal_id)
-            .with_for_update()
-        )
-    ).one_or_none()
+_LOCK_TERMINAL = (
+    select(
+        TERMINALS.c.contiguous_seq,
+        TERMINALS.c.revoked,
+        TERMINALS.c.outlet_code,
+        GST_RATES.label("gst_rates"),
+    )
+    .where(TERMINALS.c.terminal_id == bindparam("terminal_id"))
+    .with_for_update(of=TERMINALS)
+)
+
+
+async def _lock_terminal(
+    session: AsyncSession, terminal_id: str
+) -> tuple[int, str, list[tuple[date, int]]]:
+    """The terminal's contiguous mark, its outlet (where its sales take stock from) and,
+    in the same statement, the GST rates the checks need."""
+    connection = await session.connection()  # Core, not the ORM: less work per statement
+    row = (await connection.execute(_LOCK_TERMINAL, {"terminal_id": terminal_id})).one_or_none()
     if row is None or row.revoked:
         raise TerminalNotAllowed(terminal_id)
-    return int(row.contiguous_seq), str(row.outlet_code)
+    return int(row.contiguous_seq), str(row.outlet_code), gst_rates(row.gst_rates)
 
 
 async def _insert_events(
@@ -392,7 +411,8 @@ async def _advance_mark(
     no successor: the end of the run starting at ``mark + 1``, found in order on the
     unique index ``(terminal_id, terminal_seq)`` without reading seqs into Python.
     """
-    result = await session.execute(
+    connection = await session.connection()
+    result = await connection.execute(
         _ADVANCE_MARK,
         {
             "terminal_id": terminal_id,
@@ -610,15 +630,31 @@ class _Collector:
         )  # fmt: skip
 
 
-async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None:
+async def _flush(
+    session: AsyncSession,
+    bulk: BulkWriter,
+    facts: _Facts,
+    merged_into: dict[UUID, UUID | None],
+) -> None:
     """One insert per table; every one is idempotent by its natural key. The report
-    rollups get one additive upsert each, of the new facts only (:mod:`hq.rollups`)."""
-    merged = await _repoint_merged(session, bulk, facts)
-    await bulk.insert(SALES, SALE_COLUMNS, facts.sales)
-    await bulk.insert(LINES, LINE_COLUMNS, facts.lines)
-    await bulk.insert(PAYMENTS, PAYMENT_COLUMNS, facts.payments)
-    await bulk.insert(MOVEMENTS, MOVEMENT_COLUMNS, facts.movements)
-    await facts.rollups.write(bulk)
+    rollups get one additive upsert each, of the new facts only (:mod:`hq.rollups`).
+    The hot tables and the rollups go in one :meth:`~hq.bulk.BulkWriter.write_all`
+    (one statement on PostgreSQL).
+    ``merged_into``: where the customers named are, as the checks found them."""
+    merged = await _repoint_merged(session, bulk, facts, merged_into)
+    new = await bulk.write_all(
+        [
+            Write(SALES, SALE_COLUMNS, facts.sales),
+            Write(LINES, LINE_COLUMNS, facts.lines),
+            Write(PAYMENTS, PAYMENT_COLUMNS, facts.payments),
+            Write(MOVEMENTS, MOVEMENT_COLUMNS, facts.movements),
+            *facts.rollups.writes(bulk),
+            Write(LOYALTY, LOYALTY_COLUMNS, facts.loyalty, returning=("customer_id", "points")),
+        ]
+    )
+    deltas: dict[UUID, int] = defaultdict(int)
+    for row in new:
+        deltas[bulk.uuid_of(row.customer_id)] += row.points
     for table, rows in (
         (SHIFTS, facts.shifts),
         (APPROVALS, facts.approvals),
@@ -627,33 +663,33 @@ async def _flush(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> None
     ):
         if rows:
             await session.execute(insert(session, table).on_conflict_do_nothing(), rows)
-    deltas: dict[UUID, int] = defaultdict(int)
-    if facts.loyalty:
-        new = await bulk.insert(
-            LOYALTY, LOYALTY_COLUMNS, facts.loyalty, returning=("customer_id", "points")
-        )
-        for row in new:
-            deltas[bulk.uuid_of(row.customer_id)] += row.points
     await apply_customer_changes(
         session=session, created=facts.customers, deltas=deltas, touch=merged
     )
 
 
-async def _repoint_merged(session: AsyncSession, bulk: BulkWriter, facts: _Facts) -> set[UUID]:
+async def _repoint_merged(
+    session: AsyncSession,
+    bulk: BulkWriter,
+    facts: _Facts,
+    merged_into: dict[UUID, UUID | None],
+) -> set[UUID]:
     """Sales and points naming a member HQ has merged into another go to that member.
 
     A till that has not pulled the merge yet (or was offline) still names the old member;
     its events are accepted as usual, with the survivor in their place, so no points are
     stranded on a hidden member. Returns the merged members named, whose change_seq is
     bumped so the till pulls them again (zero balance) after counting its own deltas.
+    Customers the checks looked up (``merged_into``) are not read again.
     """
     sale_customer = SALE_COLUMNS.index("customer_id")
     named = {row[1] for row in facts.loyalty}
     named.update(row[sale_customer] for row in facts.sales if row[sale_customer] is not None)
     if not named:
         return set()
-    ids = sorted((bulk.uuid_of(c) for c in named), key=str)
-    found: dict[UUID, UUID] = {}
+    customers = {bulk.uuid_of(c) for c in named}
+    found: dict[UUID, UUID] = {c: new for c in customers if (new := merged_into.get(c)) is not None}
+    ids = sorted((c for c in customers if c not in merged_into), key=str)
     for start in range(0, len(ids), 500):
         rows = await session.execute(
             select(m.Customer.customer_id, m.Customer.merged_into).where(
@@ -724,33 +760,39 @@ async def apply_customer_changes(
     changed = [c for c in touched if deltas.get(c)]
     if not changed:
         return
-    await session.execute(
-        insert(session, CUSTOMERS).on_conflict_do_nothing(),
+    connection = await session.connection()
+    await connection.execute(
+        _balance_upsert(connection.dialect.name),
         [
             {
                 "customer_id": c,
                 "name": PLACEHOLDER_CUSTOMER_NAME,
                 "phone": None,
                 "email": None,
-                "loyalty_balance": 0,
+                "loyalty_balance": deltas[c],
                 "placeholder": True,
                 "change_seq": seqs[c],
             }
             for c in changed
         ],
     )
-    await session.execute(
-        update(CUSTOMERS)
-        .where(CUSTOMERS.c.customer_id == bindparam("b_id"))
-        .values(
-            loyalty_balance=CUSTOMERS.c.loyalty_balance + bindparam("b_delta"),
-            change_seq=bindparam("b_seq"),
-        ),
-        [{"b_id": c, "b_delta": deltas[c], "b_seq": seqs[c]} for c in changed],
-    )
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+@cache
+def _balance_upsert(dialect: str) -> Any:
+    """A customer HQ does not hold yet (made at a till, not synced) starts as a
+    placeholder holding just the delta; a held one moves by it: one upsert for both."""
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CUSTOMERS)
+    return stmt.on_conflict_do_update(
+        index_elements=[CUSTOMERS.c.customer_id],
+        set_={
+            "loyalty_balance": CUSTOMERS.c.loyalty_balance + stmt.excluded.loyalty_balance,
+            "change_seq": stmt.excluded.change_seq,
+        },
+    )
 
 
 def _rejected(event_id: UUID, reason: str) -> p.EventResult:

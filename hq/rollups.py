@@ -7,9 +7,10 @@ handed those), so a resent batch adds nothing, a quarantined event adds nothing,
 quarantined event retried through :mod:`hq.retry` adds once, when it becomes facts.
 
 A batch is summed in Python first; then each table gets one ``INSERT ... ON CONFLICT DO
-UPDATE SET c = c + excluded.c`` (:meth:`hq.bulk.BulkWriter.upsert`). Every key names its
-terminal and one terminal's pushes are serialised by its row lock, so concurrent pushes
-of two tills never touch the same rollup row.
+UPDATE SET c = c + excluded.c`` (:meth:`hq.bulk.BulkWriter.upsert`; on PostgreSQL both
+run in the statement that writes the batch's facts, :meth:`hq.bulk.BulkWriter.write_all`).
+Every key names its terminal and one terminal's pushes are serialised by its row lock, so
+concurrent pushes of two tills never touch the same rollup row.
 
 :func:`backfill` computes the same rows from the fact tables in SQL; migration 0012 uses
 it so an upgraded HQ reports what it did before, and a store whose facts were written
@@ -28,7 +29,7 @@ from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
 
 from hq import models as m
-from hq.bulk import BulkWriter
+from hq.bulk import BulkWriter, Write
 from sync import protocol as p
 
 SALES_HOURLY = cast(Table, m.SalesHourly.__table__)
@@ -105,27 +106,34 @@ class Rollups:
 
     async def write(self, bulk: BulkWriter) -> None:
         """One additive upsert per table, rows in key order."""
+        await bulk.write_all(self.writes(bulk))
+
+    def writes(self, bulk: BulkWriter) -> list[Write]:
+        """The two additive upserts (rows in key order), for :meth:`BulkWriter.write_all`
+        (ingest runs them with the batch's other fact inserts); none for no sales."""
         if not self.sales:
-            return
+            return []
         u, ts = bulk.uuid, bulk.timestamp
-        await bulk.upsert(
-            SALES_HOURLY,
-            SALES_KEY,
-            SALES_SUMS,
-            [
-                (ts(h), t, u(c), r, *sums)
-                for (h, t, c, r), sums in sorted(self.sales.items(), key=_sales_order)
-            ],
-        )
-        await bulk.upsert(
-            PRODUCT_HOURLY,
-            PRODUCT_KEY,
-            PRODUCT_SUMS,
-            [
-                (ts(h), t, sku, name, qty, net, len(ids))
-                for (h, t, sku, name), ([qty, net], ids) in sorted(self.products.items())
-            ],
-        )
+        return [
+            Write(
+                SALES_HOURLY,
+                SALES_KEY,
+                [
+                    (ts(h), t, u(c), r, *sums)
+                    for (h, t, c, r), sums in sorted(self.sales.items(), key=_sales_order)
+                ],
+                sums=SALES_SUMS,
+            ),
+            Write(
+                PRODUCT_HOURLY,
+                PRODUCT_KEY,
+                [
+                    (ts(h), t, sku, name, qty, net, len(ids))
+                    for (h, t, sku, name), ([qty, net], ids) in sorted(self.products.items())
+                ],
+                sums=PRODUCT_SUMS,
+            ),
+        ]
 
 
 def _sales_order(item: tuple[tuple[datetime, str, UUID, int], list[int]]) -> tuple[Any, ...]:

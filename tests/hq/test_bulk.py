@@ -58,3 +58,65 @@ async def test_timestamps_are_stored_as_sqlalchemy_reads_them(hq: Hq) -> None:
         await db.dispose()
     assert stored == at and stored.tzinfo is not None
     assert stored.astimezone(UTC).hour == 5
+
+
+async def test_write_all_writes_every_table_once_and_returns_the_new_rows(hq: Hq) -> None:
+    """Inserts, an additive upsert and a RETURNING insert in one call (one statement on
+    PostgreSQL): every row lands, the upsert adds, a resend adds nothing and returns none."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from hq.bulk import Write
+    from hq.ingest import LOYALTY, LOYALTY_COLUMNS, PAYMENT_COLUMNS, PAYMENTS
+    from hq.rollups import PRODUCT_HOURLY, PRODUCT_KEY, PRODUCT_SUMS
+
+    sale, payment, entry, customer = (uuid.uuid4() for _ in range(4))
+    hour = datetime(2025, 3, 4, 5, tzinfo=UTC)
+    db = open_database(hq.database_url)
+    try:
+        for expected_new in (1, 0):
+            async with db.sessions() as session, session.begin():
+                bulk = await BulkWriter.of(session)
+                u, ts = bulk.uuid, bulk.timestamp
+                line = (u(sale), 1, None, "SKU-W", "Item", 2, 330, 0, 660, "SR", None, None, False)
+                writes = [
+                    Write(LINES, LINE_COLUMNS, [line]),
+                    Write(
+                        PAYMENTS, PAYMENT_COLUMNS, [(u(payment), u(sale), "cash", 660, 700, None)]
+                    ),
+                    Write(
+                        PRODUCT_HOURLY,
+                        PRODUCT_KEY,
+                        [(ts(hour), f"W-{sale.hex[:8]}", "SKU-W", "Item", 2, 660, 1)],
+                        sums=PRODUCT_SUMS,
+                    ),
+                    Write(
+                        LOYALTY,
+                        LOYALTY_COLUMNS,
+                        [(u(entry), u(customer), 6, "earn", None, None, ts(hour), ts(hour))],
+                        returning=("customer_id", "points"),
+                    ),
+                    Write(PAYMENTS, PAYMENT_COLUMNS, []),  # nothing to write: left out
+                ]
+                new = await bulk.write_all(writes)
+                assert [(bulk.uuid_of(r.customer_id), r.points) for r in new] == [
+                    (customer, 6)
+                ] * expected_new
+        async with db.sessions() as session, session.begin():
+            bulk = await BulkWriter.of(session)
+            returning = ("entry_id",)
+            with pytest.raises(ValueError, match="at most one"):
+                await bulk.write_all(
+                    [
+                        Write(LOYALTY, LOYALTY_COLUMNS, [row], returning=returning)
+                        for row in [()] * 2
+                    ]
+                )
+    finally:
+        await db.dispose()
+    key = sale.hex if hq.backend == "sqlite" else sale
+    assert hq.scalar("SELECT total_cents FROM sale_lines WHERE sale_id = :s", s=key) == 660
+    assert hq.scalar("SELECT count(*) FROM payments WHERE sale_id = :s", s=key) == 1
+    summed = "SELECT qty FROM product_hourly WHERE terminal_id = :t AND sku = 'SKU-W'"
+    assert hq.scalar(summed, t=f"W-{sale.hex[:8]}") == 4  # the upsert adds on the resend
