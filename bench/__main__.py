@@ -130,13 +130,22 @@ def write_results(
     partial: bool,
 ) -> None:
     kept = _existing_sections(out) if partial else {}
+    old_rows = _existing_metric_rows(out) if partial else {}
     for s in sections:
         kept[s.title] = s.markdown()
     lines = [*header_lines(env), ""]
+    if partial:
+        lines += [
+            "This run re-measured only: " + "; ".join(s.title for s in sections) + ". The "
+            "other sections, and their keys below, are kept from the earlier run.",
+            "",
+        ]
     lines += ["## Metrics (`python -m bench --json`)", ""]
     lines += ["| key | value | note |", "|---|---|---|"]
     for key, value in metrics.items():
         if value is None and reasons.get(key) == "not selected in this run":
+            if key in old_rows:
+                lines.append(old_rows[key])
             continue
         lines.append(f"| `{key}` | {'null' if value is None else value} | {reasons.get(key, '')} |")
     lines.append("")
@@ -144,8 +153,19 @@ def write_results(
     out.write_text(body)
 
 
+def _existing_metric_rows(path: Path) -> dict[str, str]:
+    """The metrics table's rows of an earlier run, by key (kept for benchmarks not re-run)."""
+    if not path.exists():
+        return {}
+    rows: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("| `") and "` |" in line:
+            rows[line[3 : line.index("` |")]] = line
+    return rows
+
+
 def _existing_sections(path: Path) -> dict[str, str]:
-    """Other benchmarks' sections when only some are re-run (the metrics table is not)."""
+    """Other benchmarks' sections when only some are re-run."""
     if not path.exists():
         return {}
     sections: dict[str, str] = {}

@@ -91,3 +91,31 @@ def test_quick_json_has_every_key_numeric_or_null_with_reason() -> None:
 def test_module_list_is_every_benchmark_file() -> None:
     files = {p.stem for p in (ROOT / "bench").glob("p*_*.py")}
     assert files == set(MODULES)
+
+
+def test_a_partial_run_keeps_the_other_benchmarks_sections_and_keys(tmp_path: Path) -> None:
+    from bench.__main__ import write_results
+    from bench.harness import Section
+    from bench.meta import environment
+
+    out = tmp_path / "RESULTS.md"
+    env = environment(quick=False, seconds=1.0)
+    first, second = Section(title="P1 first"), Section(title="P2 second")
+    first.put("p1_x", 1.5)
+    second.put("p2_y", 2.5)
+    write_results(out, [first, second], {"p1_x": 1.5, "p2_y": 2.5}, {}, env, partial=False)
+    again = Section(title="P2 second")
+    again.put("p2_y", 3.5)
+    write_results(
+        out,
+        [again],
+        {"p1_x": None, "p2_y": 3.5},
+        {"p1_x": "not selected in this run"},
+        env,
+        partial=True,
+    )
+    text = out.read_text()
+    assert "| `p1_x` | 1.5 |" in text and "| `p2_y` | 3.5 |" in text
+    assert "| `p2_y` | 2.5 |" not in text
+    assert "## P1 first" in text and text.count("## P2 second") == 1
+    assert "re-measured only: P2 second" in text
