@@ -8,6 +8,7 @@ import re
 import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 
 LIBRARIES = (
     "sqlalchemy",
@@ -31,7 +32,7 @@ def _version(name: str) -> str:
 
 def _cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
