@@ -142,8 +142,14 @@ def run(quick: bool) -> Section:
 
 
 def _backlog(n: int) -> Path:
-    """The till file with ``n`` pending sales, made once and cached (it takes minutes)."""
-    path = Path(tempfile.gettempdir()) / f"kedai-bench-drain-{n}-v1.db"
+    """The till file with ``n`` pending sales, made once and cached (it takes minutes).
+
+    The cache is per till schema (its newest migration): a file made by an older release
+    would lack tables the agent reads now.
+    """
+    versions = Path(__file__).resolve().parent.parent / "terminal/db/migrations/versions"
+    head = max(f.name.split("_", 1)[0] for f in versions.glob("[0-9]*.py"))
+    path = Path(tempfile.gettempdir()) / f"kedai-bench-drain-{n}-till{head}.db"
     if not path.exists():
         part = path.with_suffix(".part")
         part.unlink(missing_ok=True)
