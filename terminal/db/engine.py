@@ -138,13 +138,13 @@ async def in_driver_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Con
     return await queue(fn, conn._conn)
 
 
-async def read_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
+async def in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
     """``fn`` on a pooled connection's driver thread, in one hand-off, outside any
     explicit transaction: for a hot read that is one statement (a scan's lookup), which
     SQLite runs in its own read transaction and which, in WAL, never waits for a writer.
     Through a session it was five trips (the adapter's ``BEGIN``, cursor, fetch, close,
     commit)."""
-    async with db.engine.connect() as conn:
+    async with db.engine.connect() as conn:  # taken from the pool; SQLAlchemy begins nothing
         pooled = await conn.get_raw_connection()
         driver = cast("aiosqlite.Connection", pooled.driver_connection)
         return await in_driver_thread(driver, fn)
@@ -157,9 +157,9 @@ async def write_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T])
     session the same unit of work costs eight trips to the aiosqlite thread (three for
     ``BEGIN`` through the adapter, one per read, the write, the commit and the pool's
     reset); each is a thread wake-up, which on a busy till box is most of the cost. Here
-    a connection is taken from the pool without SQLAlchemy beginning anything, and ``fn``
-    runs between ``BEGIN IMMEDIATE`` and ``COMMIT`` on the driver's thread; if it raises,
-    the transaction is rolled back there and the exception is raised here.
+    ``fn`` runs between ``BEGIN IMMEDIATE`` and ``COMMIT`` on the driver's thread (through
+    :func:`in_one_trip`'s pooled connection); if it raises, the transaction is rolled
+    back there and the exception is raised here.
     """
 
     def unit(raw: sqlite3.Connection) -> T:
@@ -173,7 +173,4 @@ async def write_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T])
             raise
         return result
 
-    async with db.engine.connect() as conn:
-        pooled = await conn.get_raw_connection()
-        driver = cast("aiosqlite.Connection", pooled.driver_connection)
-        return await in_driver_thread(driver, unit)
+    return await in_one_trip(db, unit)

@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from terminal.db.engine import Database, read_in_one_trip, write_in_one_trip
+from terminal.db.engine import Database, in_one_trip, write_in_one_trip
 from terminal.services.errors import StorageError
 
 T = TypeVar("T")
@@ -69,9 +69,9 @@ async def writing_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T
 
 
 async def reading_in_one_trip(db: Database, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """:func:`terminal.db.engine.read_in_one_trip` with :class:`StorageError` words."""
+    """:func:`terminal.db.engine.in_one_trip` with :class:`StorageError` words."""
     try:
-        return await read_in_one_trip(db, fn)
+        return await in_one_trip(db, fn)
     except (DBAPIError, sqlite3.DatabaseError) as exc:
         raise storage_error(exc) from exc
 
