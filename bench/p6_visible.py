@@ -105,10 +105,12 @@ async def _measure(
         http = agent._http  # time the agent's own POSTs: the transport+ingest floor
         real_push = http.push
 
-        async def timed_push(base: str, token: str, body: bytes) -> PushResponse:
+        async def timed_push(
+            base: str, token: str, body: bytes, *, pending_after: int | None = None
+        ) -> PushResponse:
             t = time.perf_counter()
             try:
-                return await real_push(base, token, body)
+                return await real_push(base, token, body, pending_after=pending_after)
             finally:
                 pushes.append((time.perf_counter() - t) * 1000)
 
