@@ -149,32 +149,40 @@ column leaves existing products' flag as it is. Files are checked and imported b
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
+_CENT = Decimal("0.01")
 
 
-def _product_from_row(row: dict[str, str | None]) -> p.ProductRecord:
-    def cell(name: str) -> str:
-        return (row.get(name) or "").strip()
-
-    sku = cell("sku")
+def _product_from_cells(
+    sku: str,
+    barcode: str,
+    name: str,
+    price_cents: str,
+    price: str,
+    tax_code: str,
+    cdc_eligible: str,
+    active: str,
+    age_restricted: str,
+) -> p.ProductRecord:
+    """One CSV row's product from its cells, stripped ("" for a column the file lacks)."""
     if not sku:
         raise ValueError("empty sku")
-    if cell("price_cents"):
-        price = int(cell("price_cents"))
+    if price_cents:
+        cents = int(price_cents)
     else:
-        dollars = Decimal(cell("price"))
-        if dollars != dollars.quantize(Decimal("0.01")):
+        dollars = Decimal(price)
+        if dollars != dollars.quantize(_CENT):
             raise ValueError(f"price {dollars} has more than 2 decimals")
-        price = int(dollars * 100)
+        cents = int(dollars * 100)
     return p.ProductRecord(
         product_id=product_uuid(sku),
         sku=sku,
-        barcode=cell("barcode") or None,
-        name=cell("name"),
-        price_cents=price,
-        tax_code=(cell("tax_code") or "SR").upper(),  # type: ignore[arg-type]
-        cdc_eligible=_flag(cell("cdc_eligible"), default=True),
-        active=_flag(cell("active"), default=True),
-        age_restricted=_flag(cell("age_restricted"), default=False),
+        barcode=barcode or None,
+        name=name,
+        price_cents=cents,
+        tax_code=(tax_code or "SR").upper(),  # type: ignore[arg-type]
+        cdc_eligible=_flag(cdc_eligible, default=True),
+        active=_flag(active, default=True),
+        age_restricted=_flag(age_restricted, default=False),
     )
 
 

@@ -7,6 +7,7 @@ take exactly one path into the store.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -23,14 +24,14 @@ from sync.protocol import (
     SettingsRecord,
     TenderRecord,
 )
+from terminal.db.engine import driver_connection, in_driver_thread
 from terminal.db.models import (
     Cashier,
     Customer,
     GstRateRow,
-    Product,
-    ScheduledPrice,
     StoreSettings,
     Tender,
+    db_uuid,
     table_of,
 )
 
@@ -46,21 +47,6 @@ async def _upsert(
         index_elements=[table.c[key]], set_={c: stmt.excluded[c] for c in cols}
     )
     await session.execute(stmt, rows)
-
-
-def _product(r: ProductRecord) -> dict[str, Any]:
-    return {
-        "id": r.product_id,
-        "sku": r.sku,
-        "barcode": r.barcode or None,
-        "name": r.name,
-        "search_name": r.name.lower(),
-        "price_cents": r.price_cents,
-        "tax_code": r.tax_code,
-        "cdc_eligible": r.cdc_eligible,
-        "active": r.active,
-        "age_restricted": r.age_restricted,
-    }
 
 
 def _customer(r: CustomerRecord) -> dict[str, Any]:
@@ -115,29 +101,55 @@ async def apply_settings(session: AsyncSession, s: SettingsRecord) -> None:
         )
 
 
-async def _replace_schedules(session: AsyncSession, products: Sequence[ProductRecord]) -> None:
-    """Each product record carries its whole future schedule: replace the stored one."""
+_PRODUCT_COLUMNS = (
+    "id", "sku", "barcode", "name", "search_name", "price_cents", "tax_code", "cdc_eligible",
+    "active", "age_restricted",
+)  # fmt: skip
+_UPSERT_PRODUCTS = (
+    f"INSERT INTO products ({', '.join(_PRODUCT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_PRODUCT_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _PRODUCT_COLUMNS[1:])
+)
+_INSERT_STEPS = (
+    "INSERT INTO price_schedule (product_id, effective_at, price_cents) VALUES (?, ?, ?)"
+)
+_IDS_PER_DELETE = 500
+
+
+async def _write_products(session: AsyncSession, products: Sequence[ProductRecord]) -> None:
+    """Upsert products (the last record per id wins) and replace their price schedules.
+
+    A first pull brings 100,000 products, 500 a page: each page's rows are bound straight
+    to the driver as tuples (as :func:`_product` would map them) and written in one trip to
+    the driver's thread, in the caller's transaction, without SQLAlchemy's per-row
+    parameter processing.
+    """
     if not products:
         return
     latest = {r.product_id: r for r in products}
-    ids = list(latest)
-    for start in range(0, len(ids), 500):
-        await session.execute(
-            delete(ScheduledPrice).where(ScheduledPrice.product_id.in_(ids[start : start + 500]))
-        )
-    rows = {
-        (r.product_id, int(step.effective_from.timestamp())): step.price_cents
-        for r in latest.values()
-        for step in r.prices
-    }
-    if rows:
-        await session.execute(
-            insert(table_of(ScheduledPrice)),
-            [
-                {"product_id": pid, "effective_at": at, "price_cents": cents}
-                for (pid, at), cents in rows.items()
-            ],
-        )
+    ids = [db_uuid(pid) for pid in latest]
+    rows = [
+        (pid, r.sku, r.barcode or None, r.name, r.name.lower(), r.price_cents, r.tax_code,
+         r.cdc_eligible, r.active, r.age_restricted)
+        for pid, r in zip(ids, latest.values(), strict=True)
+    ]  # fmt: skip
+    steps = list(
+        {
+            (pid, int(step.effective_from.timestamp())): step.price_cents
+            for pid, r in zip(ids, latest.values(), strict=True)
+            for step in r.prices
+        }.items()
+    )
+
+    def write(conn: sqlite3.Connection) -> None:
+        conn.executemany(_UPSERT_PRODUCTS, rows)
+        for start in range(0, len(ids), _IDS_PER_DELETE):
+            chunk = ids[start : start + _IDS_PER_DELETE]
+            marks = ", ".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM price_schedule WHERE product_id IN ({marks})", chunk)
+        conn.executemany(_INSERT_STEPS, [(pid, at, cents) for (pid, at), cents in steps])
+
+    await in_driver_thread(await driver_connection(session), write)
 
 
 async def apply_records(
@@ -150,8 +162,7 @@ async def apply_records(
     settings: SettingsRecord | None = None,
 ) -> None:
     """Upsert records in the caller's unit of work; the last record per key wins."""
-    await _upsert(session, table_of(Product), "id", _dedupe([_product(p) for p in products]))
-    await _replace_schedules(session, products)
+    await _write_products(session, products)
     await _upsert(session, table_of(Customer), "id", _dedupe([_customer(c) for c in customers]))
     await _upsert(session, table_of(Cashier), "id", _dedupe([_cashier(c) for c in cashiers]))
     await _upsert(session, table_of(Tender), "code", _dedupe([_tender(t) for t in tenders], "code"))
