@@ -1,6 +1,8 @@
-"""A scan does not re-lay out the screen for what cannot move: the scan box takes a
-barcode's keystrokes without asking for layouts, and labels whose text keeps its shape
-are repainted only; text that does change a label's height still gets its layout."""
+"""What keeps the till quick, checked by what it does rather than by a clock: a scan does
+not re-lay out the screen for what cannot move (the scan box takes a barcode's keystrokes
+without asking for layouts or posting a change per digit; labels whose text keeps its
+shape are repainted only, and text that changes a label's height still gets its layout),
+and start-up keeps its heap out of the garbage collector's full passes."""
 
 from __future__ import annotations
 
@@ -96,3 +98,20 @@ async def test_show_text_lays_out_only_when_the_height_can_change(monkeypatch) -
         show_text(auto, "a wider text")  # its width follows the text: always a layout
         await pilot.pause()
         assert asked_auto and auto.size.width == len("a wider text")
+
+
+async def test_start_up_freezes_its_heap_out_of_full_collections(make_app) -> None:
+    """A full collection walked the whole start-up heap (80-160 ms while the agent drained,
+    with the UI unable to answer a key); start-up moves it to the permanent generation."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        assert gc.get_freeze_count() == 0
+        app = make_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert app.ready.is_set() and app.startup_error is None
+            assert gc.get_freeze_count() > 10_000  # Textual, SQLAlchemy, pydantic, screens
+    finally:
+        gc.unfreeze()
