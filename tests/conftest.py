@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,14 @@ def _isolated_env(
     for name in list(os.environ):
         if name.startswith(("KEDAI_TILL_", "KEDAI_HQ_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_after() -> Iterator[None]:
+    """A till app freezes its start-up heap (one app per process in use); many apps run in
+    one test process, so each test's frozen objects are handed back to the collector."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture
