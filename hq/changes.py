@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -92,7 +92,7 @@ class _Page:
         self.changes, self.texts, self.next, self.more = changes, texts, next, more
 
 
-_PRODUCT_COLUMNS = (
+_PRODUCT_COLUMNS = (  # in the order _product_change unpacks them
     PRODUCTS.c.change_seq,
     PRODUCTS.c.product_id,
     PRODUCTS.c.sku,
@@ -125,7 +125,14 @@ async def _read_page(
         (r.change_seq, _ProductRow(r, scheduled.get(r.product_id, []), outlet_code, now))
         for r in products
     )
+    # One round trip says which of the smaller tables hold changes at all (during a
+    # catalog pull, none): only those are asked for their rows.
+    others = (m.Customer, m.Cashier, m.Tender, m.StoreSettings, m.FeedRemoval)
+    probe = select(*(exists().where(model.change_seq > since) for model in others))
+    changed = dict(zip(others, (await session.execute(probe)).one(), strict=True))
     for model in (m.Customer, m.Cashier, m.Tender, m.StoreSettings):
+        if not changed[model]:
+            continue
         query = select(model).where(model.change_seq > since)
         if model is m.Cashier:
             query = query.where(
@@ -139,19 +146,23 @@ async def _read_page(
             (seq, _TenderRow(row, row.code not in refused) if isinstance(row, m.Tender) else row)
             for seq, row in rows
         ]
-    removals = (
-        await session.execute(
-            select(m.FeedRemoval)
-            .where(
-                m.FeedRemoval.change_seq > since,
-                m.FeedRemoval.kind == "cashier",
-                or_(m.FeedRemoval.outlet_code.is_(None), m.FeedRemoval.outlet_code == outlet_code),
+    if changed[m.FeedRemoval]:
+        removals = (
+            await session.execute(
+                select(m.FeedRemoval)
+                .where(
+                    m.FeedRemoval.change_seq > since,
+                    m.FeedRemoval.kind == "cashier",
+                    or_(
+                        m.FeedRemoval.outlet_code.is_(None),
+                        m.FeedRemoval.outlet_code == outlet_code,
+                    ),
+                )
+                .order_by(m.FeedRemoval.change_seq)
+                .limit(limit + 1)
             )
-            .order_by(m.FeedRemoval.change_seq)
-            .limit(limit + 1)
-        )
-    ).scalars()
-    rows.extend((r.change_seq, r) for r in removals)
+        ).scalars()
+        rows.extend((r.change_seq, r) for r in removals)
     rows.sort(key=lambda r: r[0])
     page: list[Any] = []
     texts: list[str] = []
@@ -237,23 +248,29 @@ def _feed_change(row: Any) -> Any:
 def _product_change(
     row: Any, scheduled: list[PriceRow], outlet_code: str, now: datetime
 ) -> p.ProductChange:
+    seq, product_id, sku, barcode, name, price_cents, tax_code, cdc, active, age = row
     if scheduled:
-        current, steps = steps_for(row.price_cents, scheduled, outlet_code, now)
+        current, steps = steps_for(price_cents, scheduled, outlet_code, now)
     else:  # what steps_for gives without a scheduled price, without working it out
-        current, steps = row.price_cents, []
-    record = p.ProductRecord(
-        product_id=row.product_id,
-        sku=row.sku,
-        barcode=row.barcode,
-        name=row.name,
-        price_cents=current,
-        tax_code=row.tax_code,
-        cdc_eligible=row.cdc_eligible,
-        active=row.active,
-        prices=steps,
-        age_restricted=row.age_restricted,
+        current, steps = price_cents, []
+    # One validation of the whole change (record included), as strict as the models'.
+    return p.ProductChange.model_validate(
+        {
+            "seq": seq,
+            "data": {
+                "product_id": product_id,
+                "sku": sku,
+                "barcode": barcode,
+                "name": name,
+                "price_cents": current,
+                "tax_code": tax_code,
+                "cdc_eligible": cdc,
+                "active": active,
+                "prices": steps,
+                "age_restricted": age,
+            },
+        }
     )
-    return p.ProductChange(seq=row.change_seq, data=record)
 
 
 def _change(row: m.Base) -> Any:
