@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -31,6 +31,7 @@ from sync import protocol as p
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_MAX_BYTES = 1024 * 1024
+PRODUCTS = cast(Table, m.Product.__table__)
 
 
 async def read_changes(
@@ -50,24 +51,88 @@ async def read_changes(
     A row that does not fit the wire record (data written before the wire bounds, or
     by hand) is logged and left out rather than failing the feed for every till.
     """
-    rows: list[tuple[int, Any]] = []
-    products = list(
-        (
-            await session.execute(
-                select(m.Product)
-                .where(m.Product.change_seq > since)
-                .order_by(m.Product.change_seq)
-                .limit(limit + 1)
-            )
-        ).scalars()
+    page = await _read_page(
+        session=session, since=since, limit=limit, outlet_code=outlet_code, max_bytes=max_bytes
     )
+    return p.ChangePage(changes=page.changes, next=page.next, more=page.more)
+
+
+async def read_changes_json(
+    *,
+    session: AsyncSession,
+    since: int,
+    limit: int,
+    outlet_code: str,
+    contiguous_seq: int | None,
+    max_bytes: int = DEFAULT_PAGE_MAX_BYTES,
+) -> str:
+    """:func:`read_changes` with the terminal's ``contiguous_seq`` and the feed's head,
+    as the JSON of its :class:`~sync.protocol.ChangePage` (the same text
+    ``model_dump_json`` gives), assembled from each change's JSON, made once while
+    sizing the page rather than again for the whole page."""
+    page = await _read_page(
+        session=session, since=since, limit=limit, outlet_code=outlet_code, max_bytes=max_bytes
+    )
+    head = await feed_head(session=session)
+    rest = p.ChangePage(
+        changes=[], next=page.next, more=page.more, contiguous_seq=contiguous_seq, head=head
+    ).model_dump_json()
+    if not rest.startswith(_EMPTY_CHANGES):
+        raise AssertionError(rest)
+    return '{"changes":[' + ",".join(page.texts) + "]" + rest[len(_EMPTY_CHANGES) :]
+
+
+_EMPTY_CHANGES = '{"changes":[]'
+
+
+class _Page:
+    """A page's changes, each one's JSON, the cursor and whether more follows."""
+
+    def __init__(self, changes: list[Any], texts: list[str], next: int, more: bool) -> None:
+        self.changes, self.texts, self.next, self.more = changes, texts, next, more
+
+
+_PRODUCT_COLUMNS = (  # in the order _product_change unpacks them
+    PRODUCTS.c.change_seq,
+    PRODUCTS.c.product_id,
+    PRODUCTS.c.sku,
+    PRODUCTS.c.barcode,
+    PRODUCTS.c.name,
+    PRODUCTS.c.price_cents,
+    PRODUCTS.c.tax_code,
+    PRODUCTS.c.cdc_eligible,
+    PRODUCTS.c.active,
+    PRODUCTS.c.age_restricted,
+)
+
+
+async def _read_page(
+    *, session: AsyncSession, since: int, limit: int, outlet_code: str, max_bytes: int
+) -> _Page:
+    rows: list[tuple[int, Any]] = []
+    # Plain rows, not ORM objects: the feed only reads them, 500 at a time.
+    products = (
+        await session.execute(
+            select(*_PRODUCT_COLUMNS)
+            .where(PRODUCTS.c.change_seq > since)
+            .order_by(PRODUCTS.c.change_seq)
+            .limit(limit + 1)
+        )
+    ).all()
     scheduled = await price_rows(session, [r.product_id for r in products], outlet_code)
     now = datetime.now(UTC)
     rows.extend(
         (r.change_seq, _ProductRow(r, scheduled.get(r.product_id, []), outlet_code, now))
         for r in products
     )
+    # One round trip says which of the smaller tables hold changes at all (during a
+    # catalog pull, none): only those are asked for their rows.
+    others = (m.Customer, m.Cashier, m.Tender, m.StoreSettings, m.FeedRemoval)
+    probe = select(*(exists().where(model.change_seq > since) for model in others))
+    changed = dict(zip(others, (await session.execute(probe)).one(), strict=True))
     for model in (m.Customer, m.Cashier, m.Tender, m.StoreSettings):
+        if not changed[model]:
+            continue
         query = select(model).where(model.change_seq > since)
         if model is m.Cashier:
             query = query.where(
@@ -81,44 +146,60 @@ async def read_changes(
             (seq, _TenderRow(row, row.code not in refused) if isinstance(row, m.Tender) else row)
             for seq, row in rows
         ]
-    removals = (
-        await session.execute(
-            select(m.FeedRemoval)
-            .where(
-                m.FeedRemoval.change_seq > since,
-                m.FeedRemoval.kind == "cashier",
-                or_(m.FeedRemoval.outlet_code.is_(None), m.FeedRemoval.outlet_code == outlet_code),
+    if changed[m.FeedRemoval]:
+        removals = (
+            await session.execute(
+                select(m.FeedRemoval)
+                .where(
+                    m.FeedRemoval.change_seq > since,
+                    m.FeedRemoval.kind == "cashier",
+                    or_(
+                        m.FeedRemoval.outlet_code.is_(None),
+                        m.FeedRemoval.outlet_code == outlet_code,
+                    ),
+                )
+                .order_by(m.FeedRemoval.change_seq)
+                .limit(limit + 1)
             )
-            .order_by(m.FeedRemoval.change_seq)
-            .limit(limit + 1)
-        )
-    ).scalars()
-    rows.extend((r.change_seq, r) for r in removals)
+        ).scalars()
+        rows.extend((r.change_seq, r) for r in removals)
     rows.sort(key=lambda r: r[0])
     page: list[Any] = []
+    texts: list[str] = []
     size, last, more = 0, since, len(rows) > limit
     for seq, row in rows[:limit]:
         try:
             change = _feed_change(row)
         except ValidationError as exc:
-            log.error("change feed: %s seq %d left out: %s", type(row).__name__, seq, exc)
+            log.error("change feed: %s seq %d left out: %s", _kind(row), seq, exc)
             last = seq
             continue
-        cost = len(change.model_dump_json()) + 1
+        text = change.model_dump_json()
+        cost = len(text) + 1
         if page and size + cost > max_bytes:
             more = True
             break
         page.append(change)
+        texts.append(text)
         size += cost
         last = seq
-    return p.ChangePage(changes=page, next=last, more=more)
+    return _Page(page, texts, last, more)
+
+
+def _kind(row: Any) -> str:
+    """The name a left-out row is logged under (its model's, as before)."""
+    if isinstance(row, _ProductRow):
+        return "Product"
+    if isinstance(row, _TenderRow):
+        return "Tender"
+    return type(row).__name__
 
 
 class _ProductRow:
     """A product row with the price steps its outlet sees, built into a change lazily."""
 
     def __init__(
-        self, row: m.Product, scheduled: list[PriceRow], outlet_code: str, now: datetime
+        self, row: Any, scheduled: list[PriceRow], outlet_code: str, now: datetime
     ) -> None:
         self.row, self.scheduled, self.outlet_code, self.now = row, scheduled, outlet_code, now
 
@@ -165,11 +246,31 @@ def _feed_change(row: Any) -> Any:
 
 
 def _product_change(
-    row: m.Product, scheduled: list[PriceRow], outlet_code: str, now: datetime
+    row: Any, scheduled: list[PriceRow], outlet_code: str, now: datetime
 ) -> p.ProductChange:
-    current, steps = steps_for(row.price_cents, scheduled, outlet_code, now)
-    record = product_record(row).model_copy(update={"price_cents": current, "prices": steps})
-    return p.ProductChange(seq=row.change_seq, data=record)
+    seq, product_id, sku, barcode, name, price_cents, tax_code, cdc, active, age = row
+    if scheduled:
+        current, steps = steps_for(price_cents, scheduled, outlet_code, now)
+    else:  # what steps_for gives without a scheduled price, without working it out
+        current, steps = price_cents, []
+    # One validation of the whole change (record included), as strict as the models'.
+    return p.ProductChange.model_validate(
+        {
+            "seq": seq,
+            "data": {
+                "product_id": product_id,
+                "sku": sku,
+                "barcode": barcode,
+                "name": name,
+                "price_cents": current,
+                "tax_code": tax_code,
+                "cdc_eligible": cdc,
+                "active": active,
+                "prices": steps,
+                "age_restricted": age,
+            },
+        }
+    )
 
 
 def _change(row: m.Base) -> Any:

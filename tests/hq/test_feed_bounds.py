@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hq import models as m
 from hq import seed
-from hq.changes import read_changes
+from hq.changes import feed_head, read_changes
 from hq.db import open_database
+from hq.enroll import enroll_terminal
+from hq.prices import schedule_prices
+from sync import protocol as p
 from tests.hq.conftest import Hq
 
 
@@ -70,3 +74,80 @@ async def test_a_row_the_wire_cannot_carry_is_left_out_not_fatal(hq: Hq) -> None
         await db.dispose()
     assert page.next >= seq
     assert all(getattr(c.data, "customer_id", None) != broken for c in page.changes)
+
+
+async def test_the_route_sends_exactly_the_page_read_changes_builds(hq: Hq) -> None:
+    """The route assembles its body from each change's JSON: it must be the very text of
+    the :class:`~sync.protocol.ChangePage` (with the terminal's mark and the head), for
+    every kind of change, scheduled prices and names beyond ASCII included."""
+    db = open_database(hq.database_url)
+    async with db.sessions() as session, session.begin():
+        await seed.seed_demo(session=session)  # idempotent
+    product = uuid.uuid4()
+    try:
+        async with db.sessions() as session, session.begin():
+            seq = await session.scalar(
+                update(m.Counter)
+                .where(m.Counter.name == "change_seq")
+                .values(value=m.Counter.value + 1)
+                .returning(m.Counter.value)
+            )
+            session.add(
+                m.Product(
+                    product_id=product,
+                    sku=f"FEED-{product.hex[:12]}",
+                    barcode=None,
+                    name='Teh "Tarik" \u00e9\u00e8 \u8336 \U0001f375',
+                    price_cents=250,
+                    tax_code="SR",
+                    cdc_eligible=True,
+                    active=True,
+                    change_seq=seq,
+                )
+            )
+        async with db.sessions() as session, session.begin():
+            soon = datetime.now(UTC) + timedelta(days=30)
+            for outlet, cents in ((None, 270), ("DEMO", 260)):
+                await schedule_prices(
+                    session,
+                    new_prices={product: cents},
+                    effective_from=soon + timedelta(days=1 if outlet else 0),
+                    outlet_code=outlet,
+                    actor="test",
+                )
+        async with db.sessions() as session, session.begin():
+            till = await enroll_terminal(
+                session=session, outlet_code="DEMO", terminal_code=f"F{product.hex[:4]}"
+            )
+        since, bodies = 0, 0
+        mine: list[p.ScheduledPrice] = []
+        with hq.client(till.token) as client:
+            while True:
+                r = client.get("/v1/sync/changes", params={"since": since, "limit": 40})
+                assert r.status_code == 200, r.text
+                async with db.readers() as session, session.begin():
+                    page = await read_changes(
+                        session=session, since=since, limit=40, outlet_code="DEMO"
+                    )
+                    head = await feed_head(session=session)
+                    mark = await session.scalar(
+                        select(m.Terminal.contiguous_seq).where(
+                            m.Terminal.terminal_id == till.terminal_id
+                        )
+                    )
+                expected = page.model_copy(update={"contiguous_seq": mark, "head": head})
+                assert r.content == expected.model_dump_json().encode()
+                mine += [
+                    step
+                    for c in page.changes
+                    if isinstance(c.data, p.ProductRecord) and c.data.product_id == product
+                    for step in c.data.prices
+                ]
+                bodies += 1
+                since = page.next
+                if not page.more:
+                    break
+    finally:
+        await db.dispose()
+    assert bodies > 1
+    assert [step.price_cents for step in mine] == [270, 260]
