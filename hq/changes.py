@@ -298,20 +298,6 @@ def _change(row: m.Base) -> Any:
     raise AssertionError(type(row).__name__)
 
 
-def product_record(row: m.Product) -> p.ProductRecord:
-    return p.ProductRecord(
-        product_id=row.product_id,
-        sku=row.sku,
-        barcode=row.barcode,
-        name=row.name,
-        price_cents=row.price_cents,
-        tax_code=row.tax_code,  # type: ignore[arg-type]
-        cdc_eligible=row.cdc_eligible,
-        active=row.active,
-        age_restricted=row.age_restricted,
-    )
-
-
 MERGED_PREFIX = "(merged) "
 
 
