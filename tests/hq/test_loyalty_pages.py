@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -24,6 +25,7 @@ from tests.hq.test_reports_auth import ACCOUNTANT, OWNER, PASSWORD, audit_action
 from tests.hq.test_reports_loyalty import earn, member_created, redeem
 
 POINT_VALUE = 3
+SG = ZoneInfo("Asia/Singapore")
 
 
 @pytest.fixture
@@ -115,11 +117,15 @@ async def test_loyalty_page_and_csv_show_the_liability_at_the_redeem_rate(
         assert (await c.get(f"/reports/loyalty/{uuid.uuid4()}.csv")).status_code == 404
         assert (await c.get("/reports/loyalty/nonsense")).status_code == 422
 
-        over = await c.get("/reports/overspend")
+        # the redemptions were an hour ago: yesterday in Singapore when run just after
+        # midnight there, so the period is asked for rather than left to "today"
+        day = datetime.now(SG).date()
+        span = {"from": str(day - timedelta(days=1)), "to": str(day)}
+        over = await c.get("/reports/overspend", params=span)
         assert over.status_code == 200 and "Devi" in over.text
         assert 'data-points="300"' in over.text and f"S${300 * POINT_VALUE / 100:.2f}" in over.text
         rows = list(csv.reader(io.StringIO(
-            (await c.get("/reports/overspend.csv")).content.decode("utf-8-sig")
+            (await c.get("/reports/overspend.csv", params=span)).content.decode("utf-8-sig")
         )))  # fmt: skip
         assert [(r[0], r[7], r[15], r[16]) for r in rows[1:]] == [
             (str(member), "300", "-500", "300"),
