@@ -49,14 +49,20 @@ def _view(row: object) -> ProductView:
     return ProductView.model_validate(row, from_attributes=True)
 
 
+def price_at_sql(moment: str) -> str:
+    """:func:`price_now` as raw SQL over ``products``, for the one-trip statements (a
+    scan's lookup, the checkout's read): ``moment`` names the unix-seconds parameter."""
+    return (
+        "coalesce((SELECT price_cents FROM price_schedule"
+        f" WHERE product_id = products.id AND effective_at <= {moment}"
+        " ORDER BY effective_at DESC LIMIT 1), price_cents)"
+    )
+
+
 # One statement for a scan: the product by barcode, else by SKU (both unique indexes), at
-# the price in effect now (?3, unix seconds), as :func:`price_now` computes it.
-_LOOKUP_SQL = """
-SELECT id, sku, barcode, name,
-       coalesce((SELECT price_cents FROM price_schedule
-                 WHERE product_id = products.id AND effective_at <= ?3
-                 ORDER BY effective_at DESC LIMIT 1), price_cents),
-       tax_code, cdc_eligible, age_restricted
+# the price in effect now (?3, unix seconds).
+_LOOKUP_SQL = f"""
+SELECT id, sku, barcode, name, {price_at_sql("?3")}, tax_code, cdc_eligible, age_restricted
 FROM products WHERE (barcode = ?1 OR sku = ?2) AND active = 1
 ORDER BY barcode = ?1 DESC LIMIT 1
 """

@@ -40,6 +40,7 @@ from terminal.domain.money import MAX_AMOUNT_CENTS, format_cents
 from terminal.domain.receipt_no import format_receipt_no
 from terminal.domain.tender import Settlement, TenderError, TenderInput, settle
 from terminal.services.approvals import Recorded, check_recorded, limits_from_json
+from terminal.services.catalog import price_at_sql
 from terminal.services.errors import (
     BadQuantityError,
     CheckoutError,
@@ -154,12 +155,8 @@ FROM store_settings AS s LEFT JOIN gst_rates AS g ON 1
 # come as one JSON array so the SQL text (and SQLite's statement cache) never varies.
 # A product's price is the last scheduled step begun by the sale's moment (?6, unix
 # seconds), else its own price.
-_REFS_SQL = """
-SELECT 'p', id, sku, name,
-       coalesce((SELECT price_cents FROM price_schedule
-                 WHERE product_id = products.id AND effective_at <= ?6
-                 ORDER BY effective_at DESC LIMIT 1), price_cents),
-       tax_code, cdc_eligible, active
+_REFS_SQL = f"""
+SELECT 'p', id, sku, name, {price_at_sql("?6")}, tax_code, cdc_eligible, active
     FROM products WHERE id IN (SELECT value FROM json_each(?1))
 UNION ALL
 SELECT 'c', id, NULL, name, 0, NULL, 0, active FROM cashiers WHERE id = ?2
