@@ -194,7 +194,7 @@ class Sale(Base):
     change_cents: Mapped[int] = mapped_column(Integer)
     points_earned: Mapped[int] = mapped_column(Integer, default=0)
     points_redeemed: Mapped[int] = mapped_column(Integer, default=0)
-    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"), index=True)
 
     lines: Mapped[list[SaleLineRow]] = relationship(lazy="raise", order_by="SaleLineRow.line_no")
     payments: Mapped[list[PaymentRow]] = relationship(lazy="raise")
@@ -243,7 +243,7 @@ class LoyaltyEntry(Base):
     points: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"), index=True)
     counted_at_hq: Mapped[bool] = mapped_column(Boolean, default=False)
     """Set by the agent when HQ accepts the event; then ``hq_balance`` includes it."""
 
@@ -366,7 +366,7 @@ class Refund(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     points_reversed: Mapped[int] = mapped_column(Integer, default=0)
     """Earned points this refund took back (positive; the ledger holds its negative)."""
-    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"), index=True)
 
 
 class RefundLine(Base):
@@ -406,4 +406,4 @@ class TillActivity(Base):
     qty: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"))
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox.seq"), index=True)
