@@ -7,9 +7,10 @@ each batch from HQ's answer, exactly as in production. Beside it, in the same ru
 - the transport floor: the very same gzip bodies POSTed by an ``httpx.AsyncClient`` to a
   do-nothing raw asyncio HTTP server (reads the body, answers a fixed 2-byte JSON);
 - the storage floor: plain ``sqlite3`` writing the rows HQ writes for those sales
-  (events, sales, lines, payments, loyalty entries, customer balance updates, the
-  terminal's mark) into HQ's own schema (migrated by ``kedai-hq migrate``), one
-  transaction per batch, WAL + synchronous=FULL, UUID keys.
+  (events, sales, lines, payments, loyalty entries, stock movements, the two report
+  rollups' additive upserts, customer balance updates, the terminal's mark) into HQ's own
+  schema (migrated by ``kedai-hq migrate``), one transaction per batch, WAL +
+  synchronous=FULL, UUID keys.
 
 The backlog till file is made once (``kedai-till simulate``'s service, with loyalty
 customers) and cached in the temp dir; each run drains a fresh copy into a fresh HQ.
@@ -31,6 +32,7 @@ import uuid
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 
@@ -130,10 +132,12 @@ def run(quick: bool) -> Section:
         "(1 worker) on 127.0.0.1; each run drains a fresh copy into a fresh HQ store. "
         f"Samples are whole-drain rates, one per run ({runs} runs). Floors measured in the "
         "same run: raw `sqlite3` writing HQ's rows for those sales into HQ's schema "
-        "(executemany, one transaction per batch, WAL, synchronous=FULL); the same rows "
-        "into HQ's PostgreSQL schema with psycopg `COPY` (events, sales, lines, payments, "
-        "ledger) and `executemany` (balance and mark updates), one transaction per batch, "
-        "fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server."
+        "(events, sales, lines, payments, ledger, stock movements, the hourly sales and "
+        "product rollups' additive upserts, balances, the mark; executemany, one "
+        "transaction per batch, WAL, synchronous=FULL); the same rows into HQ's PostgreSQL "
+        "schema with psycopg `COPY` (events, sales, lines, payments, ledger, movements) and "
+        "`executemany` (rollup upserts, balance and mark updates), one transaction per "
+        "batch, fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server."
     )
     return section
 
@@ -285,8 +289,27 @@ def _batch_rows(batch: list[tuple[int, str, str, str]], now: str) -> Rows:
     lines: list[tuple[object, ...]] = []
     pays: list[tuple[object, ...]] = []
     loyalty: list[tuple[object, ...]] = []
+    line_times: list[str] = []
+    by_hour: dict[tuple[str, str, str, int], list[int]] = {}
+    by_product: dict[tuple[str, str, str, str], list[int]] = {}
     for seq, event_id, occurred, payload_text in batch:
         p = json.loads(payload_text)
+        hour = occurred[:13] + ":00:00+00:00"
+        _add(
+            by_hour,
+            (hour, "DEMO-T01", uuid.UUID(p["cashier_id"]).hex, p["gst_rate_bp"]),
+            (1, p["total_cents"], 0, 0, p["discount_cents"], p["tax_cents"],
+             sum(li["total_cents"] for li in p["lines"] if li["tax_code"] == "SR"),
+             sum(li["total_cents"] for li in p["lines"] if li["tax_code"] == "ZR"),
+             sum(li["total_cents"] for li in p["lines"] if li["tax_code"] == "ES"), 0),
+        )  # fmt: skip
+        for li in p["lines"]:
+            _add(
+                by_product,
+                (hour, "DEMO-T01", li["sku"], li["name"]),
+                (li["qty"], li["total_cents"], 1),
+            )
+            line_times.append(occurred)
         eid = uuid.UUID(event_id).hex
         ev.append((eid, "DEMO-T01", seq, "sale.completed", 1, occurred, now, payload_text, 0))
         sid = uuid.UUID(p["sale_id"]).hex
@@ -327,8 +350,21 @@ def _batch_rows(batch: list[tuple[int, str, str, str]], now: str) -> Rows:
         "sale_lines": lines,
         "payments": pays,
         "loyalty_entries": loyalty,
+        "stock_movements": [
+            ("sale", li[0], li[1], "DEMO", li[2], -cast(int, li[5]), occ, "DEMO-T01")
+            for li, occ in zip(lines, line_times, strict=True)
+            if li[2] is not None  # an open-price line moves no stock
+        ],
         "balances": [(row[2], row[1]) for row in loyalty],
+        "sales_hourly": [(*k, *v) for k, v in sorted(by_hour.items())],
+        "product_hourly": [(*k, *v) for k, v in sorted(by_product.items())],
     }
+
+
+def _add(sums: dict[Any, list[int]], key: Any, values: tuple[int, ...]) -> None:
+    have = sums.setdefault(key, [0] * len(values))
+    for i, value in enumerate(values):
+        have[i] += value
 
 
 COLUMNS = {
@@ -342,7 +378,21 @@ COLUMNS = {
     "payments": "payment_id, sale_id, tender, amount_cents, tendered_cents, reference",
     "loyalty_entries": "entry_id, customer_id, points, reason, event_id, terminal_id, "
     "occurred_at, received_at",
+    "stock_movements": "kind, reference, line_no, outlet_code, product_id, qty, occurred_at, actor",
+    "sales_hourly": "hour, terminal_id, cashier_id, gst_rate_bp, sales, gross_cents, refunds, "
+    "refunded_cents, discount_cents, tax_cents, sr_cents, zr_cents, es_cents, off_rate_sales",
+    "product_hourly": "hour, terminal_id, sku, name, qty, net_cents, sales",
 }
+ROLLUP_KEYS = {"sales_hourly": 4, "product_hourly": 4}
+"""How many of each rollup's leading columns are its key; the rest are added up."""
+
+
+def _upsert_sql(table: str, mark: str) -> str:
+    """The rollup's additive upsert, as HQ's (:mod:`hq.rollups`)."""
+    cols = [c.strip() for c in COLUMNS[table].split(",")]
+    key, sums = cols[: ROLLUP_KEYS[table]], cols[ROLLUP_KEYS[table] :]
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
+    return f"{_insert_sql(table, mark)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
 
 
 def _insert_sql(table: str, mark: str) -> str:
@@ -371,8 +421,10 @@ def _raw_sqlite_floor(backlog: Path, work: Path, n: int) -> float:
         rows = _batch_rows(batch, now)
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(_insert_sql("events", "?") + " ON CONFLICT DO NOTHING", rows["events"])
-        for table in ("sales", "sale_lines", "payments", "loyalty_entries"):
+        for table in ("sales", "sale_lines", "payments", "loyalty_entries", "stock_movements"):
             conn.executemany(_insert_sql(table, "?"), rows[table])
+        for table in ROLLUP_KEYS:
+            conn.executemany(_upsert_sql(table, "?"), rows[table])
         conn.executemany(
             "UPDATE customers SET loyalty_balance = loyalty_balance + ? WHERE customer_id = ?",
             rows["balances"],
@@ -410,10 +462,15 @@ def _raw_pg_floor(backlog: Path, url: str, n: int) -> float:
             rows = _batch_rows(batch, now)
             rows["events"] = [(*r[:-1], False) for r in rows["events"]]
             with conn.transaction(), conn.cursor() as cur:
-                for table in ("events", "sales", "sale_lines", "payments", "loyalty_entries"):
+                for table in (
+                    "events", "sales", "sale_lines", "payments", "loyalty_entries",
+                    "stock_movements",
+                ):  # fmt: skip
                     with cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                         for row in rows[table]:
                             copy.write_row(row)
+                for table in ROLLUP_KEYS:
+                    cur.executemany(_upsert_sql(table, "%s"), rows[table])
                 cur.executemany(
                     "UPDATE customers SET loyalty_balance = loyalty_balance + %s "
                     "WHERE customer_id = %s",
