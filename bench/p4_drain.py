@@ -32,13 +32,14 @@ import uuid
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import httpx
 
 from bench import hqserver, pg
 from bench.harness import Figure, Section
 from bench.hqserver import SECRET_ENV
+from bench.p4_ingest import ROLLUP_SQL, Rollups, rollup_upsert
 from sync.agent import SyncAgent
 from sync.agent.batches import batch_body
 from sync.protocol import MAX_PUSH_EVENTS
@@ -289,27 +290,10 @@ def _batch_rows(batch: list[tuple[int, str, str, str]], now: str) -> Rows:
     lines: list[tuple[object, ...]] = []
     pays: list[tuple[object, ...]] = []
     loyalty: list[tuple[object, ...]] = []
-    line_times: list[str] = []
-    by_hour: dict[tuple[str, str, str, int], list[int]] = {}
-    by_product: dict[tuple[str, str, str, str], list[int]] = {}
+    sums = Rollups()
     for seq, event_id, occurred, payload_text in batch:
         p = json.loads(payload_text)
-        hour = occurred[:13] + ":00:00+00:00"
-        _add(
-            by_hour,
-            (hour, "DEMO-T01", uuid.UUID(p["cashier_id"]).hex, p["gst_rate_bp"]),
-            (1, p["total_cents"], 0, 0, p["discount_cents"], p["tax_cents"],
-             sum(li["total_cents"] for li in p["lines"] if li["tax_code"] == "SR"),
-             sum(li["total_cents"] for li in p["lines"] if li["tax_code"] == "ZR"),
-             sum(li["total_cents"] for li in p["lines"] if li["tax_code"] == "ES"), 0),
-        )  # fmt: skip
-        for li in p["lines"]:
-            _add(
-                by_product,
-                (hour, "DEMO-T01", li["sku"], li["name"]),
-                (li["qty"], li["total_cents"], 1),
-            )
-            line_times.append(occurred)
+        sums.add(occurred, "DEMO-T01", uuid.UUID(p["cashier_id"]).hex, p)
         eid = uuid.UUID(event_id).hex
         ev.append((eid, "DEMO-T01", seq, "sale.completed", 1, occurred, now, payload_text, 0))
         sid = uuid.UUID(p["sale_id"]).hex
@@ -352,19 +336,12 @@ def _batch_rows(batch: list[tuple[int, str, str, str]], now: str) -> Rows:
         "loyalty_entries": loyalty,
         "stock_movements": [
             ("sale", li[0], li[1], "DEMO", li[2], -cast(int, li[5]), occ, "DEMO-T01")
-            for li, occ in zip(lines, line_times, strict=True)
+            for li, occ in zip(lines, sums.line_times, strict=True)
             if li[2] is not None  # an open-price line moves no stock
         ],
         "balances": [(row[2], row[1]) for row in loyalty],
-        "sales_hourly": [(*k, *v) for k, v in sorted(by_hour.items())],
-        "product_hourly": [(*k, *v) for k, v in sorted(by_product.items())],
+        **dict(zip(("sales_hourly", "product_hourly"), sums.rows(), strict=True)),
     }
-
-
-def _add(sums: dict[Any, list[int]], key: Any, values: tuple[int, ...]) -> None:
-    have = sums.setdefault(key, [0] * len(values))
-    for i, value in enumerate(values):
-        have[i] += value
 
 
 COLUMNS = {
@@ -379,20 +356,7 @@ COLUMNS = {
     "loyalty_entries": "entry_id, customer_id, points, reason, event_id, terminal_id, "
     "occurred_at, received_at",
     "stock_movements": "kind, reference, line_no, outlet_code, product_id, qty, occurred_at, actor",
-    "sales_hourly": "hour, terminal_id, cashier_id, gst_rate_bp, sales, gross_cents, refunds, "
-    "refunded_cents, discount_cents, tax_cents, sr_cents, zr_cents, es_cents, off_rate_sales",
-    "product_hourly": "hour, terminal_id, sku, name, qty, net_cents, sales",
 }
-ROLLUP_KEYS = {"sales_hourly": 4, "product_hourly": 4}
-"""How many of each rollup's leading columns are its key; the rest are added up."""
-
-
-def _upsert_sql(table: str, mark: str) -> str:
-    """The rollup's additive upsert, as HQ's (:mod:`hq.rollups`)."""
-    cols = [c.strip() for c in COLUMNS[table].split(",")]
-    key, sums = cols[: ROLLUP_KEYS[table]], cols[ROLLUP_KEYS[table] :]
-    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
-    return f"{_insert_sql(table, mark)} ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
 
 
 def _insert_sql(table: str, mark: str) -> str:
@@ -423,8 +387,8 @@ def _raw_sqlite_floor(backlog: Path, work: Path, n: int) -> float:
         conn.executemany(_insert_sql("events", "?") + " ON CONFLICT DO NOTHING", rows["events"])
         for table in ("sales", "sale_lines", "payments", "loyalty_entries", "stock_movements"):
             conn.executemany(_insert_sql(table, "?"), rows[table])
-        for table in ROLLUP_KEYS:
-            conn.executemany(_upsert_sql(table, "?"), rows[table])
+        for table in ROLLUP_SQL:
+            conn.executemany(rollup_upsert(table, "?"), rows[table])
         conn.executemany(
             "UPDATE customers SET loyalty_balance = loyalty_balance + ? WHERE customer_id = ?",
             rows["balances"],
@@ -469,8 +433,8 @@ def _raw_pg_floor(backlog: Path, url: str, n: int) -> float:
                     with cur.copy(f"COPY {table} ({COLUMNS[table]}) FROM STDIN") as copy:
                         for row in rows[table]:
                             copy.write_row(row)
-                for table in ROLLUP_KEYS:
-                    cur.executemany(_upsert_sql(table, "%s"), rows[table])
+                for table in ROLLUP_SQL:
+                    cur.executemany(rollup_upsert(table, "%s"), rows[table])
                 cur.executemany(
                     "UPDATE customers SET loyalty_balance = loyalty_balance + %s "
                     "WHERE customer_id = %s",

@@ -3,7 +3,8 @@
 Each sample is one batch of 200 realistic ``sale.completed`` events (3 lines, a payment,
 loyalty points on about half), gzip JSON as the sync agent sends it, pushed to a fresh
 terminal; the figure is events per second for that batch. The floor writes the same rows
-(events, sales, lines, payments, ledger, balance increments) into the same HQ schema with
+(events, sales, lines, payments, ledger, stock movements, the hourly sales and product
+rollups' additive upserts, balance increments) into the same HQ schema with
 the raw driver and one transaction per batch: ``sqlite3`` executemany (WAL,
 ``synchronous=FULL``) and psycopg executemany on a temporary PostgreSQL cluster started
 here with ``initdb``/``pg_ctl`` (fsync on). What is left between figure and floor is HTTP,
@@ -146,8 +147,10 @@ def hq_rows(events: list[dict[str, Any]], *, hex_ids: bool) -> dict[str, list[tu
     out: dict[str, list[tuple[Any, ...]]] = {
         k: [] for k in ("events", "sales", "lines", "payments", "loyalty", "balances")
     }
+    sums = Rollups()
     for e in events:
         p = e["payload"]
+        sums.add(e["occurred_at"], e["terminal_id"], u(p["cashier_id"]), p)
         out["events"].append(
             (u(e["event_id"]), e["terminal_id"], e["terminal_seq"], e["type"], 1, ts, ts,
              json.dumps(p), False)
@@ -173,7 +176,85 @@ def hq_rows(events: list[dict[str, Any]], *, hex_ids: bool) -> dict[str, list[tu
                  e["terminal_id"], ts, ts)
             )  # fmt: skip
             out["balances"].append((d["points"], u(d["customer_id"])))
+    out["movements"] = [
+        ("sale", ln[0], ln[1], "FLOOR", ln[2], -ln[5], ts, e_tid)
+        for ln, e_tid in zip(out["lines"], sums.line_terminals, strict=True)
+        if ln[2] is not None
+    ]
+    out["sales_hourly"], out["product_hourly"] = sums.rows()
     return out
+
+
+class Rollups:
+    """The report rollups HQ keeps at ingest (:mod:`hq.rollups`), summed for the floors:
+    sales per (hour, terminal, cashier, rate) and products per (hour, terminal, sku, name)."""
+
+    def __init__(self) -> None:
+        self.sales: dict[tuple[Any, ...], list[int]] = {}
+        self.products: dict[tuple[Any, ...], list[int]] = {}
+        self.line_terminals: list[str] = []
+        self.line_times: list[str] = []
+
+    def add(self, occurred_at: str, terminal_id: str, cashier: Any, p: dict[str, Any]) -> None:
+        hour = occurred_at[:13] + ":00:00+00:00"
+        by_code = {"SR": 0, "ZR": 0, "ES": 0}
+        for ln in p["lines"]:
+            by_code[ln["tax_code"]] = by_code.get(ln["tax_code"], 0) + ln["total_cents"]
+            _add(self.products, (hour, terminal_id, ln["sku"], ln["name"]),
+                 (ln["qty"], ln["total_cents"], 1))  # fmt: skip
+            self.line_terminals.append(terminal_id)
+            self.line_times.append(occurred_at)
+        _add(
+            self.sales,
+            (hour, terminal_id, cashier, p["gst_rate_bp"]),
+            (1, p["total_cents"], 0, 0, p["discount_cents"], p["tax_cents"], by_code["SR"],
+             by_code["ZR"], by_code["ES"], 0),
+        )  # fmt: skip
+
+    def rows(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        return (
+            [(*k, *v) for k, v in sorted(self.sales.items(), key=lambda kv: str(kv[0]))],
+            [(*k, *v) for k, v in sorted(self.products.items())],
+        )
+
+
+def _add(
+    sums: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], values: tuple[int, ...]
+) -> None:
+    have = sums.setdefault(key, [0] * len(values))
+    for i, value in enumerate(values):
+        have[i] += value
+
+
+ROLLUP_SQL = {
+    "sales_hourly": (
+        ("hour", "terminal_id", "cashier_id", "gst_rate_bp"),
+        (
+            "sales",
+            "gross_cents",
+            "refunds",
+            "refunded_cents",
+            "discount_cents",
+            "tax_cents",
+            "sr_cents",
+            "zr_cents",
+            "es_cents",
+            "off_rate_sales",
+        ),
+    ),  # fmt: skip
+    "product_hourly": (("hour", "terminal_id", "sku", "name"), ("qty", "net_cents", "sales")),
+}
+
+
+def rollup_upsert(table: str, placeholder: str) -> str:
+    """The rollup's additive upsert, as HQ writes it."""
+    key, sums = ROLLUP_SQL[table]
+    cols = (*key, *sums)
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([placeholder] * len(cols))})"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in sums)
+    )
 
 
 _SQL = {
@@ -188,6 +269,8 @@ _SQL = {
     "tendered_cents) VALUES ({})",
     "loyalty": "INSERT INTO loyalty_entries (entry_id, customer_id, points, reason, event_id, "
     "terminal_id, occurred_at, received_at) VALUES ({})",
+    "movements": "INSERT INTO stock_movements (kind, reference, line_no, outlet_code, "
+    "product_id, qty, occurred_at, actor) VALUES ({})",
     "balances": "UPDATE customers SET loyalty_balance = loyalty_balance + {} "
     "WHERE customer_id = {}",
 }
@@ -201,6 +284,8 @@ def statements(placeholder: str) -> dict[str, str]:
         else:
             n = sql.split("(", 2)[1].count(",") + 1
             out[table] = sql.format(", ".join([placeholder] * n))
+    for table in ROLLUP_SQL:
+        out[table] = rollup_upsert(table, placeholder)
     return out
 
 
@@ -211,6 +296,9 @@ def prepare_schema(database_url: str, *, hex_ids: bool) -> list[tuple[Any, ...]]
     manage.run(database_url, manage.do_migrate)
     return [(c.hex if hex_ids else c, "Bench customer", 0, False, 0) for c in CUSTOMERS]
 
+
+OUTLET_SQL = "INSERT INTO outlets (code, name) VALUES ('FLOOR', 'Floor outlet')"
+"""The outlet the floors' stock movements name (a foreign key)."""
 
 CUSTOMER_SQL = (
     "INSERT INTO customers (customer_id, name, loyalty_balance, placeholder, change_seq) "
@@ -224,6 +312,7 @@ def _sqlite_floor(path: Path, batches: int) -> list[float]:
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
         conn.execute(f"PRAGMA {pragma}")
     conn.executemany(CUSTOMER_SQL.format("?"), customers)
+    conn.execute(OUTLET_SQL)
     sql = statements("?")
     samples = []
     for b in range(batches + 1):
@@ -248,6 +337,7 @@ def _pg_floor(database_url: str, batches: int) -> list[float]:
     with psycopg.connect(database_url.replace("postgresql://", "postgresql://", 1)) as conn:
         with conn.transaction(), conn.cursor() as cur:
             cur.executemany(CUSTOMER_SQL.format("%s"), customers)
+            cur.execute(OUTLET_SQL)
         for b in range(batches + 1):
             rows = hq_rows(events("FLOOR-T01", 1 + b * BATCH), hex_ids=False)
             started = time.perf_counter()

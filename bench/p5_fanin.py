@@ -34,7 +34,14 @@ import httpx
 
 from bench import hqserver, pg
 from bench.harness import Figure, Section, percentile
-from bench.p4_ingest import CUSTOMER_SQL, events, hq_rows, prepare_schema, statements
+from bench.p4_ingest import (
+    CUSTOMER_SQL,
+    OUTLET_SQL,
+    events,
+    hq_rows,
+    prepare_schema,
+    statements,
+)
 
 KEYS = (
     "p5_fanin_p50_ms",
@@ -186,6 +193,7 @@ async def _floor(
     conn = await pool.get()
     async with conn.transaction(), conn.cursor() as cur:
         await cur.executemany(CUSTOMER_SQL.format("%s"), customers)
+        await cur.execute(OUTLET_SQL)
     pool.put_nowait(conn)
     latencies: list[float] = []
 
