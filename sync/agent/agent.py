@@ -39,7 +39,9 @@ import contextlib
 import gzip
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 import stamina
@@ -55,6 +57,7 @@ from sync.agent.errors import (
 )
 from sync.agent.hq_client import DEFAULT_TIMEOUT, HqClient
 from sync.agent.port import (
+    MarkResult,
     OutboxCounts,
     Outcome,
     PendingEvent,
@@ -73,6 +76,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _utcnow() -> datetime:
@@ -382,9 +386,17 @@ class SyncAgent:
         attempted: list[int],
         pulled_at: datetime,
     ) -> SyncReport:
-        pushed = rejected = batches = resent = unanswered = 0
-        restored = restarted = False
-        mark = 0
+        """Push every pending batch; each answer is stored while the next batch goes.
+
+        The next batch is read and gzipped while HQ works on this one, and an answer is
+        written to the till while HQ works on the next batch: HQ's answer to a batch
+        does not change what the next one holds. Answers are still stored one after
+        another and in order. Should an answer say HQ went back (restored from a backup),
+        the answer to the batch already sent meanwhile is not stored: those events go
+        again with the rest from HQ's mark, and HQ answers ``duplicate`` for any it has.
+        """
+        drain = _Drain()
+        recording: asyncio.Task[MarkResult] | None = None
         ready = await self._prepare(0, terminal_id)
         while ready is not None:
             batch, gz, more = ready
@@ -396,10 +408,11 @@ class SyncAgent:
             )
             try:
                 answer = await self._http.push(
-                    base, token, gz, pending_after=self.state.pending - len(batch)
+                    base, token, gz, pending_after=self.state.pending - drain.unstored - len(batch)
                 )
-            except BaseException:
+            except BaseException as exc:
                 await _cancel(prefetch)
+                await _settle(recording, keep=isinstance(exc, Exception))
                 raise
             self._publish(online=True)
             by_id = {e.event_id: e.seq for e in batch}
@@ -410,55 +423,88 @@ class SyncAgent:
             ]
             if not outcomes:
                 await _cancel(prefetch)
+                await _settle(recording, keep=True)
                 raise SyncProtocolError(
                     f"HQ answered about none of the {len(batch)} events sent (seq "
                     f"{batch[0].seq}..{batch[-1].seq})"
                 )
-            marked = await self._store.record_push_answer(
-                outcomes=outcomes,
-                contiguous_seq=answer.contiguous_seq,
-                at=self._clock(),
-                pulled_at=pulled_at,
-            )
-            attempted.clear()
-            batches += 1
-            pushed += marked.sent
-            rejected += marked.rejected
-            unanswered += len(batch) - len(outcomes)
-            mark = answer.contiguous_seq
+            if recording is not None:
+                restart = self._stored(drain, await _finish(recording, prefetch))
+                recording = None
+                if restart:
+                    await _cancel(prefetch)
+                    ready = await self._prepare(drain.mark, terminal_id)
+                    continue
+            drain.sent(batch, outcomes, answer.contiguous_seq)
             for seq, status, reason in outcomes:
                 if status == "rejected":
                     log.warning("HQ rejected event %d: %s", seq, reason)
-            if marked.counts is not None:
-                if batches == 1:
-                    self._publish(backlog_total=marked.counts.pending + len(outcomes))
-                self._publish(
-                    pending=marked.counts.pending,
-                    rejected=marked.counts.rejected,
-                    sent_total=marked.counts.sent,
+            recording = asyncio.create_task(
+                self._store.record_push_answer(
+                    outcomes=outcomes,
+                    contiguous_seq=answer.contiguous_seq,
+                    at=self._clock(),
+                    pulled_at=pulled_at,
                 )
-            if marked.reset_for_resend:
-                resent += marked.reset_for_resend
-                restored = restored or marked.hq_went_back
-                if not restarted:  # once per drain: a broken HQ cannot make us spin
-                    restarted = True
-                    await _cancel(prefetch)
-                    ready = await self._prepare(mark, terminal_id)
-                    continue
-            ready = await prefetch if prefetch is not None else None
-            if ready is None and (marked.counts is None or marked.counts.pending):
-                # A sale may have committed during this round trip, after the prefetch.
-                ready = await self._prepare(batch[-1].seq, terminal_id)
-        if unanswered:
-            raise SyncProtocolError(f"HQ did not answer for {unanswered} events; they stay pending")
+            )
+            attempted.clear()
+            try:
+                ready = await prefetch if prefetch is not None else None
+            except BaseException as exc:
+                await _settle(recording, keep=isinstance(exc, Exception))
+                raise
+            if ready is None:
+                # The last answer is stored before deciding we are done.
+                restart = self._stored(drain, await recording)
+                recording = None
+                counts = drain.counts
+                if restart:
+                    ready = await self._prepare(drain.mark, terminal_id)
+                elif counts is None or counts.pending:
+                    # A sale may have committed during this round trip, after the prefetch.
+                    ready = await self._prepare(batch[-1].seq, terminal_id)
+        if drain.unanswered:
+            raise SyncProtocolError(
+                f"HQ did not answer for {drain.unanswered} events; they stay pending"
+            )
         return SyncReport(
-            pushed=pushed,
-            rejected=rejected,
-            batches=batches,
-            resent=resent,
-            hq_restored=restored,
-            contiguous_seq=mark,
+            pushed=drain.pushed,
+            rejected=drain.rejected,
+            batches=drain.batches,
+            resent=drain.resent,
+            hq_restored=drain.restored,
+            contiguous_seq=drain.mark,
         )
+
+    def _stored(self, drain: _Drain, marked: MarkResult) -> bool:
+        """Count a stored answer and publish the outbox counts; True when HQ's mark fell
+        below events we hold as sent and the drain must go again from it (once per drain:
+        a broken HQ cannot make us spin)."""
+        drain.pushed += marked.sent
+        drain.rejected += marked.rejected
+        first = drain.batches == 0
+        drain.batches += 1
+        answered, mark = drain.in_flight.pop(0)
+        drain.unstored -= answered
+        drain.counts = marked.counts
+        if marked.counts is not None:
+            if first:
+                self._publish(backlog_total=marked.counts.pending + marked.sent + marked.rejected)
+            self._publish(
+                pending=marked.counts.pending,
+                rejected=marked.counts.rejected,
+                sent_total=marked.counts.sent,
+            )
+        if not marked.reset_for_resend:
+            return False
+        drain.resent += marked.reset_for_resend
+        drain.restored = drain.restored or marked.hq_went_back
+        if drain.restarted:
+            return False
+        drain.restarted = True
+        drain.mark = mark  # an answer sent for meanwhile is not stored: go again from here
+        drain.unstored, drain.in_flight = 0, []
+        return True
 
     async def _prepare(
         self, after: int, terminal_id: str
@@ -547,6 +593,54 @@ class SyncAgent:
                 callback(new)
             except Exception:  # a broken listener must not stop sync
                 log.exception("sync state subscriber failed")
+
+
+@dataclass
+class _Drain:
+    """One drain's tally, and the answers sent for but not yet stored at the till."""
+
+    pushed: int = 0
+    rejected: int = 0
+    batches: int = 0
+    resent: int = 0
+    unanswered: int = 0
+    restored: bool = False
+    restarted: bool = False
+    mark: int = 0
+    """HQ's contiguous mark in the newest answer kept."""
+    counts: OutboxCounts | None = None
+    unstored: int = 0
+    """Events whose answer is being stored (no longer pending to HQ's eyes)."""
+    in_flight: list[tuple[int, int]] = field(default_factory=list)
+    """(events answered, HQ's mark) of each answer not yet stored, oldest first."""
+
+    def sent(self, batch: list[PendingEvent], outcomes: list[Outcome], mark: int) -> None:
+        """An answer about to be stored."""
+        self.unanswered += len(batch) - len(outcomes)
+        self.unstored += len(outcomes)
+        self.in_flight.append((len(outcomes), mark))
+        self.mark = mark
+
+
+async def _finish(task: asyncio.Task[T], other: asyncio.Task[Any] | None) -> T:
+    """``task``'s result; should it fail, ``other`` (a prefetch) is cancelled first."""
+    try:
+        return await task
+    except BaseException:
+        await _cancel(other)
+        raise
+
+
+async def _settle(task: asyncio.Task[MarkResult] | None, *, keep: bool) -> None:
+    """Before an error leaves the drain: let the answer being stored land (``keep``: it is
+    HQ's word and still good), or cancel it (the drain itself is cancelled)."""
+    if task is None:
+        return
+    if not keep:
+        await _cancel(task)
+        return
+    with contextlib.suppress(Exception):
+        await task
 
 
 async def _cancel(task: asyncio.Task[object] | None) -> None:

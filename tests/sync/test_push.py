@@ -201,6 +201,43 @@ async def test_hq_restored_from_backup_gets_the_lost_events_again(
     assert hq.transport.requests[asked] == "GET /v1/sync/whoami", "a restore re-asks whoami"
 
 
+async def test_hq_restored_during_a_drain_gets_the_lost_events_again(
+    till: Database, hq: LocalHq, tmp_path: Path
+) -> None:
+    """An answer is stored while the next batch goes; when a stored answer says HQ went
+    back, the answer to the batch sent meanwhile is not stored and the drain goes again
+    from HQ's mark (HQ answers duplicate for what it has)."""
+    await make_sales(till, 12)
+    first = make_agent(till, hq)
+    await first.sync_once()
+    await first.aclose()
+    hq.snapshot(tmp_path / "backup.db")
+    await make_sales(till, 20, seed=2)
+    pushes_before = len(hq.transport.pushes)
+
+    async def restore_at_the_third_push() -> None:
+        if len(hq.transport.pushes) - pushes_before == 3:
+            await hq.restore(tmp_path / "backup.db")
+
+    hq.transport.on_push = restore_at_the_third_push
+    agent = make_agent(till, hq, batch_events=5)
+    report = await agent.sync_once()
+    await agent.aclose()
+
+    sent = [p.seqs for p in hq.transport.pushes[pushes_before:]]
+    assert sent[:4] == [list(range(s, s + 5)) for s in (13, 18, 23, 28)], (
+        "the fourth batch went while the third answer (HQ back at 12) was being stored"
+    )
+    assert sent[4:] == [list(range(s, s + 5)) for s in (13, 18, 23, 28)], "again from 12"
+    assert report.hq_restored and report.resent == 15 and report.contiguous_seq == 32
+    assert report.batches == 3 + 4, "the answer to the fourth batch, sent meanwhile, is not stored"
+    assert report.pushed == 3 * 5 + 20
+    assert await hq.held() == list(range(1, 33)) and await hq.mark() == 32
+    assert set((await statuses(till)).values()) == {"sent"}
+    async with reading(till) as s:
+        assert (await s.execute(select(SyncState.acked_seq))).scalar_one() == 32
+
+
 async def test_push_holds_no_write_lock_while_waiting_for_hq(till: Database, hq: LocalHq) -> None:
     """A checkout during the HTTP round trip commits at once (busy_timeout would bite)."""
     await make_sales(till, 3)
