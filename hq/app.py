@@ -6,6 +6,7 @@ workers, on any number of hosts, can serve the same database.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _freeze_start_up_heap()
         try:
             yield
         finally:
@@ -65,3 +67,18 @@ def create_app(settings: Settings) -> FastAPI:
 def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` worker processes: settings from ``KEDAI_HQ_*``."""
     return create_app(Settings())
+
+
+def _freeze_start_up_heap() -> None:
+    """Keep what start-up built out of the garbage collector's full passes.
+
+    Everything imported and made before the first request (FastAPI, SQLAlchemy, pydantic's
+    validators, the routes) lives as long as the worker, about 240,000 objects. A large
+    push makes enough objects for a full collection every few pushes, and each walked
+    them all: 165 ms on average, 47 ms per 500-event push. ``gc.freeze`` moves them into
+    a permanent generation the collector skips (1.7 ms per push); what is made later is
+    collected as before. Collected first, so no garbage is frozen. Runs in each worker's
+    start-up (the ASGI lifespan), before it serves.
+    """
+    gc.collect()
+    gc.freeze()
