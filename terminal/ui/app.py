@@ -9,7 +9,6 @@ types the PIN; the login waits on :attr:`KedaiTill.ready` if it is quicker than 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import time
@@ -25,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from terminal.ui.agent_port import AgentPort
 from terminal.ui.clock import Clock, system_clock
+from terminal.ui.heap import freeze_long_lived_heap
 from terminal.ui.messages import (
     LoggedIn,
     SaleCommitted,
@@ -138,7 +138,7 @@ class KedaiTill(App[None]):
 
                 if self.agent is None and self._auto_agent:
                     await self._make_agent(self.db)
-                _freeze_start_up_heap()
+                freeze_long_lived_heap()
             except TillError as exc:
                 if isinstance(exc, StorageError):  # damaged, foreign or unreadable file
                     log.error("till start-up failed: %s", exc.message, exc_info=exc)
@@ -372,20 +372,6 @@ def _cannot_open(exc: BaseException) -> str:
     cause = getattr(cause, "orig", None) or cause  # SQLAlchemy wraps the driver's error
     gist = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:100]
     return f"The till's database cannot be opened ({gist}): call support."
-
-
-def _freeze_start_up_heap() -> None:
-    """Keep what start-up built out of the garbage collector's full passes.
-
-    Everything imported and made by now (Textual, SQLAlchemy, pydantic, the screens, the
-    agent) lives as long as the till. A full collection walks every tracked object: while
-    the agent drained a backlog, each took 80-160 ms, and the UI could not answer a key
-    for that long (P7). ``gc.freeze`` moves them into a permanent generation the collector
-    skips; what is made later is collected as before. Collected first, so no garbage is
-    frozen; this runs while the login screen waits for a PIN.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def run_till(db_path: Path, *, agent: AgentPort | None = None) -> None:

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from sync.demo_data import DEMO_BARCODE
+from terminal.ui.heap import freeze_long_lived_heap
 from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.text import show_text
 from tests.ui.helpers import login, scan, settle
@@ -113,5 +114,35 @@ async def test_start_up_freezes_its_heap_out_of_full_collections(make_app) -> No
             await settle(pilot)
             assert app.ready.is_set() and app.startup_error is None
             assert gc.get_freeze_count() > 10_000  # Textual, SQLAlchemy, pydantic, screens
+            at_login = gc.get_freeze_count()
+            screen = await login(pilot)
+            await settle(pilot)
+            assert gc.get_freeze_count() > at_login, "the sale screen is frozen once shown"
+            # Frozen objects are in no generation the collector walks.
+            assert all(o is not screen for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+
+
+def test_freezing_again_lets_go_of_what_died_since() -> None:
+    """Each log-in freezes what is alive; the previous session's screen must not be kept
+    for good, or every log-in would leak one."""
+    import gc
+    import weakref
+
+    class Node:
+        me: object
+
+    gc.unfreeze()
+    try:
+        node = Node()
+        node.me = node  # a cycle: only the collector frees it
+        ref = weakref.ref(node)
+        freeze_long_lived_heap()
+        del node
+        gc.collect()
+        assert ref() is not None, "frozen: full collections do not look at it"
+        freeze_long_lived_heap()
+        assert ref() is None, "handed back, collected, the rest frozen again"
     finally:
         gc.unfreeze()

@@ -32,6 +32,7 @@ from terminal.domain.money import format_cents
 from terminal.services import catalog, parked
 from terminal.services.cashiers import record_own_approval
 from terminal.ui.cart import parse_qty
+from terminal.ui.heap import freeze_long_lived_heap
 from terminal.ui.messages import SaleCommitted, Scanned
 from terminal.ui.screens.base import TillScreen
 from terminal.ui.widgets.cart.cart_pane import CartPane, LineEdit
@@ -617,6 +618,8 @@ class SaleScreen(TillScreen[None]):
 
     def on_mount(self) -> None:
         self._load_limits()
+        # Once painted: its widgets live as long as the cashier's session (see heap.py).
+        self.call_after_refresh(freeze_long_lived_heap)
 
     def sync_state_changed(self, state: AgentState) -> None:
         """A pull may have brought new store settings: judge edits by them from now on
