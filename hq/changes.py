@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, exists, or_, select, update
+from sqlalchemy import Row, Table, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
@@ -259,11 +259,11 @@ async def _with_others(
 
 def _kind(row: Any) -> str:
     """The name a left-out row is logged under (its model's, as before)."""
+    if isinstance(row, Row):
+        return "Product"
     if isinstance(row, _TenderRow):
         return "Tender"
-    if isinstance(row, m.Base):
-        return type(row).__name__
-    return "Product"
+    return type(row).__name__
 
 
 class _TenderRow:
@@ -298,6 +298,8 @@ def tender_record(row: m.Tender, *, taken_here: bool = True) -> p.TenderRecord:
 def _feed_change(
     row: Any, scheduled: dict[uuid.UUID, list[PriceRow]], outlet_code: str, now: datetime
 ) -> Any:
+    if isinstance(row, Row):  # a product (asked first: most rows are)
+        return _product_change(row, scheduled, outlet_code, now)
     if isinstance(row, _TenderRow):
         return p.TenderChange(
             seq=row.row.change_seq, data=tender_record(row.row, taken_here=row.taken_here)
@@ -306,9 +308,7 @@ def _feed_change(
         return p.CashierRemovedChange(
             seq=row.change_seq, data=p.CashierRemoval(cashier_id=uuid.UUID(row.key))
         )
-    if isinstance(row, m.Base):
-        return _change(row)
-    return _product_change(row, scheduled, outlet_code, now)
+    return _change(row)
 
 
 def _product_change(
