@@ -77,9 +77,9 @@ async def read_changes_json(
     ``model_dump_json`` gives), assembled from each change's JSON, made once while
     sizing the page rather than again for the whole page.
 
-    Only those texts are kept, not the changes: a first pull asks for 200 such pages in
-    a row, and 500 models alive per page were what most of the garbage collector's
-    passes over the whole process found (~2 s of HQ's CPU in a pull of 100,000 products).
+    Only those texts are kept, not the changes: a new till asks for 200 such pages in a
+    row, and 500 models kept alive per page are what the garbage collector's passes over
+    the whole process kept finding (a fifth of HQ's CPU in such a pull, measured).
     """
     page = await _read_page(
         session=session,
@@ -119,13 +119,8 @@ class _Page:
     def __init__(
         self, changes: list[Any], texts: list[str], next: int, more: bool, head: int
     ) -> None:
-        self.changes, self.texts, self.next, self.more, self.head = (
-            changes,
-            texts,
-            next,
-            more,
-            head,
-        )
+        self.changes, self.texts, self.head = changes, texts, head
+        self.next, self.more = next, more
 
 
 _PRODUCTS_AFTER = (
@@ -154,8 +149,8 @@ _PRODUCTS_AFTER = (
     .order_by(PRODUCTS.c.change_seq)
     .limit(bindparam("rows"))
 )
-"""The statements are built once: building and keying them again for every page was
-about a millisecond of each page's CPU."""
+"""Built once, as :data:`_PROBE`: not built and keyed for SQLAlchemy's cache again for
+every page."""
 _OTHERS = (m.Customer, m.Cashier, m.Tender, m.StoreSettings, m.FeedRemoval)
 _PROBE = select(
     # One round trip says which of the smaller tables hold changes at all (during a

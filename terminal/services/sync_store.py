@@ -278,7 +278,7 @@ async def apply_change_page(db: Database, page: ChangePage, *, at: datetime) -> 
 
     A page of products alone (every page of a catalog pull or a price change) is one
     function on the driver's thread, ``BEGIN IMMEDIATE`` to ``COMMIT``: one hand-off
-    instead of nine through a session, and none of its per-statement work.
+    instead of about eight through a session, and none of its per-statement work.
     """
     if all(c.kind == "product" for c in page.changes):
         write = product_writer([c.data for c in page.changes if c.kind == "product"])
