@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Table, exists, or_, select, update
+from sqlalchemy import Row, Table, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
-from hq.prices import PriceRow, price_rows, steps_for
+from hq.prices import PRICES, PriceRow, price_rows, steps_for
 from sync import protocol as p
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,12 @@ async def read_changes(
     by hand) is logged and left out rather than failing the feed for every till.
     """
     page = await _read_page(
-        session=session, since=since, limit=limit, outlet_code=outlet_code, max_bytes=max_bytes
+        session=session,
+        since=since,
+        limit=limit,
+        outlet_code=outlet_code,
+        max_bytes=max_bytes,
+        keep=True,
     )
     return p.ChangePage(changes=page.changes, next=page.next, more=page.more)
 
@@ -69,73 +75,146 @@ async def read_changes_json(
     """:func:`read_changes` with the terminal's ``contiguous_seq`` and the feed's head,
     as the JSON of its :class:`~sync.protocol.ChangePage` (the same text
     ``model_dump_json`` gives), assembled from each change's JSON, made once while
-    sizing the page rather than again for the whole page."""
+    sizing the page rather than again for the whole page.
+
+    Only those texts are kept, not the changes: a new till asks for 200 such pages in a
+    row, and 500 models kept alive per page are what the garbage collector's passes over
+    the whole process kept finding (a fifth of HQ's CPU in such a pull, measured).
+    """
     page = await _read_page(
-        session=session, since=since, limit=limit, outlet_code=outlet_code, max_bytes=max_bytes
+        session=session,
+        since=since,
+        limit=limit,
+        outlet_code=outlet_code,
+        max_bytes=max_bytes,
+        keep=not _ASSEMBLED,
     )
-    head = await feed_head(session=session)
-    rest = p.ChangePage(
-        changes=[], next=page.next, more=page.more, contiguous_seq=contiguous_seq, head=head
-    ).model_dump_json()
-    if not rest.startswith(_EMPTY_CHANGES):  # the page's shape changed: serialise it whole
-        return p.ChangePage(
-            changes=page.changes,
-            next=page.next,
-            more=page.more,
-            contiguous_seq=contiguous_seq,
-            head=head,
-        ).model_dump_json()
+    whole = p.ChangePage(
+        changes=page.changes,
+        next=page.next,
+        more=page.more,
+        contiguous_seq=contiguous_seq,
+        head=page.head,
+    )
+    if not _ASSEMBLED:  # the page's shape changed: serialise it whole
+        return whole.model_dump_json()
+    rest = whole.model_dump_json()
     return '{"changes":[' + ",".join(page.texts) + "]" + rest[len(_EMPTY_CHANGES) :]
 
 
 _EMPTY_CHANGES = '{"changes":[]'
+_ASSEMBLED = (
+    p.ChangePage(changes=[], next=0, more=False).model_dump_json().startswith(_EMPTY_CHANGES)
+)
+"""A page is its changes' texts spliced into the JSON of the page without them, while
+that JSON starts with the (empty) list of changes."""
 
 
 class _Page:
-    """A page's changes, each one's JSON, the cursor and whether more follows."""
+    """A page's changes (when kept), each one's JSON, the cursor, whether more follows
+    and the feed's head."""
 
-    def __init__(self, changes: list[Any], texts: list[str], next: int, more: bool) -> None:
-        self.changes, self.texts, self.next, self.more = changes, texts, next, more
+    __slots__ = ("changes", "head", "more", "next", "texts")
+
+    def __init__(
+        self, changes: list[Any], texts: list[str], next: int, more: bool, head: int
+    ) -> None:
+        self.changes, self.texts, self.head = changes, texts, head
+        self.next, self.more = next, more
 
 
-_PRODUCT_COLUMNS = (  # in the order _product_change unpacks them
-    PRODUCTS.c.change_seq,
-    PRODUCTS.c.product_id,
-    PRODUCTS.c.sku,
-    PRODUCTS.c.barcode,
-    PRODUCTS.c.name,
-    PRODUCTS.c.price_cents,
-    PRODUCTS.c.tax_code,
-    PRODUCTS.c.cdc_eligible,
-    PRODUCTS.c.active,
-    PRODUCTS.c.age_restricted,
+_PRODUCTS_AFTER = (
+    # Plain rows, not ORM objects: the feed only reads them, 500 at a time. Each says
+    # whether its product has scheduled prices the outlet sees: only those are read
+    # (during a catalog pull, usually none), never an IN list of the whole page's ids.
+    select(
+        PRODUCTS.c.change_seq,
+        PRODUCTS.c.product_id,
+        PRODUCTS.c.sku,
+        PRODUCTS.c.barcode,
+        PRODUCTS.c.name,
+        PRODUCTS.c.price_cents,
+        PRODUCTS.c.tax_code,
+        PRODUCTS.c.cdc_eligible,
+        PRODUCTS.c.active,
+        PRODUCTS.c.age_restricted,
+        exists()
+        .where(
+            PRICES.c.product_id == PRODUCTS.c.product_id,
+            or_(PRICES.c.outlet_code.is_(None), PRICES.c.outlet_code == bindparam("outlet")),
+        )
+        .label("priced"),
+    )
+    .where(PRODUCTS.c.change_seq > bindparam("since"))
+    .order_by(PRODUCTS.c.change_seq)
+    .limit(bindparam("rows"))
+)
+"""Built once, as :data:`_PROBE`: not built and keyed for SQLAlchemy's cache again for
+every page."""
+_OTHERS = (m.Customer, m.Cashier, m.Tender, m.StoreSettings, m.FeedRemoval)
+_PROBE = select(
+    # One round trip says which of the smaller tables hold changes at all (during a
+    # catalog pull, none), and the feed's head: only those tables are asked for rows.
+    *(exists().where(model.change_seq > bindparam("since")) for model in _OTHERS),
+    select(m.Counter.value).where(m.Counter.name == "change_seq").scalar_subquery(),
 )
 
 
 async def _read_page(
-    *, session: AsyncSession, since: int, limit: int, outlet_code: str, max_bytes: int
+    *,
+    session: AsyncSession,
+    since: int,
+    limit: int,
+    outlet_code: str,
+    max_bytes: int,
+    keep: bool,
 ) -> _Page:
-    rows: list[tuple[int, Any]] = []
-    # Plain rows, not ORM objects: the feed only reads them, 500 at a time.
-    products = (
+    products: Sequence[Any] = (
         await session.execute(
-            select(*_PRODUCT_COLUMNS)
-            .where(PRODUCTS.c.change_seq > since)
-            .order_by(PRODUCTS.c.change_seq)
-            .limit(limit + 1)
+            _PRODUCTS_AFTER, {"since": since, "rows": limit + 1, "outlet": outlet_code}
         )
     ).all()
-    scheduled = await price_rows(session, [r.product_id for r in products], outlet_code)
+    priced = [r.product_id for r in products if r.priced]
+    scheduled = await price_rows(session, priced, outlet_code) if priced else {}
+    *probed, head = (await session.execute(_PROBE, {"since": since})).one()
+    changed = dict(zip(_OTHERS, probed, strict=True))
+    rows: Sequence[Any] = products  # in change_seq order: alone, they need no merging
+    if any(changed.values()):
+        rows = await _with_others(session, list(products), since, limit, outlet_code, changed)
+    page: list[Any] = []
+    texts: list[str] = []
     now = datetime.now(UTC)
-    rows.extend(
-        (r.change_seq, _ProductRow(r, scheduled.get(r.product_id, []), outlet_code, now))
-        for r in products
-    )
-    # One round trip says which of the smaller tables hold changes at all (during a
-    # catalog pull, none): only those are asked for their rows.
-    others = (m.Customer, m.Cashier, m.Tender, m.StoreSettings, m.FeedRemoval)
-    probe = select(*(exists().where(model.change_seq > since) for model in others))
-    changed = dict(zip(others, (await session.execute(probe)).one(), strict=True))
+    size, last, more = 0, since, len(rows) > limit
+    for row in rows[:limit]:
+        try:
+            change = _feed_change(row, scheduled, outlet_code, now)
+        except ValidationError as exc:
+            log.error("change feed: %s seq %d left out: %s", _kind(row), row.change_seq, exc)
+            last = row.change_seq
+            continue
+        text = change.model_dump_json()
+        cost = len(text) + 1
+        if texts and size + cost > max_bytes:
+            more = True
+            break
+        if keep:
+            page.append(change)
+        texts.append(text)
+        size += cost
+        last = row.change_seq
+    return _Page(page, texts, last, more, int(head or 0))
+
+
+async def _with_others(
+    session: AsyncSession,
+    rows: list[Any],
+    since: int,
+    limit: int,
+    outlet_code: str,
+    changed: dict[type[m.Base], bool],
+) -> list[Any]:
+    """``rows`` (products) merged in change_seq order with the changed rows of the other
+    tables a till of ``outlet_code`` may hold, up to ``limit + 1`` of each."""
     for model in (m.Customer, m.Cashier, m.Tender, m.StoreSettings):
         if not changed[model]:
             continue
@@ -145,12 +224,12 @@ async def _read_page(
                 or_(m.Cashier.outlet_code.is_(None), m.Cashier.outlet_code == outlet_code)
             )
         found = (await session.execute(query.order_by(model.change_seq).limit(limit + 1))).scalars()
-        rows.extend((row.change_seq, row) for row in cast(list[Any], found.all()))
-    if any(isinstance(row, m.Tender) for _, row in rows):
+        rows.extend(cast(list[Any], found.all()))
+    if any(isinstance(row, m.Tender) for row in rows):
         refused = await refused_tenders(session, outlet_code)
         rows = [
-            (seq, _TenderRow(row, row.code not in refused) if isinstance(row, m.Tender) else row)
-            for seq, row in rows
+            _TenderRow(row, row.code not in refused) if isinstance(row, m.Tender) else row
+            for row in rows
         ]
     if changed[m.FeedRemoval]:
         removals = (
@@ -168,53 +247,27 @@ async def _read_page(
                 .limit(limit + 1)
             )
         ).scalars()
-        rows.extend((r.change_seq, r) for r in removals)
-    rows.sort(key=lambda r: r[0])
-    page: list[Any] = []
-    texts: list[str] = []
-    size, last, more = 0, since, len(rows) > limit
-    for seq, row in rows[:limit]:
-        try:
-            change = _feed_change(row)
-        except ValidationError as exc:
-            log.error("change feed: %s seq %d left out: %s", _kind(row), seq, exc)
-            last = seq
-            continue
-        text = change.model_dump_json()
-        cost = len(text) + 1
-        if page and size + cost > max_bytes:
-            more = True
-            break
-        page.append(change)
-        texts.append(text)
-        size += cost
-        last = seq
-    return _Page(page, texts, last, more)
+        rows.extend(removals)
+    rows.sort(key=lambda row: int(row.change_seq))
+    return rows
 
 
 def _kind(row: Any) -> str:
     """The name a left-out row is logged under (its model's, as before)."""
-    if isinstance(row, _ProductRow):
+    if isinstance(row, Row):
         return "Product"
     if isinstance(row, _TenderRow):
         return "Tender"
     return type(row).__name__
 
 
-class _ProductRow:
-    """A product row with the price steps its outlet sees, built into a change lazily."""
-
-    def __init__(
-        self, row: Any, scheduled: list[PriceRow], outlet_code: str, now: datetime
-    ) -> None:
-        self.row, self.scheduled, self.outlet_code, self.now = row, scheduled, outlet_code, now
-
-
 class _TenderRow:
     """A tender row and whether the asking till's outlet takes it."""
 
+    __slots__ = ("change_seq", "row", "taken_here")
+
     def __init__(self, row: m.Tender, taken_here: bool) -> None:
-        self.row, self.taken_here = row, taken_here
+        self.row, self.taken_here, self.change_seq = row, taken_here, row.change_seq
 
 
 async def refused_tenders(session: AsyncSession, outlet_code: str) -> set[str]:
@@ -237,13 +290,15 @@ def tender_record(row: m.Tender, *, taken_here: bool = True) -> p.TenderRecord:
     )
 
 
-def _feed_change(row: Any) -> Any:
+def _feed_change(
+    row: Any, scheduled: dict[uuid.UUID, list[PriceRow]], outlet_code: str, now: datetime
+) -> Any:
+    if isinstance(row, Row):  # a product (asked first: most rows are)
+        return _product_change(row, scheduled, outlet_code, now)
     if isinstance(row, _TenderRow):
         return p.TenderChange(
             seq=row.row.change_seq, data=tender_record(row.row, taken_here=row.taken_here)
         )
-    if isinstance(row, _ProductRow):
-        return _product_change(row.row, row.scheduled, row.outlet_code, row.now)
     if isinstance(row, m.FeedRemoval):
         return p.CashierRemovedChange(
             seq=row.change_seq, data=p.CashierRemoval(cashier_id=uuid.UUID(row.key))
@@ -252,11 +307,13 @@ def _feed_change(row: Any) -> Any:
 
 
 def _product_change(
-    row: Any, scheduled: list[PriceRow], outlet_code: str, now: datetime
+    row: Any, scheduled: dict[uuid.UUID, list[PriceRow]], outlet_code: str, now: datetime
 ) -> p.ProductChange:
-    seq, product_id, sku, barcode, name, price_cents, tax_code, cdc, active, age = row
-    if scheduled:
-        current, steps = steps_for(price_cents, scheduled, outlet_code, now)
+    """A product row (of :data:`_PRODUCTS_AFTER`) as its change, with the price steps
+    ``outlet_code`` sees."""
+    seq, product_id, sku, barcode, name, price_cents, tax_code, cdc, active, age, priced = row
+    if priced and product_id in scheduled:
+        current, steps = steps_for(price_cents, scheduled[product_id], outlet_code, now)
     else:  # what steps_for gives without a scheduled price, without working it out
         current, steps = price_cents, []
     # One validation of the whole change (record included), as strict as the models'.

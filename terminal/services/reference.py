@@ -8,7 +8,7 @@ take exactly one path into the store.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -116,40 +116,49 @@ _INSERT_STEPS = (
 _IDS_PER_DELETE = 500
 
 
-async def _write_products(session: AsyncSession, products: Sequence[ProductRecord]) -> None:
-    """Upsert products (the last record per id wins) and replace their price schedules.
+def product_writer(products: Sequence[ProductRecord]) -> Callable[[sqlite3.Connection], None]:
+    """What upserts ``products`` (the last record per id wins) and replaces their price
+    schedules, as one function for the driver's thread, inside its caller's transaction.
 
     A first pull brings 100,000 products, 500 a page: each page's rows are bound straight
     to the driver as tuples (as :func:`_product` would map them) and written in one trip to
-    the driver's thread, in the caller's transaction, without SQLAlchemy's per-row
-    parameter processing.
+    the driver's thread, without SQLAlchemy's per-row parameter processing. The rows are
+    made here, on the caller's thread; the function only writes them.
     """
-    if not products:
-        return
-    latest = {r.product_id: r for r in products}
-    ids = [db_uuid(pid) for pid in latest]
+    latest = {db_uuid(r.product_id): r for r in products}  # hex keys: hashed in C
+    ids = list(latest)
     rows = [
         (pid, r.sku, r.barcode or None, r.name, r.name.lower(), r.price_cents, r.tax_code,
          r.cdc_eligible, r.active, r.age_restricted)
-        for pid, r in zip(ids, latest.values(), strict=True)
+        for pid, r in latest.items()
     ]  # fmt: skip
-    steps = list(
-        {
+    steps = [
+        (pid, at, cents)
+        for (pid, at), cents in {
             (pid, int(step.effective_from.timestamp())): step.price_cents
-            for pid, r in zip(ids, latest.values(), strict=True)
+            for pid, r in latest.items()
             for step in r.prices
         }.items()
-    )
+    ]
 
     def write(conn: sqlite3.Connection) -> None:
+        if not rows:
+            return
         conn.executemany(_UPSERT_PRODUCTS, rows)
         for start in range(0, len(ids), _IDS_PER_DELETE):
             chunk = ids[start : start + _IDS_PER_DELETE]
             marks = ", ".join("?" * len(chunk))
             conn.execute(f"DELETE FROM price_schedule WHERE product_id IN ({marks})", chunk)
-        conn.executemany(_INSERT_STEPS, [(pid, at, cents) for (pid, at), cents in steps])
+        if steps:
+            conn.executemany(_INSERT_STEPS, steps)
 
-    await in_driver_thread(await driver_connection(session), write)
+    return write
+
+
+async def _write_products(session: AsyncSession, products: Sequence[ProductRecord]) -> None:
+    """:func:`product_writer` in the session's transaction, in one trip to the driver."""
+    if products:
+        await in_driver_thread(await driver_connection(session), product_writer(products))
 
 
 async def apply_records(

@@ -13,6 +13,7 @@ from hq.changes import feed_head, read_changes
 from hq.db import open_database
 from hq.enroll import enroll_terminal
 from hq.prices import schedule_prices
+from hq.sqlutil import allocate_change_seqs
 from sync import protocol as p
 from tests.hq.conftest import Hq
 
@@ -151,3 +152,68 @@ async def test_the_route_sends_exactly_the_page_read_changes_builds(hq: Hq) -> N
         await db.dispose()
     assert bodies > 1
     assert [step.price_cents for step in mine] == [270, 260]
+
+
+async def test_a_page_reads_the_scheduled_prices_of_its_products_that_have_them(hq: Hq) -> None:
+    """Each product row of a page says whether it has scheduled prices its outlet sees and
+    only those prices are read: a chain-wide price and the outlet's own override reach the
+    page, another outlet's override reaches only that outlet, a product with none has no
+    steps (and sells at its own price)."""
+    db = open_database(hq.database_url)
+    async with db.sessions() as session, session.begin():
+        await seed.seed_demo(session=session)  # idempotent
+    chain, mine, theirs, plain = ids = [uuid.uuid4() for _ in range(4)]
+    other = f"X{chain.hex[:7]}".upper()
+    soon = datetime.now(UTC) + timedelta(days=30)
+    try:
+        async with db.sessions() as session, session.begin():
+            session.add(m.Outlet(code=other, name="Elsewhere"))
+            seqs = await allocate_change_seqs(session, len(ids))
+            session.add_all(
+                m.Product(
+                    product_id=pid,
+                    sku=f"PRICED-{pid.hex[:12]}",
+                    barcode=None,
+                    name="Kaya toast",
+                    price_cents=200,
+                    tax_code="SR",
+                    cdc_eligible=True,
+                    active=True,
+                    change_seq=seq,
+                )
+                for pid, seq in zip(ids, seqs, strict=True)
+            )
+        for pid, outlet, cents in ((chain, None, 210), (mine, "DEMO", 220), (theirs, other, 230)):
+            async with db.sessions() as session, session.begin():
+                await schedule_prices(
+                    session,
+                    new_prices={pid: cents},
+                    effective_from=soon,
+                    outlet_code=outlet,
+                    actor="test",
+                )
+        seen: dict[str, dict[uuid.UUID, tuple[int, list[int]]]] = {}
+        for outlet in ("DEMO", other):
+            async with db.readers() as session, session.begin():
+                page = await read_changes(
+                    session=session, since=seqs[0] - 1, limit=1000, outlet_code=outlet
+                )
+            seen[outlet] = {
+                c.data.product_id: (c.data.price_cents, [s.price_cents for s in c.data.prices])
+                for c in page.changes
+                if isinstance(c.data, p.ProductRecord) and c.data.product_id in ids
+            }
+    finally:
+        await db.dispose()
+    assert seen["DEMO"] == {
+        chain: (200, [210]),
+        mine: (200, [220]),
+        theirs: (200, []),
+        plain: (200, []),
+    }
+    assert seen[other] == {
+        chain: (200, [210]),
+        mine: (200, []),
+        theirs: (200, [230]),
+        plain: (200, []),
+    }
