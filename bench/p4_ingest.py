@@ -27,6 +27,7 @@ import httpx
 
 from bench import hqserver, pg
 from bench.harness import Figure, Section
+from hq import rollups
 from tests.events import grocery_sales
 
 BATCH = 200
@@ -227,23 +228,10 @@ def _add(
 
 
 ROLLUP_SQL = {
-    "sales_hourly": (
-        ("hour", "terminal_id", "cashier_id", "gst_rate_bp"),
-        (
-            "sales",
-            "gross_cents",
-            "refunds",
-            "refunded_cents",
-            "discount_cents",
-            "tax_cents",
-            "sr_cents",
-            "zr_cents",
-            "es_cents",
-            "off_rate_sales",
-        ),
-    ),  # fmt: skip
-    "product_hourly": (("hour", "terminal_id", "sku", "name"), ("qty", "net_cents", "sales")),
+    "sales_hourly": (rollups.SALES_KEY, rollups.SALES_SUMS),
+    "product_hourly": (rollups.PRODUCT_KEY, rollups.PRODUCT_SUMS),
 }
+"""Each rollup's key and summed columns, as HQ keeps them (:mod:`hq.rollups`)."""
 
 
 def rollup_upsert(table: str, placeholder: str) -> str:
