@@ -108,10 +108,14 @@ def plan_refund(
                 f"line {no} sold {ln.qty}, {ln.refunded_qty} already refunded: "
                 f"at most {left} can be refunded"
             )
-        if qty == left:
-            amount = ln.total_cents - ln.refunded_cents
-        else:
-            amount = ln.total_cents * qty // ln.qty
+        # The line's total is shared by cumulative quantity: refunds of it so far and
+        # this one add up to the total's share for that many units, rounded down, so
+        # each part is between nothing and its own gross and the last part is exactly
+        # what is left. (Sharing each part on its own let the last part's discount go
+        # negative: 299 cents for 3 x 100 refunded one at a time as 99, 99, 101.)
+        amount = ln.total_cents * (ln.refunded_qty + qty) // ln.qty - ln.refunded_cents
+        if qty < left:  # a refund shared otherwise before cannot push a part out of range
+            amount = min(max(amount, 0), qty * ln.unit_price_cents)
         lines.append(RefundedLine(no, qty, amount, qty * ln.unit_price_cents - amount, ln.tax_code))
     completes = all(ln.refunded_qty + wanted.get(ln.line_no, 0) == ln.qty for ln in sale.lines)
     total = sum(ln.total_cents for ln in lines)

@@ -397,3 +397,26 @@ async def test_past_receipts_are_found_and_rebuilt_as_sold(till_db: Database) ->
     sale = await find_sale(till_db, number)
     assert copy.total_cents == sale.total_cents and len(copy.lines) == 2
     assert [p.tender for p in copy.payments] == ["card", "cash"]
+
+
+def test_a_line_refunded_one_unit_at_a_time_never_gets_a_negative_discount() -> None:
+    """3 x 100 cents with 1 cent off (299) refunded one unit at a time: each part is
+    shared by cumulative quantity (99, 100, 100), never 99, 99, 101 (a -1 discount)."""
+    from terminal.domain.loyalty import LoyaltyRules
+    from terminal.domain.refund import SoldLine, SoldSale, plan_refund
+
+    line = SoldLine(line_no=1, qty=3, unit_price_cents=100, total_cents=299, tax_code="SR")
+    parts = []
+    for _ in range(3):
+        sale = SoldSale(
+            lines=(line,), total_cents=299, tax_cents=25, gst_rate_bp=900, rounding_cents=0,
+            paid={"card": 299}, refunded_paid={"card": line.refunded_cents},
+        )  # fmt: skip
+        (part,) = plan_refund(sale, {1: 1}, rules=LoyaltyRules()).lines
+        parts.append((part.total_cents, part.discount_cents))
+        line = SoldLine(
+            line_no=1, qty=3, unit_price_cents=100, total_cents=299, tax_code="SR",
+            refunded_qty=line.refunded_qty + 1,
+            refunded_cents=line.refunded_cents + part.total_cents,
+        )  # fmt: skip
+    assert parts == [(99, 1), (100, 0), (100, 0)]
