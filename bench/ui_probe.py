@@ -116,14 +116,6 @@ def _send_code(app: Any, driver: Any, code: str) -> None:
         driver.send_message(event)
 
 
-async def _until(check: Any, what: str, timeout: float = 30) -> None:
-    deadline = time.perf_counter() + timeout
-    while not check():
-        if time.perf_counter() > deadline:
-            raise RuntimeError(what)
-        await asyncio.sleep(0)
-
-
 async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
     from bench.tilldb import GENERATED_BARCODE
     from terminal.db.engine import open_database
@@ -133,11 +125,19 @@ async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
     rng = random.Random(7)
     generated = products - 52
 
-    def code() -> str:
-        return GENERATED_BARCODE.format(rng.randrange(generated))
-
-    codes = [code() for _ in range(n)]
     base = [GENERATED_BARCODE.format(i) for i in range(30)]
+
+    def distinct(k: int) -> list[str]:
+        """``k`` random codes, none the same as the one before it (nor the base cart's
+        last): a repeat would add to that line's quantity instead of a new line."""
+        out = [base[-1]]
+        while len(out) <= k:
+            c = GENERATED_BARCODE.format(rng.randrange(generated))
+            if c != out[-1]:
+                out.append(c)
+        return out[1:]
+
+    codes = distinct(n)
     app = KedaiTill(db)
     line: list[float] = []
     burst: list[float] = []
@@ -150,10 +150,19 @@ async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
             screen.cart.entries[:] = entries
             screen.pane._changed()  # the table shows the reset cart before the next scan
 
-        for c in base:  # the 30-line cart every measured scan lands on
-            _send_code(app, driver, c)
-        await _until(lambda: len(screen.cart) == 30, "the base cart never filled", 120)
-        await screen.scans_settled()
+        sent = 0
+
+        async def scan(batch: list[str], timeout: float) -> None:
+            """Queue ``batch`` as a scanner types it; wait (on the screen's own progress,
+            not by spinning the loop beside the till) until every code is added."""
+            nonlocal sent
+            for c in batch:
+                _send_code(app, driver, c)
+            sent += len(batch)
+            await asyncio.wait_for(screen.scans_looked_up(sent), timeout)
+
+        await scan(base, 120)  # the 30-line cart every measured scan lands on
+        assert len(screen.cart) == 30, len(screen.cart)
         thirty = list(screen.cart.entries)
         for i, c in enumerate(codes):
             if i % 10 == 0:
@@ -161,20 +170,17 @@ async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
                 await pilot.pause()
             before = len(screen.cart)
             started = time.perf_counter()
-            _send_code(app, driver, c)
-            await _until(lambda b=before: len(screen.cart) != b, f"scan {c} never arrived")
-            await screen.scans_settled()
+            await scan([c], 30)
             line.append((time.perf_counter() - started) * 1000)
+            assert len(screen.cart) == before + 1, f"scan {c} was not added"
         for _ in range(bursts):
             reset([])
             await pilot.pause()
-            many = [code() for _ in range(50)]
+            many = distinct(50)
             started = time.perf_counter()
-            for c in many:
-                _send_code(app, driver, c)
-            await _until(lambda: len(screen.cart) >= 50, "the burst never arrived", 60)
-            await screen.scans_settled()
+            await scan(many, 60)
             burst.append(time.perf_counter() - started)
+            assert len(screen.cart) == 50, len(screen.cart)
     tdb = open_database(db)
     lookup: list[float] = []
     try:

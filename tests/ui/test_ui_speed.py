@@ -12,8 +12,9 @@ from textual.app import App, ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from sync.demo_data import DEMO_BARCODE
+from sync.demo_data import DEMO_BARCODE, demo_products
 from terminal.ui.heap import freeze_long_lived_heap
+from terminal.ui.widgets.header.till_header import TillHeader
 from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.text import show_text
 from tests.ui.helpers import login, scan, settle
@@ -67,14 +68,52 @@ async def test_typing_a_barcode_asks_for_no_layout_and_posts_no_changes(
         assert box.scroll_offset.x > 0
 
 
+async def test_scans_of_short_and_long_names_lay_out_nothing(make_app, monkeypatch) -> None:
+    """A scan changes the cart, the totals and the last-scan lines, none of which can
+    move anything else: no widget asks for a layout of the screen (the last-scan text
+    wrapping to one line or two did, on about a third of the scans)."""
+    products = {p.sku: p for p in demo_products()}
+    short, long = products["TOFU-TAU"], products["NOOD-5P"]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await scan(pilot, short.barcode)  # the first line may set the cart up
+        await settle(pilot)
+        asked: list[str] = []
+        real = Widget.refresh
+
+        def refresh(self: Widget, *regions: Any, **kw: Any) -> Widget:
+            if kw.get("layout"):
+                asked.append(f"{type(self).__name__}#{self.id}")
+            return real(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", refresh)
+        await scan(pilot, long.barcode)
+        await settle(pilot)
+        name = app.screen.query_one("#last-scan")
+        assert name.render_line(0).text.strip() == "Last: Instant Curry"
+        assert name.render_line(1).text.strip() == "Noodles 5-pack"
+        await scan(pilot, short.barcode)
+        await settle(pilot)
+        assert name.render_line(0).text.strip() == f"Last: {short.name}"
+        assert name.render_line(1).text.strip() == ""
+        price = app.screen.query_one("#last-price")
+        assert price.render_line(0).text.strip() == "S$1.50"
+        app.screen.query_one(TillHeader)._tick()  # each second; the minute shown is the same
+        assert asked == []
+        assert len(app.screen.cart) == 3
+
+
 class Labels(App[None]):
     def compose(self) -> ComposeResult:
         yield Static("one line", id="fixed")
         yield Static("auto", id="auto")
+        yield Static("two lines high", id="high")
 
     CSS = """
     #fixed { width: 20; height: auto; }
     #auto { width: auto; height: auto; }
+    #high { width: 20; height: 2; }
     """
 
 
@@ -99,6 +138,12 @@ async def test_show_text_lays_out_only_when_the_height_can_change(monkeypatch) -
         show_text(auto, "a wider text")  # its width follows the text: always a layout
         await pilot.pause()
         assert asked_auto and auto.size.width == len("a wider text")
+        high = app.query_one("#high", Static)
+        asked_high = count_layouts(high, monkeypatch)
+        show_text(high, "a line much too long to fit in twenty cells")  # its height is set
+        await pilot.pause()
+        assert asked_high == [] and high.size.height == 2
+        assert high.render_line(1).text.strip() == "to fit in twenty"
 
 
 async def test_start_up_freezes_its_heap_out_of_full_collections(make_app) -> None:

@@ -107,7 +107,10 @@ class SaleScreen(TillScreen[None]):
             with Vertical(id="side-pane"):
                 yield CustomerBadge(id="badge")
                 yield TotalsPanel(id="totals")
+                # Fixed heights (the name on two lines, clipped; the price on one):
+                # a scan never changes the side pane's layout.
                 yield Label("", id="last-scan")
+                yield Label("", id="last-price")
                 yield Label(
                     "F1 All keys, refunds\nF12 Reprint  F10 Sync\nF11 No member\n"
                     "Ctrl+L Close shift",
@@ -130,9 +133,10 @@ class SaleScreen(TillScreen[None]):
         self.query_one(TotalsPanel).show(message.totals, item_count=message.item_count)
         self.query_one(CustomerBadge).show(message.customer)
         last = message.last
+        show_text(self.query_one("#last-scan", Label), f"Last: {last.name}" if last else "")
         show_text(
-            self.query_one("#last-scan", Label),
-            f"Last: {last.name}\nS${format_cents(last.price_cents)}" if last else "",
+            self.query_one("#last-price", Label),
+            f"S${format_cents(last.price_cents)}" if last else "",
         )
 
     @on(CartPane.Refused)
@@ -192,6 +196,11 @@ class SaleScreen(TillScreen[None]):
     async def scans_settled(self) -> None:
         """Wait until every scan not held for the next cart is looked up (tests, bench)."""
         await self._scans.settled()
+
+    async def scans_looked_up(self, count: int) -> None:
+        """Wait until the first ``count`` codes scanned on this screen are looked up (and
+        added or refused), even those whose keys are still on their way (bench)."""
+        await self._scans.through(count)
 
     def action_cursor(self, step: int) -> None:
         self.pane.move(step)

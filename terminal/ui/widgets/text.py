@@ -5,7 +5,8 @@ the widget's size. On the sale screen several labels change with every scan (tot
 member, last scan, the message line), so each scan paid for a full layout on top of the
 repaint. :func:`show_text` skips an update whose text is the same, and asks for a layout
 only when the size can change: always for a widget whose width follows its text
-(``auto``), otherwise only when the new text's height at the widget's width differs.
+(``auto``), never for one of fixed height, otherwise only when the new text's height at
+the widget's width differs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def show_text(widget: Static, text: str) -> None:
     rule = widget.styles.width
     if width <= 0 or rule is None or rule.is_auto:
         widget.update(text)
+        return
+    height = widget.styles.height
+    if height is not None and not height.is_auto:
+        widget.update(text, layout=False)  # its height does not follow its text
         return
     rules = cast("RulesMap", widget.styles)  # what Textual itself passes here
     before = widget.visual.get_height(rules, width)

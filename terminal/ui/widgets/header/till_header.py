@@ -15,6 +15,7 @@ from textual.widgets import Label
 
 from terminal.ui.agent_port import describe
 from terminal.ui.clock import Clock, local
+from terminal.ui.widgets.text import show_text
 
 if TYPE_CHECKING:
     from sync.agent import AgentState
@@ -67,10 +68,12 @@ class TillHeader(Horizontal):
         self.watch_sync_state(self.sync_state)
 
     def _tick(self) -> None:
-        self.query_one("#hdr-clock", Label).update(f"{local(self._clock()):%d %b %H:%M}")
+        # Ticks every second, shows minutes: most ticks change nothing (no repaint, no
+        # layout of the screen, which ``Label.update`` always asks for).
+        show_text(self.query_one("#hdr-clock", Label), f"{local(self._clock()):%d %b %H:%M}")
 
     def watch_sync_state(self, state: AgentState | None) -> None:
         text, css = describe(state)
         label = self.query_one("#hdr-sync", Label)
-        label.update(text)
+        show_text(label, text)
         label.set_classes(css)
