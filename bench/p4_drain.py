@@ -60,6 +60,8 @@ KEYS = (
     "p4_floor_pg_sales_s",
     "p4_drain_pg_ratio",
     "p4_transport_floor_sales_s",
+    "p4_read_bodies_sales_s",
+    "p4_drain_sqlite_vs_validating_ratio",
 )
 
 
@@ -87,6 +89,7 @@ def run(quick: bool) -> Section:
                 ("p4_drain_pg_sales_s", "p4_floor_pg_sales_s", "p4_drain_pg_ratio"), str(exc)
             )
         noop_rates = [asyncio.run(_post_to_noop(bodies, n)) for _ in range(runs)]
+        read_rates = [_read_bodies(bodies, n) for _ in range(runs)]
     sq = Figure(
         f"drain {n:,} sales -> SQLite HQ",
         "sales/s",
@@ -125,6 +128,22 @@ def run(quick: bool) -> Section:
         )
     )
     section.put("p4_transport_floor_sales_s", statistics.median(noop_rates))
+    # What HQ cannot skip on top of the writes: reading each body into the protocol's
+    # models (DESIGN: everything that arrives is validated). Run by run, the two floors'
+    # times added up.
+    validating = [1 / (1 / raw + 1 / read) for raw, read in zip(raw_rates, read_rates, strict=True)]
+    section.figures.append(
+        Figure(
+            f"drain {n:,} sales -> SQLite HQ",
+            "sales/s",
+            sqlite_rates,
+            floor_name="raw sqlite3 + reading the bodies into the protocol's models",
+            floor_samples=validating,
+            higher_is_better=True,
+        )
+    )
+    section.put("p4_read_bodies_sales_s", statistics.median(read_rates))
+    section.put("p4_drain_sqlite_vs_validating_ratio", section.figures[-1].ratio)
     size = sum(len(b) for b in bodies)
     section.notes.append(
         f"{n:,} sales (1-8 lines, ~40% with a loyalty customer) in one till's outbox, "
@@ -138,7 +157,10 @@ def run(quick: bool) -> Section:
         "transaction per batch, WAL, synchronous=FULL); the same rows into HQ's PostgreSQL "
         "schema with psycopg `COPY` (events, sales, lines, payments, ledger, movements) and "
         "`executemany` (rollup upserts, balance and mark updates), one transaction per "
-        "batch, fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server."
+        "batch, fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server. "
+        "The validating floor adds, run by run, the time HQ's `hq.wire.read_push` takes to "
+        "read the same (gunzipped) bodies into the protocol's pydantic models in this "
+        "process: the parsing HQ may not skip, without HQ's cross-checks or row building."
     )
     return section
 
@@ -238,6 +260,18 @@ async def _drain(till: Path, base: str, token: str) -> float:
 
 
 # ---------------------------------------------------------------------------- floors
+
+
+def _read_bodies(bodies: list[bytes], n: int) -> float:
+    """Sales/s of reading every body into the protocol's models, as HQ does first."""
+    from hq.wire import read_push
+
+    plain = [gzip.decompress(b) for b in bodies]
+    read_push(plain[0])  # warm, as in a running HQ
+    started = time.perf_counter()
+    for body in plain:
+        read_push(body)
+    return n / (time.perf_counter() - started)
 
 
 async def _post_to_noop(bodies: list[bytes], n: int) -> float:
