@@ -128,12 +128,13 @@ async def _scan(db: Path, n: int, bursts: int, products: int) -> None:
     base = [GENERATED_BARCODE.format(i) for i in range(30)]
 
     def distinct(k: int) -> list[str]:
-        """``k`` random codes, none the same as the one before it (nor the base cart's
-        last): a repeat would add to that line's quantity instead of a new line."""
+        """``k`` random codes, none the same as the one before it nor the base cart's
+        last (a reset cart ends with it): a repeat of the last line would add to its
+        quantity instead of adding a line."""
         out = [base[-1]]
         while len(out) <= k:
             c = GENERATED_BARCODE.format(rng.randrange(generated))
-            if c != out[-1]:
+            if c not in (out[-1], base[-1]):
                 out.append(c)
         return out[1:]
 

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from sync.demo_data import DEMO_BARCODE, demo_products
 from terminal.ui.heap import freeze_long_lived_heap
+from terminal.ui.widgets.cart.cart_table import CartTable
 from terminal.ui.widgets.header.till_header import TillHeader
 from terminal.ui.widgets.scan.scan_input import ScanInput
 from terminal.ui.widgets.text import show_text
@@ -102,6 +103,29 @@ async def test_scans_of_short_and_long_names_lay_out_nothing(make_app, monkeypat
         app.screen.query_one(TillHeader)._tick()  # each second; the minute shown is the same
         assert asked == []
         assert len(app.screen.cart) == 3
+
+
+async def test_the_cart_keeps_drawn_rows_only_for_the_lines_it_has(make_app) -> None:
+    """A row is drawn once while its line is in the cart, and let go with the line (a
+    plain dict: an LRU cache's evictions were cycles left for the full collection)."""
+    products = {p.sku: p for p in demo_products()}
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await scan(pilot, *(products[s].barcode for s in ("TOFU-TAU", "NOOD-5P", "KOPI-001")))
+        await settle(pilot)
+        table = app.screen.query_one(CartTable)
+        first = table.render_line(1)
+        assert first.text.strip().startswith("Tau Kwa 4s")
+        await scan(pilot, products["MILK-1L"].barcode)
+        await settle(pilot)
+        assert table.render_line(1) is first  # the same line: not drawn again
+        kept = {key[0] for key in table._strips.keys() if key[1] != "datatable--header"}
+        assert kept <= {table.get_row_at(i) for i in range(table.row_count)}
+        await pilot.press("f4")  # park: the next cart is empty
+        await settle(pilot)
+        assert table.row_count == 0
+        assert all(key[1] == "datatable--header" for key in table._strips.keys())
 
 
 class Labels(App[None]):

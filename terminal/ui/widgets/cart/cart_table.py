@@ -26,7 +26,6 @@ from typing import Literal, NamedTuple
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from textual import events
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -88,7 +87,8 @@ class CartTable(ScrollView, can_focus=False):
         """(wide, discount column, width) the columns were built for."""
         self._rows: list[Row] = []
         self._cursor = 0
-        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._strips: dict[tuple[object, ...], Strip] = {}
+        """Drawn rows by content, for the rows the cart has now (see :meth:`_forget`)."""
 
     # ------------------------------------------------------------------ reading
 
@@ -121,12 +121,28 @@ class CartTable(ScrollView, can_focus=False):
             self._layout = layout
             self._columns = _columns(width, wide=wide, discounts=discounts)
         self._rows = [] if totals is None else _rows(cart, totals, self._columns)
+        self._forget()
         self._set_virtual_size(Size(width, len(self._rows) + 1))
         if select is not None:
             self._cursor = select
         self._cursor = max(0, min(self._cursor, len(self._rows) - 1))
         self._scroll_to_cursor()
         self.refresh()
+
+    def _forget(self) -> None:
+        """Drop the drawn rows the cart no longer has.
+
+        A plain dict pruned here, not an LRU cache: Textual's ``LRUCache`` links its
+        entries in cycles, so every row it evicted (a strip and its seven caches) was
+        garbage only the full collection could free. Those made most of what each full
+        collection walked on a scan, and the slowest scans were the ones that met one.
+        """
+        rows = set(self._rows)
+        self._strips = {
+            key: strip
+            for key, strip in self._strips.items()
+            if key[0] in rows or key[1] == "datatable--header"
+        }
 
     def _set_virtual_size(self, size: Size) -> None:
         """A new row changes only what scrolls: update the scrollbars, not the screen.
