@@ -159,9 +159,16 @@ async def test_show_text_lays_out_only_when_the_height_can_change(monkeypatch) -
         assert fixed.size.height == 2
         auto = app.query_one("#auto", Static)
         asked_auto = count_layouts(auto, monkeypatch)
-        show_text(auto, "a wider text")  # its width follows the text: always a layout
+        show_text(auto, "a wider text")  # its width follows the text: a layout
         await pilot.pause()
         assert asked_auto and auto.size.width == len("a wider text")
+        asked_auto.clear()
+        show_text(auto, "as wide text")
+        await pilot.pause()  # one line as wide as before: painted in place
+        assert asked_auto == [] and "as wide text" in auto.render_line(0).text
+        show_text(auto, "two\nlines")
+        await pilot.pause()
+        assert asked_auto and auto.size.height == 2
         high = app.query_one("#high", Static)
         asked_high = count_layouts(high, monkeypatch)
         show_text(high, "a line much too long to fit in twenty cells")  # its height is set

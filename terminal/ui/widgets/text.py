@@ -5,14 +5,15 @@ the widget's size. On the sale screen several labels change with every scan (tot
 member, last scan, the message line), so each scan paid for a full layout on top of the
 repaint. :func:`show_text` skips an update whose text is the same, and asks for a layout
 only when the size can change: always for a widget whose width follows its text
-(``auto``), never for one of fixed height, otherwise only when the new text's height at
-the widget's width differs.
+(``auto``) unless the new text is one line as wide as the old, never for one of fixed
+height, otherwise only when the new text's height at the widget's width differs.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.cells import cell_len
 from textual.widgets import Static
 
 if TYPE_CHECKING:
@@ -25,7 +26,11 @@ def show_text(widget: Static, text: str) -> None:
     width = widget.content_size.width
     rule = widget.styles.width
     if width <= 0 or rule is None or rule.is_auto:
-        widget.update(text)
+        shown = widget.content
+        if width > 0 and isinstance(shown, str) and _one_line_as_wide(shown, text):
+            widget.update(text, layout=False)  # "12 pending" -> "11 pending": in place
+        else:
+            widget.update(text)
         return
     height = widget.styles.height
     if height is not None and not height.is_auto:
@@ -36,3 +41,7 @@ def show_text(widget: Static, text: str) -> None:
     widget.update(text, layout=False)
     if widget.visual.get_height(rules, width) != before:
         widget.refresh(layout=True)
+
+
+def _one_line_as_wide(before: str, text: str) -> bool:
+    return "\n" not in before and "\n" not in text and cell_len(before) == cell_len(text)
