@@ -166,6 +166,10 @@ async def test_show_text_lays_out_only_when_the_height_can_change(monkeypatch) -
         show_text(auto, "as wide text")
         await pilot.pause()  # one line as wide as before: painted in place
         assert asked_auto == [] and "as wide text" in auto.render_line(0).text
+        show_text(auto, "[b]as[/b] wi")  # as many characters, fewer shown: a layout
+        await pilot.pause()
+        assert asked_auto and auto.size.width == len("as wi")
+        asked_auto.clear()
         show_text(auto, "two\nlines")
         await pilot.pause()
         assert asked_auto and auto.size.height == 2

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from rich.cells import cell_len
+from textual.content import Content
 from textual.widgets import Static
 
 if TYPE_CHECKING:
     from textual.css.styles import RulesMap
+    from textual.visual import Visual
 
 
 def show_text(widget: Static, text: str) -> None:
@@ -25,12 +26,14 @@ def show_text(widget: Static, text: str) -> None:
         return
     width = widget.content_size.width
     rule = widget.styles.width
-    if width <= 0 or rule is None or rule.is_auto:
-        shown = widget.content
-        if width > 0 and isinstance(shown, str) and _one_line_as_wide(shown, text):
-            widget.update(text, layout=False)  # "12 pending" -> "11 pending": in place
-        else:
-            widget.update(text)
+    if width <= 0 or rule is None:
+        widget.update(text)
+        return
+    if rule.is_auto:
+        shown = widget.visual
+        widget.update(text, layout=False)
+        if not _one_line_as_wide(shown, widget.visual):  # "12 pending" -> "11 pending"
+            widget.refresh(layout=True)
         return
     height = widget.styles.height
     if height is not None and not height.is_auto:
@@ -43,5 +46,12 @@ def show_text(widget: Static, text: str) -> None:
         widget.refresh(layout=True)
 
 
-def _one_line_as_wide(before: str, text: str) -> bool:
-    return "\n" not in before and "\n" not in text and cell_len(before) == cell_len(text)
+def _one_line_as_wide(before: Visual, after: Visual) -> bool:
+    """Both one line of text as wide on screen (compared as shown: after markup)."""
+    return (
+        isinstance(before, Content)
+        and isinstance(after, Content)
+        and "\n" not in before.plain
+        and "\n" not in after.plain
+        and before.cell_length == after.cell_length
+    )

@@ -130,18 +130,18 @@ class CartTable(ScrollView, can_focus=False):
         self.refresh()
 
     def _forget(self) -> None:
-        """Drop the drawn rows the cart no longer has.
+        """Drop the drawn rows the cart no longer has (and any drawn for other columns).
 
         A plain dict pruned here, not an LRU cache: Textual's ``LRUCache`` links its
         entries in cycles, so every row it evicted (a strip and its seven caches) was
         garbage only the full collection could free. Those made most of what each full
         collection walked on a scan, and the slowest scans were the ones that met one.
         """
-        rows = set(self._rows)
+        rows, columns = set(self._rows), tuple(self._columns)
         self._strips = {
             key: strip
             for key, strip in self._strips.items()
-            if key[0] in rows or key[1] == "datatable--header"
+            if key[3] == columns and (key[0] in rows or key[1] == "datatable--header")
         }
 
     def _set_virtual_size(self, size: Size) -> None:
