@@ -141,7 +141,7 @@ class Labels(App[None]):
     """
 
 
-async def test_show_text_lays_out_only_when_the_height_can_change(monkeypatch) -> None:
+async def test_show_text_lays_out_only_when_the_size_can_change(monkeypatch) -> None:
     app = Labels()
     async with app.run_test(size=(40, 10)) as pilot:
         fixed = app.query_one("#fixed", Static)
