@@ -484,8 +484,7 @@ class SyncAgent:
         drain.rejected += marked.rejected
         first = drain.batches == 0
         drain.batches += 1
-        answered, mark = drain.in_flight.pop(0)
-        drain.unstored -= answered
+        _, mark = drain.in_flight.pop(0)
         drain.counts = marked.counts
         if marked.counts is not None:
             if first:
@@ -503,7 +502,7 @@ class SyncAgent:
             return False
         drain.restarted = True
         drain.mark = mark  # an answer sent for meanwhile is not stored: go again from here
-        drain.unstored, drain.in_flight = 0, []
+        drain.in_flight = []
         return True
 
     async def _prepare(
@@ -609,15 +608,17 @@ class _Drain:
     mark: int = 0
     """HQ's contiguous mark in the newest answer kept."""
     counts: OutboxCounts | None = None
-    unstored: int = 0
-    """Events whose answer is being stored (no longer pending to HQ's eyes)."""
     in_flight: list[tuple[int, int]] = field(default_factory=list)
     """(events answered, HQ's mark) of each answer not yet stored, oldest first."""
+
+    @property
+    def unstored(self) -> int:
+        """Events whose answer is being stored (no longer pending to HQ's eyes)."""
+        return sum(answered for answered, _ in self.in_flight)
 
     def sent(self, batch: list[PendingEvent], outcomes: list[Outcome], mark: int) -> None:
         """An answer about to be stored."""
         self.unanswered += len(batch) - len(outcomes)
-        self.unstored += len(outcomes)
         self.in_flight.append((len(outcomes), mark))
         self.mark = mark
 
