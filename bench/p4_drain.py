@@ -90,60 +90,43 @@ def run(quick: bool) -> Section:
             )
         noop_rates = [asyncio.run(_post_to_noop(bodies, n)) for _ in range(runs)]
         read_rates = [_read_bodies(bodies, n) for _ in range(runs)]
-    sq = Figure(
-        f"drain {n:,} sales -> SQLite HQ",
-        "sales/s",
-        sqlite_rates,
-        floor_name="raw sqlite3, HQ's rows",
-        floor_samples=raw_rates,
-        higher_is_better=True,
-        target="within 1.5x of floor",
-    )
-    section.figures.append(sq)
+
+    def drain(
+        store: str, rates: list[float], floor: str, floor_rates: list[float], target: str = ""
+    ) -> Figure:
+        """The drain into ``store`` beside one of its floors (all in sales/s)."""
+        figure = Figure(
+            f"drain {n:,} sales -> {store} HQ",
+            "sales/s",
+            rates,
+            floor_name=floor,
+            floor_samples=floor_rates,
+            higher_is_better=True,
+            target=target,
+        )
+        section.figures.append(figure)
+        return figure
+
+    goal = "within 1.5x of floor"
+    sq = drain("SQLite", sqlite_rates, "raw sqlite3, HQ's rows", raw_rates, goal)
     section.put("p4_drain_sqlite_sales_s", sq.median)
     section.put("p4_floor_sqlite_sales_s", sq.floor_median)
     section.put("p4_drain_sqlite_ratio", sq.ratio)
     if pg_rates:
-        pgf = Figure(
-            f"drain {n:,} sales -> PostgreSQL HQ",
-            "sales/s",
-            pg_rates,
-            floor_name="psycopg COPY + executemany, HQ's rows",
-            floor_samples=pg_floor,
-            higher_is_better=True,
-            target="within 1.5x of floor",
-        )
-        section.figures.append(pgf)
+        pgf = drain("PostgreSQL", pg_rates, "psycopg COPY + executemany, HQ's rows", pg_floor, goal)
         section.put("p4_drain_pg_sales_s", pgf.median)
         section.put("p4_floor_pg_sales_s", pgf.floor_median)
         section.put("p4_drain_pg_ratio", pgf.ratio)
-    section.figures.append(
-        Figure(
-            f"drain {n:,} sales -> SQLite HQ",
-            "sales/s",
-            sqlite_rates,
-            floor_name="same gzip bodies to do-nothing server",
-            floor_samples=noop_rates,
-            higher_is_better=True,
-        )
-    )
+    drain("SQLite", sqlite_rates, "same gzip bodies to do-nothing server", noop_rates)
     section.put("p4_transport_floor_sales_s", statistics.median(noop_rates))
     # What HQ cannot skip on top of the writes: reading each body into the protocol's
     # models (DESIGN: everything that arrives is validated). Run by run, the two floors'
     # times added up.
     validating = [1 / (1 / raw + 1 / read) for raw, read in zip(raw_rates, read_rates, strict=True)]
-    section.figures.append(
-        Figure(
-            f"drain {n:,} sales -> SQLite HQ",
-            "sales/s",
-            sqlite_rates,
-            floor_name="raw sqlite3 + reading the bodies into the protocol's models",
-            floor_samples=validating,
-            higher_is_better=True,
-        )
-    )
+    floor = "raw sqlite3 + reading the bodies into the protocol's models"
+    checked = drain("SQLite", sqlite_rates, floor, validating)
     section.put("p4_read_bodies_sales_s", statistics.median(read_rates))
-    section.put("p4_drain_sqlite_vs_validating_ratio", section.figures[-1].ratio)
+    section.put("p4_drain_sqlite_vs_validating_ratio", checked.ratio)
     size = sum(len(b) for b in bodies)
     section.notes.append(
         f"{n:,} sales (1-8 lines, ~40% with a loyalty customer) in one till's outbox, "
