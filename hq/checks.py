@@ -37,15 +37,17 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Integer,
     String,
     Table,
     Uuid,
-    any_,
     bindparam,
     cast,
+    func,
     literal_column,
     null,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
@@ -382,31 +384,44 @@ class _Held:
 def _probe(table: str, name: str, postgres: bool) -> Any:
     """``SELECT table, id, NULL, NULL, NULL`` of the ids (parameter ``name``) held in
     ``table``; customers come with their balance, placeholder flag and the member they
-    were merged into. PostgreSQL takes the ids as one array (``= ANY``), so the text is
-    the same whatever their number; SQLite as an expanding ``IN``."""
+    were merged into.
+
+    SQLite takes the ids as an expanding ``IN``. PostgreSQL takes them as one array (one
+    text, so one prepared statement, whatever their number) and finds each id on its own
+    through the table's key: ``unnest`` joined ``LATERAL`` to a one-row lookup, planned
+    for the ids and the tables as they are at each push (:func:`_held`). A backlog drain
+    grows the tables faster than autovacuum analyses them: ``id = ANY($1)`` was kept as
+    a scan of the whole table, planned while it was small, and cost a push 50 ms after
+    40,000 sales and more after each; planned afresh it still chose scans (10 ms), and a
+    plain join to ``unnest`` a hash of the whole table (6 ms), both growing with it.
+    """
     column = _CUSTOMER.c.customer_id if table == _CUSTOMERS else _ID_COLUMNS[table]
-    ids = (
-        column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
-        if postgres
-        else column.in_(bindparam(name, expanding=True))
-    )
-    label = literal_column(f"'{table}'", String).label("held_in")
     if table == _CUSTOMERS:
         c = _CUSTOMER.c
-        return select(
-            label,
+        found = [
             c.customer_id.label("id"),
             c.loyalty_balance.label("balance"),
             c.placeholder.label("placeholder"),
             c.merged_into.label("merged_into"),
-        ).where(ids)
-    return select(
-        label,
-        column.label("id"),
-        cast(null(), BigInteger).label("balance"),
-        cast(null(), Boolean).label("placeholder"),
-        cast(null(), Uuid).label("merged_into"),
-    ).where(ids)
+        ]
+    else:
+        found = [
+            column.label("id"),
+            cast(null(), BigInteger).label("balance"),
+            cast(null(), Boolean).label("placeholder"),
+            cast(null(), Uuid).label("merged_into"),
+        ]
+    label = literal_column(f"'{table}'", String).label("held_in")
+    if not postgres:
+        return select(label, *found).where(column.in_(bindparam(name, expanding=True)))
+    wanted = (
+        func.unnest(bindparam(name, type_=postgresql.ARRAY(column.type)))
+        .table_valued("id")
+        .render_derived(name=f"wanted_{name}")
+    )
+    one = literal_column("1", Integer)  # a literal: the plan knows it is one row
+    held = select(*found).where(column == wanted.c.id).limit(one).lateral(f"held_{name}")
+    return select(label, *held.c).select_from(wanted.join(held, true()))
 
 
 @lru_cache(maxsize=256)
@@ -442,6 +457,8 @@ async def _held(
     ]
     connection = await session.connection()
     postgres = connection.dialect.name == "postgresql"
+    if postgres:  # each lookup planned for its ids and the tables as they are: see _probe
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     while probes:
         batch: list[tuple[str, Sequence[UUID]]] = []
         size = 0
@@ -455,6 +472,8 @@ async def _held(
                 held.customers[row.id] = (int(row.balance), bool(row.placeholder), row.merged_into)
             else:
                 held.ids[row.held_in].add(row.id)
+    if postgres:  # the session's own setting again for the rest of the push
+        await connection.exec_driver_sql("RESET plan_cache_mode")
     return held
 
 

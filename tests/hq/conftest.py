@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,21 +129,42 @@ def stop_hq(hq: Hq) -> int:
     return hq.proc.returncode
 
 
-@pytest.fixture(scope="session")
-def postgres_url(request: pytest.FixtureRequest) -> str:
-    """A fresh database in the session's temporary PostgreSQL cluster."""
+def _pg_proc(request: pytest.FixtureRequest) -> Any:
+    """The session's temporary PostgreSQL cluster (skipped, or failed when required,
+    without the server binaries)."""
     if PG_CTL is None:
         if postgres_required():
             pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
         pytest.skip("PostgreSQL server binaries not installed")
-    proc = request.getfixturevalue("pg_proc")
+    return request.getfixturevalue("pg_proc")
+
+
+def _on_server(proc: Any, sql: str) -> None:
     import psycopg
 
     with psycopg.connect(
         host=proc.host, port=proc.port, user=proc.user, dbname="postgres", autocommit=True
     ) as conn:
-        conn.execute("CREATE DATABASE kedai_hq_tests")
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database in the session's temporary PostgreSQL cluster."""
+    proc = _pg_proc(request)
+    _on_server(proc, "CREATE DATABASE kedai_hq_tests")
     return f"postgresql://{proc.user}@{proc.host}:{proc.port}/kedai_hq_tests"
+
+
+@pytest.fixture
+def own_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of this test's own in the session's cluster (empty: not migrated),
+    dropped after it."""
+    proc = _pg_proc(request)
+    name = f"kedai_own_{uuid.uuid4().hex[:12]}"
+    _on_server(proc, f"CREATE DATABASE {name}")
+    yield f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}"
+    _on_server(proc, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

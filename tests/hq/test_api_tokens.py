@@ -10,7 +10,6 @@ import asyncio
 import base64
 import hashlib
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,8 +27,6 @@ from hq import manage
 from hq.app import create_app
 from hq.config import Settings
 from tests.events import envelope, push_body, sale
-from tests.hq.conftest import PG_CTL
-from tests.hq.pg import postgres_required
 
 PASSWORD = "token-pass-1"
 OWNER, ACCOUNTANT, MANAGER = "boss", "books", "amk-lead"
@@ -59,20 +56,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hq.db'}"
         return
-    if PG_CTL is None:
-        if postgres_required():
-            pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL server binaries not installed")
-    proc = request.getfixturevalue("pg_proc")
-    import psycopg
-
-    name = f"kedai_hq_tokens_{uuid.uuid4().hex[:8]}"
-    server = {"host": proc.host, "port": proc.port, "user": proc.user, "autocommit": True}
-    with psycopg.connect(dbname="postgres", **server) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}"
-    with psycopg.connect(dbname="postgres", **server) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield request.getfixturevalue("own_postgres_url")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ owners only, CSRF checked, one audit entry."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -16,7 +15,6 @@ from fractions import Fraction
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
@@ -28,8 +26,6 @@ from sync import protocol as p
 from terminal.db.engine import Database
 from terminal.services.reference import apply_changes
 from terminal.services.uow import writing
-from tests.hq.conftest import PG_CTL
-from tests.hq.pg import postgres_required
 from tests.hq.test_prices import OWNER, PASSWORD, SGT, app, pull, sell, till_token
 
 __all__ = ["app"]  # a fixture used by the tests below (on this module's db_url)
@@ -45,17 +41,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hq.db'}"
     else:
-        if PG_CTL is None:
-            if postgres_required():
-                pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
-            pytest.skip("PostgreSQL server binaries not installed")
-        proc = request.getfixturevalue("pg_proc")
-        name = f"kedai_bulk_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(
-            host=proc.host, port=proc.port, user=proc.user, dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}"
+        url = request.getfixturevalue("own_postgres_url")
     manage.seed_demo_sync(url)
     manage.create_admin_sync(url, username=OWNER, password=PASSWORD)
     for outlet in ("A", "B"):

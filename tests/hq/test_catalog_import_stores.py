@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -17,8 +16,6 @@ from hq import catalog_import, manage
 from hq import models as m
 from hq.db import open_database
 from sync import demo_data
-from tests.hq.conftest import PG_CTL
-from tests.hq.pg import postgres_required
 
 TRICKY = (
     "\ufeffsku,barcode,name,price,tax_code,cdc_eligible,active,age_restricted,category\n"
@@ -139,17 +136,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hq.db'}"
     else:
-        if PG_CTL is None:
-            if postgres_required():
-                pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
-            pytest.skip("PostgreSQL server binaries not installed")
-        proc = request.getfixturevalue("pg_proc")
-        name = f"kedai_import_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(
-            host=proc.host, port=proc.port, user=proc.user, dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        url = f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}"
+        url = request.getfixturevalue("own_postgres_url")
     manage.seed_demo_sync(url)
     return url
 

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq import checks
-from hq.db import open_database
+from hq import checks, manage
+from hq.db import Database, open_database
 from hq.ingest import ingest_batch
 from hq.wire import read_push
 from tests.events import envelope, push_body, sale
@@ -109,3 +111,60 @@ def test_the_gst_rates_read_with_the_terminal_lock_are_checked(tmp_path: Path) -
     answers = asyncio.run(_push(url, terminal_id, [off_rate, in_force]))
     assert answers[0][0] == "rejected" and "not the rate in force ([900])" in answers[0][1]
     assert answers[1] == ("accepted", "")
+
+
+@pytest.mark.postgres
+def test_the_lookup_reads_each_id_by_its_key_after_the_tables_grew(own_postgres_url: str) -> None:
+    """A backlog drain grows the fact tables faster than autovacuum analyses them. The
+    lookup, run many times on one connection while ``payments`` was small and analysed
+    (where PostgreSQL would settle on one cached plan for it), still reads ``payments``
+    through its key once it holds 20,000 rows more, never by a scan of the whole table."""
+    url = own_postgres_url
+    terminal_id = manage.enroll_terminal_sync(url, outlet="TST", terminal="T01").terminal_id
+
+    async def push(session: AsyncSession, first_seq: int) -> list[str]:
+        """Twenty sales: more ids than PostgreSQL's guess for an array it cannot see, so
+        that a plan made for no ids in particular looks the cheaper one to keep."""
+        sales = [sale(terminal_id, seq) for seq in range(first_seq, first_seq + 20)]
+        batch = read_push(json.dumps(push_body(terminal_id, sales)).encode())
+        answer = await ingest_batch(session=session, terminal_id=terminal_id, events=batch.events)
+        return [r.status for r in answer.results]
+
+    async def add_payments(db: Database, n: int, *, analyse: bool) -> None:
+        async with db.engine.connect() as other:
+            other = await other.execution_options(isolation_level="AUTOCOMMIT")
+            await other.execute(
+                text(
+                    "INSERT INTO payments (payment_id, sale_id, tender, amount_cents, "
+                    "tendered_cents) SELECT gen_random_uuid(), gen_random_uuid(), 'cash', 100, "
+                    "100 FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            )
+            if analyse:
+                await other.execute(text("VACUUM ANALYZE payments"))
+
+    async def run() -> tuple[Any, ...]:
+        db = open_database(url)
+        try:
+            await add_payments(db, 100, analyse=True)
+            async with db.engine.connect() as conn:
+                session = AsyncSession(bind=conn)
+                for run in range(8):  # more than the five runs after which a plan is kept
+                    async with conn.begin():
+                        assert await push(session, 1 + 20 * run) == ["accepted"] * 20
+                await add_payments(db, 20_000, analyse=False)
+                async with conn.begin():  # counted within one transaction: none flushed
+                    before = (await conn.execute(scans)).one()
+                    assert await push(session, 161) == ["accepted"] * 20
+                    after = (await conn.execute(scans)).one()
+                    return after[0] - before[0], after[1] - before[1]
+        finally:
+            await db.dispose()
+
+    scans = text(
+        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'payments'"
+    )
+    seq_scans, index_scans = asyncio.run(run())
+    assert seq_scans == 0, "the lookup scanned the whole payments table"
+    assert index_scans >= 1

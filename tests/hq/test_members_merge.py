@@ -26,8 +26,6 @@ from hq.app import create_app
 from hq.config import Settings
 from sync import protocol as p
 from tests.events import envelope, push_body, sale
-from tests.hq.conftest import PG_CTL
-from tests.hq.pg import postgres_required
 
 PASSWORD = "members-pass-1"
 OWNER, ACCOUNTANT, MANAGER = "boss", "books", "amk-lead"
@@ -39,20 +37,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hq.db'}"
         return
-    if PG_CTL is None:
-        if postgres_required():
-            pytest.fail("PostgreSQL server binaries not found and KEDAI_REQUIRE_POSTGRES=1")
-        pytest.skip("PostgreSQL server binaries not installed")
-    proc = request.getfixturevalue("pg_proc")
-    import psycopg
-
-    name = f"kedai_hq_members_{uuid.uuid4().hex[:8]}"
-    server = {"host": proc.host, "port": proc.port, "user": proc.user, "autocommit": True}
-    with psycopg.connect(dbname="postgres", **server) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://{proc.user}@{proc.host}:{proc.port}/{name}"
-    with psycopg.connect(dbname="postgres", **server) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield request.getfixturevalue("own_postgres_url")
 
 
 def rows(url: str, sql: str) -> list[Any]:
