@@ -121,6 +121,9 @@ def test_the_lookup_reads_each_id_by_its_key_after_the_tables_grew(own_postgres_
     through its key once it holds 20,000 rows more, never by a scan of the whole table."""
     url = own_postgres_url
     terminal_id = manage.enroll_terminal_sync(url, outlet="TST", terminal="T01").terminal_id
+    scans = text(
+        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'payments'"
+    )
 
     async def push(session: AsyncSession, first_seq: int) -> list[str]:
         """Twenty sales: more ids than PostgreSQL's guess for an array it cannot see, so
@@ -150,9 +153,9 @@ def test_the_lookup_reads_each_id_by_its_key_after_the_tables_grew(own_postgres_
             await add_payments(db, 100, analyse=True)
             async with db.engine.connect() as conn:
                 session = AsyncSession(bind=conn)
-                for run in range(8):  # more than the five runs after which a plan is kept
+                for batch_no in range(8):  # more than the five runs after which a plan is kept
                     async with conn.begin():
-                        assert await push(session, 1 + 20 * run) == ["accepted"] * 20
+                        assert await push(session, 1 + 20 * batch_no) == ["accepted"] * 20
                 await add_payments(db, 20_000, analyse=False)
                 async with conn.begin():  # counted within one transaction: none flushed
                     before = (await conn.execute(scans)).one()
@@ -162,9 +165,6 @@ def test_the_lookup_reads_each_id_by_its_key_after_the_tables_grew(own_postgres_
         finally:
             await db.dispose()
 
-    scans = text(
-        "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'payments'"
-    )
     seq_scans, index_scans = asyncio.run(run())
     assert seq_scans == 0, "the lookup scanned the whole payments table"
     assert index_scans >= 1
