@@ -9,8 +9,9 @@ each batch from HQ's answer, exactly as in production. Beside it, in the same ru
 - the storage floor: plain ``sqlite3`` writing the rows HQ writes for those sales
   (events, sales, lines, payments, loyalty entries, stock movements, the two report
   rollups' additive upserts, customer balance updates, the terminal's mark) into HQ's own
-  schema (migrated by ``kedai-hq migrate``), one transaction per batch, WAL +
-  synchronous=FULL, UUID keys.
+  schema (migrated by ``kedai-hq migrate``), one transaction per batch, connected with
+  HQ's own pragmas (``hq.db.SQLITE_PRAGMAS``: WAL, synchronous=FULL, foreign keys, the
+  page cache), UUID keys.
 
 The backlog till file is made once (``kedai-till simulate``'s service, with loyalty
 customers) and cached in the temp dir; each run drains a fresh copy into a fresh HQ.
@@ -40,6 +41,7 @@ from bench import hqserver, pg
 from bench.harness import Figure, Section
 from bench.hqserver import SECRET_ENV
 from bench.p4_ingest import ROLLUP_SQL, Rollups, rollup_upsert
+from hq.db import SQLITE_PRAGMAS
 from sync.agent import SyncAgent
 from sync.agent.batches import batch_body
 from sync.protocol import MAX_PUSH_EVENTS
@@ -137,7 +139,8 @@ def run(quick: bool) -> Section:
         "same run: raw `sqlite3` writing HQ's rows for those sales into HQ's schema "
         "(events, sales, lines, payments, ledger, stock movements, the hourly sales and "
         "product rollups' additive upserts, balances, the mark; executemany, one "
-        "transaction per batch, WAL, synchronous=FULL); the same rows into HQ's PostgreSQL "
+        "transaction per batch, HQ's pragmas: WAL, synchronous=FULL, foreign keys, 64 MiB "
+        "page cache); the same rows into HQ's PostgreSQL "
         "schema with psycopg `COPY` (events, sales, lines, payments, ledger, movements) and "
         "`executemany` (rollup upserts, balance and mark updates), one transaction per "
         "batch, fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server. "
@@ -388,8 +391,8 @@ def _raw_sqlite_floor(backlog: Path, work: Path, n: int) -> float:
     events = _events(backlog)
     now = datetime.now(UTC).isoformat()
     conn = sqlite3.connect(work / "hq.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    for pragma in SQLITE_PRAGMAS:  # connected as HQ connects
+        conn.execute(pragma)
     conn.execute("INSERT INTO outlets (code, name) VALUES ('DEMO', 'Demo') ON CONFLICT DO NOTHING")
     conn.execute(
         "INSERT INTO terminals (terminal_id, outlet_code, terminal_code, token_hash, revoked, "

@@ -28,6 +28,7 @@ import httpx
 from bench import hqserver, pg
 from bench.harness import Figure, Section
 from hq import rollups
+from hq.db import SQLITE_PRAGMAS
 from tests.events import grocery_sales
 
 BATCH = 200
@@ -51,7 +52,7 @@ def run(quick: bool) -> Section:
             "gzip JSON, sequential pushes from one till to `kedai-hq serve --workers 1`; "
             "samples are events/s per batch (first batch is warm-up, not counted).",
             "Floor: the same rows into the same schema with the raw driver, one transaction "
-            "per batch (sqlite3 executemany WAL+FULL; psycopg executemany, fsync on).",
+            "per batch (sqlite3 executemany with HQ's pragmas; psycopg executemany, fsync on).",
         ],
     )
     with tempfile.TemporaryDirectory(prefix="kedai-bench-ingest-") as tmp:
@@ -297,8 +298,8 @@ CUSTOMER_SQL = (
 def _sqlite_floor(path: Path, batches: int) -> list[float]:
     customers = prepare_schema(f"sqlite:///{path}", hex_ids=True)
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
-        conn.execute(f"PRAGMA {pragma}")
+    for pragma in SQLITE_PRAGMAS:  # connected as HQ connects
+        conn.execute(pragma)
     conn.executemany(CUSTOMER_SQL.format("?"), customers)
     conn.execute(OUTLET_SQL)
     sql = statements("?")

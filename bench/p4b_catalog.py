@@ -30,6 +30,7 @@ import httpx
 from bench import hqserver
 from bench.harness import Figure, Section
 from bench.net import get_from_noop
+from hq.db import SQLITE_PRAGMAS
 
 KEYS = (
     "p4b_catalog_pull_s",
@@ -142,8 +143,8 @@ def _import_floor(path: Path, url: str, csv_path: Path) -> float:
     ):
         dst.execute(sql)
     src.close()
-    dst.execute("PRAGMA journal_mode=WAL")
-    dst.execute("PRAGMA synchronous=FULL")
+    for pragma in SQLITE_PRAGMAS:  # connected as HQ connects
+        dst.execute(pragma)
     started = time.perf_counter()
     with csv_path.open(newline="") as f:
         reader = csv.reader(f)
