@@ -18,6 +18,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 section = load(module).run(quick=args.quick)
             except Exception as exc:  # one broken benchmark must not hide the others
                 traceback.print_exc()
-                section = Section(title=f"{module} (failed)")
+                section = Section(title=failed_title(module))
                 section.skip(keys[module], f"benchmark failed: {type(exc).__name__}: {exc}")
             took = time.perf_counter() - started
             section.notes.append(f"_Took {took:.1f} s._")
@@ -115,9 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({**metrics, "reasons": reasons, "meta": env}, indent=1))
     if not args.quick:
         out = HERE / "RESULTS.md"
-        write_results(out, sections, metrics, reasons, env, partial=bool(chosen))
+        ran = [m for m in MODULES if m in selected]
+        write_results(out, sections, metrics, reasons, env, partial=bool(chosen), modules_run=ran)
         print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def failed_title(module: str) -> str:
+    """The title of the section a benchmark that raised leaves instead of its own."""
+    return f"{module} (failed)"
 
 
 def write_results(
@@ -128,9 +135,14 @@ def write_results(
     env: dict[str, object],
     *,
     partial: bool,
+    modules_run: Sequence[str] = (),
 ) -> None:
+    """Write ``out``. A partial run keeps the other benchmarks' sections and metric rows;
+    a benchmark it re-ran loses the "failed" section an earlier run left for it."""
     kept = _existing_sections(out) if partial else {}
     old_rows = _existing_metric_rows(out) if partial else {}
+    for module in modules_run:
+        kept.pop(failed_title(module), None)
     for s in sections:
         kept[s.title] = s.markdown()
     lines = [*header_lines(env), ""]

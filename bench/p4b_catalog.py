@@ -138,8 +138,9 @@ def _import_floor(path: Path, url: str, csv_path: Path) -> float:
     """Raw sqlite3 into a copy of HQ's (empty) schema: read, parse, insert, commit."""
     src = sqlite3.connect(url.removeprefix("sqlite:///"))
     dst = sqlite3.connect(path, isolation_level=None)
-    for (sql,) in src.execute(
-        "SELECT sql FROM sqlite_master WHERE tbl_name = 'products' AND sql IS NOT NULL"
+    for (sql,) in src.execute(  # and the (empty) table its foreign key names
+        "SELECT sql FROM sqlite_master WHERE tbl_name IN ('products', 'categories') "
+        "AND sql IS NOT NULL"
     ):
         dst.execute(sql)
     src.close()

@@ -119,3 +119,31 @@ def test_a_partial_run_keeps_the_other_benchmarks_sections_and_keys(tmp_path: Pa
     assert "| `p2_y` | 2.5 |" not in text
     assert "## P1 first" in text and text.count("## P2 second") == 1
     assert "re-measured only: P2 second" in text
+
+
+def test_a_benchmark_that_succeeds_again_loses_its_failed_section(tmp_path: Path) -> None:
+    from bench.__main__ import failed_title, write_results
+    from bench.harness import Section
+    from bench.meta import environment
+
+    out = tmp_path / "RESULTS.md"
+    env = environment(quick=False, seconds=1.0)
+    other, broken = Section(title="P1 first"), Section(title=failed_title("p4b_catalog"))
+    other.put("p1_x", 1.5)
+    broken.skip(["p4b_y"], "benchmark failed: OperationalError")
+    write_results(out, [other, broken], {"p1_x": 1.5, "p4b_y": None}, {}, env, partial=False)
+    assert "## p4b_catalog (failed)" in out.read_text()
+    fixed = Section(title="P4b catalog")
+    fixed.put("p4b_y", 6.0)
+    write_results(
+        out,
+        [fixed],
+        {"p1_x": None, "p4b_y": 6.0},
+        {"p1_x": "not selected in this run"},
+        env,
+        partial=True,
+        modules_run=["p4b_catalog"],
+    )
+    text = out.read_text()
+    assert "## P4b catalog" in text and "## P1 first" in text
+    assert "(failed)" not in text
