@@ -41,7 +41,7 @@ from bench import hqserver, pg
 from bench.harness import Figure, Section
 from bench.hqserver import SECRET_ENV
 from bench.p4_ingest import ROLLUP_SQL, Rollups, rollup_upsert
-from hq.db import SQLITE_PRAGMAS
+from hq.db import SQLITE_CACHE_KIB, SQLITE_PRAGMAS
 from sync.agent import SyncAgent
 from sync.agent.batches import batch_body
 from sync.protocol import MAX_PUSH_EVENTS
@@ -139,8 +139,8 @@ def run(quick: bool) -> Section:
         "same run: raw `sqlite3` writing HQ's rows for those sales into HQ's schema "
         "(events, sales, lines, payments, ledger, stock movements, the hourly sales and "
         "product rollups' additive upserts, balances, the mark; executemany, one "
-        "transaction per batch, HQ's pragmas: WAL, synchronous=FULL, foreign keys, 64 MiB "
-        "page cache); the same rows into HQ's PostgreSQL "
+        "transaction per batch, HQ's pragmas: WAL, synchronous=FULL, foreign keys, "
+        f"{SQLITE_CACHE_KIB // 1024} MiB page cache); the same rows into HQ's PostgreSQL "
         "schema with psycopg `COPY` (events, sales, lines, payments, ledger, movements) and "
         "`executemany` (rollup upserts, balance and mark updates), one transaction per "
         "batch, fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server. "
