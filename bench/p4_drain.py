@@ -64,6 +64,7 @@ KEYS = (
     "p4_transport_floor_sales_s",
     "p4_read_bodies_sales_s",
     "p4_drain_sqlite_vs_validating_ratio",
+    "p4_drain_pg_vs_validating_ratio",
 )
 
 
@@ -88,7 +89,13 @@ def run(quick: bool) -> Section:
                 pg_floor.append(_raw_pg_floor(backlog, cluster.create_db("drainfloor"), n))
         except pg.NoPostgres as exc:
             section.skip(
-                ("p4_drain_pg_sales_s", "p4_floor_pg_sales_s", "p4_drain_pg_ratio"), str(exc)
+                (
+                    "p4_drain_pg_sales_s",
+                    "p4_floor_pg_sales_s",
+                    "p4_drain_pg_ratio",
+                    "p4_drain_pg_vs_validating_ratio",
+                ),
+                str(exc),
             )
         noop_rates = [asyncio.run(_post_to_noop(bodies, n)) for _ in range(runs)]
         read_rates = [_read_bodies(bodies, n) for _ in range(runs)]
@@ -124,11 +131,22 @@ def run(quick: bool) -> Section:
     # What HQ cannot skip on top of the writes: reading each body into the protocol's
     # models (DESIGN: everything that arrives is validated). Run by run, the two floors'
     # times added up.
-    validating = [1 / (1 / raw + 1 / read) for raw, read in zip(raw_rates, read_rates, strict=True)]
-    floor = "raw sqlite3 + reading the bodies into the protocol's models"
-    checked = drain("SQLite", sqlite_rates, floor, validating)
+    checked = drain(
+        "SQLite",
+        sqlite_rates,
+        "raw sqlite3 + reading the bodies into the protocol's models",
+        _plus_reading(raw_rates, read_rates),
+    )
     section.put("p4_read_bodies_sales_s", statistics.median(read_rates))
     section.put("p4_drain_sqlite_vs_validating_ratio", checked.ratio)
+    if pg_rates:
+        pg_checked = drain(
+            "PostgreSQL",
+            pg_rates,
+            "psycopg COPY + reading the bodies into the protocol's models",
+            _plus_reading(pg_floor, read_rates),
+        )
+        section.put("p4_drain_pg_vs_validating_ratio", pg_checked.ratio)
     size = sum(len(b) for b in bodies)
     section.notes.append(
         f"{n:,} sales (1-8 lines, ~40% with a loyalty customer) in one till's outbox, "
@@ -144,9 +162,10 @@ def run(quick: bool) -> Section:
         "schema with psycopg `COPY` (events, sales, lines, payments, ledger, movements) and "
         "`executemany` (rollup upserts, balance and mark updates), one transaction per "
         "batch, fsync on; and the same gzip bodies POSTed to a do-nothing asyncio server. "
-        "The validating floor adds, run by run, the time HQ's `hq.wire.read_push` takes to "
+        "The validating floors add, run by run, the time HQ's `hq.wire.read_push` takes to "
         "read the same (gunzipped) bodies into the protocol's pydantic models in this "
-        "process: the parsing HQ may not skip, without HQ's cross-checks or row building."
+        "process to each store's write floor: the parsing HQ may not skip, without HQ's "
+        "cross-checks or row building."
     )
     return section
 
@@ -246,6 +265,11 @@ async def _drain(till: Path, base: str, token: str) -> float:
 
 
 # ---------------------------------------------------------------------------- floors
+
+
+def _plus_reading(write_rates: list[float], read_rates: list[float]) -> list[float]:
+    """A write floor with the reading of the bodies added, run by run (times add up)."""
+    return [1 / (1 / w + 1 / r) for w, r in zip(write_rates, read_rates, strict=True)]
 
 
 def _read_bodies(bodies: list[bytes], n: int) -> float:
