@@ -73,17 +73,18 @@ async def test_rejected_events_keep_hqs_reason_and_do_not_block_later_ones(
     agent: SyncAgent, till: Database, hq: LocalHq
 ) -> None:
     await make_sales(till, 8)
-    async with writing(till) as s:  # damage two rows by hand: one not even JSON
+    async with writing(till) as s:  # damage three rows by hand: one not even JSON
         await s.execute(update(OutboxEvent).where(OutboxEvent.seq == 3).values(payload="{oops"))
         await s.execute(
             text("UPDATE outbox SET payload = json_remove(payload, '$.lines') WHERE seq = 5")
         )
+        await s.execute(update(OutboxEvent).where(OutboxEvent.seq == 6).values(payload="[1, 2]"))
 
     report = await agent.sync_once()
 
-    assert report.rejected == 2 and report.pushed == 6
+    assert report.rejected == 3 and report.pushed == 5
     quarantined = await hq.quarantined()
-    assert sorted(quarantined) == [3, 5]
+    assert sorted(quarantined) == [3, 5, 6]
     assert await hq.mark() == 8, "rejected events still count as held at HQ"
     async with reading(till) as s:
         rows = dict(
@@ -97,7 +98,7 @@ async def test_rejected_events_keep_hqs_reason_and_do_not_block_later_ones(
         )
     assert rows == quarantined, "the till keeps HQ's own reason"
     assert all(rows.values())
-    assert agent.state.rejected == 2 and agent.state.pending == 0
+    assert agent.state.rejected == 3 and agent.state.pending == 0
 
     await make_sales(till, 2, seed=9)
     await agent.sync_once()
