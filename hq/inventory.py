@@ -303,6 +303,8 @@ async def movement_history(
     on-hand is what it is. Read on the (outlet, product) index."""
     if scope.outlets is not None and outlet not in scope.outlets:
         raise StockForbidden(f"you do not manage outlet {outlet}")
+    if not sku.strip():
+        raise StockError("no product named: pick one from the stock table")
     product = (await products_by_sku(session, [sku]))[sku.strip()]
     where = (
         m.StockMovement.outlet_code == outlet,

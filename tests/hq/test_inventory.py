@@ -226,6 +226,11 @@ async def test_a_day_of_sales_counts_and_a_transfer_adds_up(app: FastAPI, db_url
         missing = await c.get("/v1/reports/stock-movements?outlet=DEMO&sku=NOPE")
         assert missing.status_code == 404
         assert missing.json()["error"]["message"] == "no product with sku NOPE in the catalog"
+        for blank in ("", "&sku=", "&sku=%20"):  # a hand-made address names no product
+            page = await c.get(f"/stock/movements?outlet=DEMO{blank}")
+            assert page.status_code == 404 and "pick one from the stock table" in page.text
+        blank_api = await c.get("/v1/reports/stock-movements?outlet=DEMO&sku=%20")
+        assert blank_api.status_code == 404
         page = await c.get("/stock?outlet=DEMO")
         assert 'data-sku="MILO-400"' in page.text and "<td data-on-hand>18</td>" in page.text
 
