@@ -13,14 +13,14 @@ import asyncio
 import uuid
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import models as m
 from hq.auth import audit
 from hq.sqlutil import allocate_change_seqs
 from sync import protocol as p
-from sync.pins import hash_pin
+from sync.pins import hash_pin, verify_pin
 
 ROLES = ("cashier", "manager")
 MIN_PIN = {"cashier": 4, "manager": 6}
@@ -46,6 +46,34 @@ def check_pin(pin: str, role: str) -> None:
         raise StaffError("a PIN is digits only")
     if not MIN_PIN[role] <= len(pin) <= MAX_PIN:
         raise StaffError(f"a {role}'s PIN has {MIN_PIN[role]} to {MAX_PIN} digits")
+
+
+async def _refuse_taken_pin(
+    session: AsyncSession, pin: str, outlet_code: str | None, cashier_id: uuid.UUID | None = None
+) -> None:
+    """Refuse a PIN another active person on the same tills already has.
+
+    A till tells people apart by PIN alone, so two people sharing one would each log in
+    as whichever the till checks first, and sales and approvals would carry the wrong
+    name. The people on the same tills as ``outlet_code`` are that outlet's and those of
+    every outlet (all people, for someone of every outlet). Each stored hash is slow to
+    check (~40 ms, in a thread), which an admin setting a PIN can wait for. The person
+    who has it is not named: the admin choosing a PIN needs no one else's.
+    """
+    query = select(m.Cashier.pin_hash).where(m.Cashier.active.is_(True))
+    if outlet_code is not None:
+        query = query.where(
+            or_(m.Cashier.outlet_code == outlet_code, m.Cashier.outlet_code.is_(None))
+        )
+    if cashier_id is not None:
+        query = query.where(m.Cashier.cashier_id != cashier_id)
+    hashes = list((await session.execute(query)).scalars())
+    if await asyncio.to_thread(lambda: any(verify_pin(pin, h) for h in hashes)):
+        where = f"at {outlet_code}" if outlet_code else "on the same tills"
+        raise StaffError(
+            f"another person {where} already has this PIN: choose another (a till tells "
+            "people apart by their PIN)"
+        )
 
 
 def _view(row: m.Cashier) -> StaffView:
@@ -92,6 +120,7 @@ async def create_staff(
         raise StaffError("a name has 1 to 100 characters")
     check_pin(pin, role)
     await _outlet_exists(session, outlet_code)
+    await _refuse_taken_pin(session, pin, outlet_code)
     pin_hash = await asyncio.to_thread(hash_pin, pin)
     (seq,) = await allocate_change_seqs(session, 1)
     row = m.Cashier(
@@ -118,6 +147,7 @@ async def set_pin(session: AsyncSession, *, cashier_id: uuid.UUID, pin: str, act
     """Set or reset a PIN (never shown again; the tills get the new hash)."""
     row = await _get(session, cashier_id)
     check_pin(pin, row.role)
+    await _refuse_taken_pin(session, pin, row.outlet_code, cashier_id)
     row.pin_hash = await asyncio.to_thread(hash_pin, pin)
     (row.change_seq,) = await allocate_change_seqs(session, 1)
     await audit.record(session=session, username=actor, action="staff.pin", target=str(cashier_id))

@@ -155,6 +155,33 @@ async def test_a_manager_pin_needs_six_digits_and_nothing_is_saved(
     assert audit(db_url) == []
 
 
+async def test_a_pin_another_person_on_the_same_tills_has_is_refused(
+    app: FastAPI, db_url: str
+) -> None:
+    def add(name: str, outlet: str, pin: str, csrf: str) -> dict[str, str]:
+        return {"name": name, "role": "cashier", "outlet": outlet, "pin": pin, "csrf_token": csrf}
+
+    async with logged_in(app, OWNER) as (c, csrf):
+        assert (await c.post("/staff", data=add("Ahmad", "A", "4821", csrf))).status_code == 303
+        r = await c.post("/staff", data=add("Bala", "A", "4821", csrf))
+        assert r.status_code == 422 and "Another person at A already has this PIN" in r.text
+        # another outlet's tills never see Ahmad: the same PIN is theirs to use
+        assert (await c.post("/staff", data=add("Chen", "B", "4821", csrf))).status_code == 303
+        assert (await c.post("/staff", data=add("Devi", "A", "5555", csrf))).status_code == 303
+        page = await c.get("/staff")
+        found = re.search(r'<tr data-cashier="([0-9a-f-]+)">\s*<td>Devi</td>', page.text)
+        assert found is not None
+        r = await c.post(f"/staff/{found[1]}/pin", data={"pin": "4821", "csrf_token": csrf})
+        assert r.status_code == 422 and "already has this PIN" in r.text
+        r = await c.post(f"/staff/{found[1]}/pin", data={"pin": "5555", "csrf_token": csrf})
+        assert r.status_code == 303, "a person may keep their own PIN"
+    with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM cashiers")}
+        [(devi_hash,)] = conn.execute("SELECT pin_hash FROM cashiers WHERE name = 'Devi'")
+    assert "Bala" not in names and {"Ahmad", "Chen", "Devi"} <= names
+    assert verify_pin("5555", devi_hash)
+
+
 async def test_only_an_owner_with_the_csrf_token_changes_staff(app: FastAPI, db_url: str) -> None:
     async with logged_in(app, ACCOUNTANT) as (c, csrf):
         page = await c.get("/staff")
