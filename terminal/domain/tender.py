@@ -98,11 +98,10 @@ def settle(
     rounding = change = cdc_used = 0
     applied: list[AppliedTender] = []
     for t in tenders:
-        if t.tendered_cents <= 0:
-            raise TenderError(f"{t.kind} amount must be above zero")
         if remaining == 0:
             raise TenderError("the sale is already paid; remove the extra tender")
         if t.kind == "cash":
+            _check_cash(t.tendered_cents, remaining)
             target = round_to_5(remaining)
             if t.tendered_cents >= target:
                 if t.tendered_cents - target >= MAX_CHANGE_CENTS:
@@ -119,6 +118,8 @@ def settle(
             applied.append(AppliedTender("cash", t.tendered_cents, t.tendered_cents, t.reference))
             remaining -= t.tendered_cents
             continue
+        if t.tendered_cents <= 0:
+            raise TenderError(f"{t.kind} amount must be above zero")
         if t.tendered_cents > remaining:
             raise OverpaymentError(
                 f"{t.kind} of S${format_cents(t.tendered_cents)} is more than the "
@@ -136,6 +137,22 @@ def settle(
     if remaining > 0:
         raise ShortPaymentError(remaining)
     return Settlement(tuple(applied), rounding, change)
+
+
+def _check_cash(tendered_cents: int, remaining_cents: int) -> None:
+    """Cash is handed over in 5-cent steps, so an amount between them is a typing slip
+    (taken as it was, it would round the balance down below what is due). Nothing in
+    cash settles a balance of 1 or 2 cents, left by other tenders: it rounds to 0."""
+    if tendered_cents == 0 and round_to_5(remaining_cents) == 0:
+        return
+    if tendered_cents <= 0:
+        raise TenderError("cash amount must be above zero")
+    if tendered_cents % 5:
+        below = tendered_cents - tendered_cents % 5
+        raise TenderError(
+            f"cash comes in 5-cent steps: S${format_cents(tendered_cents)} cannot be handed "
+            f"over; enter S${format_cents(below)} or S${format_cents(below + 5)}"
+        )
 
 
 def cash_due(remaining_cents: int) -> int:

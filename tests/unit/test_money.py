@@ -135,6 +135,8 @@ def test_settlement_identities(due, tenders):
     for t in s.tenders:
         if t.kind != "cash":
             assert t.amount_cents == t.tendered_cents
+    # cash changes hands in 5-cent steps: what the drawer takes in is a multiple of 5
+    assert sum(t.amount_cents for t in s.tenders if t.kind == "cash") % 5 == 0
 
 
 @given(cents.filter(lambda d: d > 0), st.sampled_from(["nets", "card", "paynow"]))
@@ -148,6 +150,28 @@ def test_split_nets_then_cash_rounds_only_the_cash_part():
     assert s.rounding_cents == 1  # 234 -> 235
     assert s.change_cents == 265
     assert [t.amount_cents for t in s.tenders] == [1000, 235]
+
+
+def test_cash_between_5_cent_steps_is_refused_not_rounded_down():
+    # S$3.30 due: S$3.28 in cash would have left 2 cents that round to nothing
+    with pytest.raises(TenderError, match=r"5-cent steps: S\$3.28 .* S\$3.25 or S\$3.30"):
+        settle(330, [TenderInput("cash", 328)])
+    with pytest.raises(TenderError, match="5-cent steps"):
+        settle(2919, [TenderInput("nets", 1000), TenderInput("cash", 500), TenderInput("card", 400),
+                      TenderInput("cash", 1017)])  # fmt: skip
+    s = settle(2919, [TenderInput("nets", 1000), TenderInput("cash", 500), TenderInput("card", 400),
+                      TenderInput("cash", 1020)])  # fmt: skip
+    assert (s.rounding_cents, s.change_cents) == (1, 0)
+    assert [t.amount_cents for t in s.tenders] == [1000, 500, 400, 1020]
+
+
+def test_nothing_in_cash_settles_the_cents_other_tenders_left():
+    s = settle(330, [TenderInput("nets", 328), TenderInput("cash", 0)])
+    assert s.rounding_cents == -2 and s.change_cents == 0 and s.collected_cents == 328
+    with pytest.raises(TenderError, match="above zero"):
+        settle(330, [TenderInput("nets", 327), TenderInput("cash", 0)])  # 3 cents round to 5
+    with pytest.raises(TenderError, match="above zero"):
+        settle(330, [TenderInput("cash", 0)])
 
 
 def test_short_and_over_payments_are_refused():
