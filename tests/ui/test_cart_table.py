@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync.demo_data import demo_products
+from terminal.domain.money import format_cents
 from terminal.ui.widgets.cart import cart_table
 from terminal.ui.widgets.cart.cart_table import CartTable
 from tests.ui.helpers import login, scan, settle
@@ -63,3 +64,21 @@ async def test_a_scan_draws_the_new_row_and_not_the_whole_cart(make_app, monkeyp
         assert table.row_count == 16
         # The new line (selected) and the line that was selected before: 2 of 16 rows.
         assert sorted(drawn) == sorted([PRODUCTS[15].name, PRODUCTS[14].name])
+
+
+async def test_figures_are_never_cut_to_fit_at_80_columns(make_app) -> None:
+    """9,999 of an item costs five figures: the quantity and amount columns widen for them
+    (a column cut to its old width showed 999 and 36,496.3)."""
+    product = PRODUCTS[0]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot)
+        await scan(pilot, product.barcode)
+        await pilot.press("f6", *"9999", "enter")
+        await settle(pilot)
+        table = app.screen.query_one(CartTable)
+        amount = format_cents(9999 * product.price_cents)
+        assert len(amount) > 8, "the test needs an amount wider than the column's default"
+        assert table.get_row_at(0)[-2:] == ("9999", amount)
+        assert visible(table)[1].split()[-2:] == ["9999", amount]
+        assert all(len(line) <= 80 for line in visible(table))

@@ -83,8 +83,8 @@ class CartTable(ScrollView, can_focus=False):
         self._cart: Cart | None = None
         self._totals: Totals | None = None
         self._columns: list[Column] = []
-        self._layout: tuple[bool, bool, int] | None = None
-        """(wide, discount column, width) the columns were built for."""
+        self._layout: tuple[bool, bool, int, Needs] | None = None
+        """(wide, discount column, width, the figures' widths) the columns were built for."""
         self._rows: list[Row] = []
         self._cursor = 0
         self._strips: dict[tuple[object, ...], Strip] = {}
@@ -116,10 +116,11 @@ class CartTable(ScrollView, can_focus=False):
         discounts = any(e.discount_cents for e in cart.entries)
         width = self._width()
         wide = width >= NARROW
-        layout = (wide, discounts or wide, width)
+        needs = _needs(cart, totals)
+        layout = (wide, discounts or wide, width, needs)
         if layout != self._layout:
             self._layout = layout
-            self._columns = _columns(width, wide=wide, discounts=discounts)
+            self._columns = _columns(width, wide=wide, discounts=discounts, needs=needs)
         self._rows = [] if totals is None else _rows(cart, totals, self._columns)
         self._forget()
         self._set_virtual_size(Size(width, len(self._rows) + 1))
@@ -229,17 +230,43 @@ def _cell(text: str, column: Column, *, header: bool) -> str:
     return " " * PADDING + body + " " * PADDING
 
 
-def _columns(width: int, *, wide: bool, discounts: bool) -> list[Column]:
-    """The columns for this width; the name takes what the others leave."""
+class Needs(NamedTuple):
+    """The widest quantity, price, discount and amount the cart shows (cells)."""
+
+    qty: int = 0
+    price: int = 0
+    disc: int = 0
+    amount: int = 0
+
+
+def _needs(cart: Cart, totals: Totals | None) -> Needs:
+    """How wide the figures are, so that a column is never narrower than one of them: a
+    figure cut to fit (``999`` for 9,999) would tell the cashier a wrong number."""
+    if totals is None or not cart.entries:
+        return Needs()
+    return Needs(
+        qty=max(len(str(e.qty)) for e in cart.entries),
+        price=max(
+            len(format_cents(e.unit_price_cents)) + (e.override_cents is not None)
+            for e in cart.entries
+        ),
+        disc=max(len(format_cents(-p.discount_cents)) for p in totals.lines),
+        amount=max(len(format_cents(p.total_cents)) for p in totals.lines),
+    )
+
+
+def _columns(width: int, *, wide: bool, discounts: bool, needs: Needs) -> list[Column]:
+    """The columns for this width, each as wide as its widest figure; the name takes what
+    the others leave."""
     fixed: list[Column] = []
     if wide:
         fixed.append(Column("no", "#", 2, "left"))
-    fixed.append(Column("qty", "Qty", 3, "right"))
+    fixed.append(Column("qty", "Qty", max(3, needs.qty), "right"))
     if wide:
-        fixed.append(Column("price", "Price", 7, "right"))
+        fixed.append(Column("price", "Price", max(7, needs.price), "right"))
     if discounts or wide:
-        fixed.append(Column("disc", "Disc", 6, "right"))
-    fixed.append(Column("amount", "Amount", 8, "right"))
+        fixed.append(Column("disc", "Disc", max(6, needs.disc), "right"))
+    fixed.append(Column("amount", "Amount", max(8, needs.amount), "right"))
     pad = 2 * PADDING
     used = sum(c.width + pad for c in fixed) + pad
     name = Column("name", "Item", max(8, width - used), "left")
