@@ -42,7 +42,7 @@ from sync.protocol import ApprovalGranted, ApprovalRefused
 from terminal.db.engine import Database
 from terminal.db.models import ApprovalRow, Cashier
 from terminal.domain.words import plural
-from terminal.services.errors import LoginError
+from terminal.services.errors import LockedError, LoginError
 from terminal.services.outbox import append_event
 from terminal.services.schemas import ApprovalView, CashierView
 from terminal.services.uow import reading, writing
@@ -135,7 +135,7 @@ async def _check_lock(
     """Inside the recording transaction: a lock set meanwhile still refuses."""
     until = await _lock_of(s, ids, counter)
     if until is not None and until > at:
-        raise LoginError(_locked_message(until, at, what=what))
+        raise LockedError(_locked_message(until, at, what=what))
 
 
 async def _still_valid(s: AsyncSession, found: _Candidate) -> bool:
@@ -204,7 +204,7 @@ async def login(
     if not candidates:
         raise LoginError("No cashiers are set up on this till yet: HQ must sync them.")
     if locked_until is not None and locked_until > at:
-        raise LoginError(_locked_message(locked_until, at, what=what))
+        raise LockedError(_locked_message(locked_until, at, what=what))
     found = await _match(pin.strip(), candidates)  # no transaction open while hashing
     ids = [c.id for c in candidates]
     async with writing(db) as s:
@@ -241,7 +241,7 @@ async def approve(
     ids = [c.id for c in candidates]
     if locked_until is not None and locked_until > at:
         await _refused(db, action=action, cashier_id=cashier_id, failures=0, at=at, note=note)
-        raise LoginError(_locked_message(locked_until, at, what=what))
+        raise LockedError(_locked_message(locked_until, at, what=what))
     found = await _match(pin.strip(), candidates) if pin.strip().isdigit() else None
     async with writing(db) as s:
         until = await _lock_of(s, ids, _APPROVAL)

@@ -85,6 +85,12 @@ class LoginError(TillError):
     code = "login"
 
 
+class LockedError(LoginError):
+    """Too many wrong PINs: log-in (or approvals) locked for a while."""
+
+    code = "locked"
+
+
 class NotInitialisedError(TillError):
     code = "not_initialised"
 

@@ -158,3 +158,28 @@ async def test_any_start_up_failure_still_lets_the_login_answer(
         assert "Checking" not in error
         assert "database cannot be opened (malformed schema): call support" in error
     assert any(r.exc_info is not None for r in caplog.records)
+
+
+async def test_a_managers_pin_unlocks_a_locked_till(make_app, till_path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        for _ in range(5):
+            await pilot.press(*"0000", "enter")
+            await settle(pilot)
+        await pilot.press(*"1111", "enter")  # not a manager's PIN: still locked, and says so
+        await settle(pilot)
+        assert "locked for 5 more minute" in text_of(app, "#login-error")
+        assert "A manager's PIN unlocks it." in text_of(app, "#login-error")
+        await pilot.press(*"9999", "enter")  # the demo manager's
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert "Unlocked by" in text_of(app, "#login-error")
+        await pilot.press(*"1234", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OpenShiftModal)
+    db = open_database(till_path)
+    async with db.reader() as s:
+        types = (await s.execute(select(OutboxEvent.type))).scalars().all()
+    await db.dispose()
+    assert {"approval.granted", "approval.refused"} <= set(types), types

@@ -18,11 +18,17 @@ if TYPE_CHECKING:
     from terminal.services.schemas import ProductView
 
 
+LEGAL_AGES = "21 for tobacco and vaping, 18 for alcohol"
+"""Singapore's minimum ages; one question serves every age-restricted item, so it names
+both rather than one age that is wrong for the other."""
+
+
 class AgeCheckModal(ConfirmModal):
     def __init__(self, product: ProductView) -> None:
         super().__init__(
             "Age check",
-            f"{product.name} is age-restricted. Is the customer of legal age (18 or over)?",
+            f"{product.name} is age-restricted. Is the customer of legal age for it "
+            f"({LEGAL_AGES})?",
             yes="of age, add it",
             no="do not add",
         )
@@ -40,7 +46,7 @@ class AgeCheckModal(ConfirmModal):
             self.app.bell()
             self.query_one("#confirm-question").update(  # type: ignore[attr-defined]
                 f"A scan came in ({scanned[:20]}): it was not added; scan it again after "
-                "this. Is the customer of legal age (18 or over)?"
+                f"this. Is the customer of legal age for it ({LEGAL_AGES})?"
             )
             return
         self.dismiss(yes)

@@ -6,6 +6,8 @@ services (SQLAlchemy) load in the background while the cashier types.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +17,9 @@ from textual.widgets import Footer, Input, Label, Static
 
 from terminal.ui.messages import LoggedIn, TillFailed, TillReady
 from terminal.ui.port import TillPort, till_of
+
+if TYPE_CHECKING:
+    from terminal.services.errors import LockedError
 
 
 class LoginScreen(Screen[None]):
@@ -53,6 +58,21 @@ class LoginScreen(Screen[None]):
             st = self.till.profile.store
             label.update(f"{st.store_name}  {st.outlet_code}-{st.terminal_code}")
 
+    async def _unlock(self, pin: str, locked: LockedError) -> str:
+        """While log-in is locked, a PIN typed is a manager's unlocking it (audited as
+        an ``unlock`` approval; a wrong one counts as a wrong manager PIN). Returns what
+        to say; raises when approvals are locked too."""
+        from terminal.services.cashiers import unlock_till
+        from terminal.services.errors import LockedError, LoginError
+
+        try:
+            manager = await unlock_till(self.till.database, pin, now=self.till.clock())
+        except LockedError:
+            raise
+        except LoginError:
+            return f"{locked.message} A manager's PIN unlocks it."
+        return f"Unlocked by {manager.name}. Type your PIN."
+
     def _error(self, text: str) -> None:
         self.query_one("#login-error", Label).update(text)
 
@@ -74,12 +94,17 @@ class LoginScreen(Screen[None]):
             self._error(self.till.startup_error)
             return
         from terminal.services.cashiers import login
+        from terminal.services.errors import LockedError
         from terminal.services.shifts import open_shift_for
         from terminal.ui.boundary import boundary
 
         till = self.till
         with boundary("checking the PIN", self._error) as outcome:  # never stuck on "Checking"
-            cashier = await login(till.database, pin, now=till.clock())
+            try:
+                cashier = await login(till.database, pin, now=till.clock())
+            except LockedError as locked:
+                self._error(await self._unlock(pin, locked))
+                return
             shift = await open_shift_for(till.database, cashier.id)
         if outcome.failed:
             return

@@ -37,6 +37,9 @@ from terminal.ui.cart import Cart
 NARROW = 72
 """Below this width (cells) the table drops the line number and unit price."""
 PADDING = 1
+AGE_CHECKED = " ID"
+"""After an age-restricted item's name once the customer's age was confirmed (an age
+such as "18+" would be wrong for tobacco, 21 in Singapore)."""
 """Blank cells either side of each column's text."""
 
 Justify = Literal["left", "right"]
@@ -288,8 +291,8 @@ def _rows(cart: Cart, totals: Totals, columns: list[Column]) -> list[Row]:
         if len(name) + len(tag) > width:
             name = name[: max(1, width - len(tag) - 1)] + "…"
         name += tag
-        if entry.age_checked and len(name) + 4 <= width:
-            name += " 18+"
+        if entry.age_checked and len(name) + len(AGE_CHECKED) <= width:
+            name += AGE_CHECKED
         cells = {
             "no": str(i + 1),
             "name": name,
