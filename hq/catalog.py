@@ -31,6 +31,32 @@ class CatalogError(ValueError):
     """A catalog file or record HQ cannot accept (the message names the line)."""
 
 
+async def check_sellable(session: AsyncSession, product: p.ProductRecord) -> None:
+    """What the back office refuses in a product a person types (the CSV import has its
+    own, row by row): a price of nothing, and a barcode a scan could not tell from
+    another product's."""
+    if product.price_cents <= 0:
+        raise CatalogError(
+            "a price must be above S$0.00 (an item given away is a discount at the till)"
+        )
+    code = product.barcode
+    if code is None:
+        return
+    if any(c.isspace() for c in code):
+        raise CatalogError(f"barcode {code!r} has a space: a scanner never sends one")
+    other = (
+        await session.execute(
+            select(m.Product.sku).where(
+                m.Product.barcode == code, m.Product.product_id != product.product_id
+            )
+        )
+    ).scalar()
+    if other is not None:
+        raise CatalogError(
+            f"barcode {code!r} already belongs to {other}: a scan could not tell them apart"
+        )
+
+
 async def upsert_products(*, session: AsyncSession, products: Sequence[p.ProductRecord]) -> int:
     """Create or update products by ``product_id``; returns how many changed."""
     taken = {

@@ -186,7 +186,11 @@ async def edit(
     # Name and phone reach the tills; email and address do not, but a new seq is harmless.
     (seq,) = await allocate_change_seqs(session, 1)
     row = await _live(session, customer_id)
-    new = (clean_name, _clean(phone, 32), _clean(email, 200), _clean(address, 2000))
+    typed = _clean(phone, 32)
+    if typed is None and row.phone is not None:
+        raise MemberError("a member keeps a phone: the tills find members by it")
+    number = None if typed is None else normalise_phone(typed)
+    new = (clean_name, number, _clean(email, 200), _clean(address, 2000))
     if new == (row.name, row.phone, row.email, row.address):
         return
     if new[1] is not None and new[1] != row.phone:

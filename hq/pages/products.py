@@ -180,6 +180,7 @@ async def _save(
         async with db.sessions() as s, s.begin():
             if not new and await s.get(m.Product, product_id) is None:
                 raise prices.PriceError("no such product")
+            await catalog.check_sellable(s, record)
             await categories.check_id(s, category_id)
             changed = await catalog.upsert_products(session=s, products=[record])
             # Not part of the till's record: set beside it, without a new change_seq.

@@ -168,6 +168,15 @@ async def test_a_member_made_at_head_office_reaches_the_tills_and_a_taken_phone_
             other, data={"name": "Other Person", "phone": "91234567", "csrf_token": csrf}
         )
         assert r.status_code == 422 and "already belongs to Siti Rahimah" in r.text
+        r = await c.post(other, data={"name": "Other Person", "phone": " ", "csrf_token": csrf})
+        assert r.status_code == 422 and "keeps a phone: the tills find members by it" in r.text
+        r = await c.post(
+            other, data={"name": "Other Person", "phone": "call me", "csrf_token": csrf}
+        )
+        assert r.status_code == 422 and "is not a phone number" in r.text
+        assert rows(store_url, "SELECT phone FROM customers WHERE name = 'Other Person'") == [
+            ("82223333",)
+        ]
     before = rows(store_url, count)
     async with logged_in(app, ACCOUNTANT) as (c, csrf):
         assert (await c.get("/members/new")).status_code == 403

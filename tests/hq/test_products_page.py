@@ -100,3 +100,29 @@ async def test_a_new_product_can_be_created_age_restricted(app: FastAPI, db_url:
     assert sql(db_url, made) == [("JAM-1", 0), ("WINE-1", 1)]
     [(detail,)] = sql(db_url, "SELECT detail FROM admin_audit WHERE target = 'WINE-1'")
     assert '"age_restricted":true' in str(detail)
+
+
+async def test_a_free_price_or_a_barcode_a_scan_could_confuse_is_refused(
+    app: FastAPI, db_url: str
+) -> None:
+    count = "SELECT count(*) FROM products"
+    before = sql(db_url, count)
+    async with owner(app) as (c, csrf):
+        fields = {"sku": "qb-9", "name": "Kopi Bag", "price": "3.30", "csrf_token": csrf}
+        r = await c.post("/products", data=fields | {"price": "0"})
+        assert r.status_code == 422 and "A price must be above S$0.00" in r.text
+        r = await c.post("/products", data=fields | {"barcode": KOPI.barcode or ""})
+        assert r.status_code == 422
+        assert "already belongs to KOPI-001: a scan could not tell them apart" in r.text
+        r = await c.post("/products", data=fields | {"barcode": "abc def"})
+        assert r.status_code == 422 and "has a space" in r.text
+        assert sql(db_url, count) == before
+        # editing: the product's own barcode is its own; a price of nothing is refused
+        page = await c.get(f"/products/{KOPI.product_id}")
+        r = await c.post(f"/products/{KOPI.product_id}", data=form_of(page, price="0.00"))
+        assert r.status_code == 422 and "A price must be above S$0.00" in r.text
+        r = await c.post(f"/products/{KOPI.product_id}", data=form_of(page, name="Kopi O"))
+        assert r.status_code == 303, r.text
+    assert sql(db_url, "SELECT name, price_cents FROM products WHERE sku = 'KOPI-001'") == [
+        ("Kopi O", KOPI.price_cents)
+    ]
