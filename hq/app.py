@@ -20,7 +20,7 @@ from hq.api.main import api_router
 from hq.api.middleware import RequestBodyMiddleware, SecurityHeadersMiddleware
 from hq.config import Settings
 from hq.db import open_database
-from hq.pages import STATIC
+from hq.pages import STATIC, error_pages
 from hq.pages import router as pages_router
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.db = db
     app.state.terminal_slots = {}  # per-worker request slots per terminal (api/deps.py)
     errors.install(app)
+    error_pages.install(app)
     app.include_router(api_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

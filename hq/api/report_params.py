@@ -72,7 +72,9 @@ def report_query(
             cashier=cashier or None,
         )
     except ValidationError as exc:
-        message = "; ".join(str(e.get("msg", "")) for e in exc.errors())
+        message = "; ".join(
+            str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()
+        )
         raise ApiError(422, "validation_error", message) from exc
 
 
