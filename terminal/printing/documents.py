@@ -58,8 +58,11 @@ def render_tax_invoice(
     width: int = 42,
     copy: bool = False,
     logo: str = "",
+    customer_name: str = "",
     customer_address: str = "",
 ) -> str:
+    """``customer_name``: whom a full tax invoice is made out to (the cashier asks;
+    default the sale's member). The member block below is the loyalty member's alone."""
     kind = invoice_kind(r.total_cents, (ln.tax_code for ln in r.lines))
     title = "TAX INVOICE" if kind == "full" else "SIMPLIFIED TAX INVOICE"
     rule = "-" * width
@@ -71,7 +74,7 @@ def render_tax_invoice(
     out.append(_pair("Date", local_text(r.created_at), width))
     out.append(_pair("Cashier", r.cashier_name, width))
     if kind == "full":
-        out.append(_pair("Customer", r.customer_name or "", width))
+        out.append(_pair("Customer", customer_name or r.customer_name or "", width))
         out += [f"  {line}" for line in wrap_words(customer_address, width - 2)]
     out.append(rule)
     for ln in r.lines:

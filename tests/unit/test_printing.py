@@ -101,8 +101,12 @@ async def test_mixed_codes_print_a_full_invoice_with_gst_per_code(till_db: Datab
         ),
         now=NOW,
     )
-    text = render_tax_invoice(receipt, customer_address="1 Tampines Ave 3")
+    text = render_tax_invoice(
+        receipt, customer_name="Lim Trading Pte Ltd", customer_address="1 Tampines Ave 3"
+    )
     lines = text.splitlines()
+    assert has_row(lines, "Customer", "Lim Trading Pte Ltd")
+    assert not any(ln.startswith(("Member", "Points")) for ln in lines), "no member on the sale"
     assert "TAX INVOICE" in [ln.strip() for ln in lines]
     assert has_row(lines, "SR 9% excl. GST", "3.03")
     assert has_row(lines, "SR GST 9%", "0.27")

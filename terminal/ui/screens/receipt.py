@@ -106,8 +106,12 @@ class ReceiptModal(TillModal[None]):
         )
 
     def _invoice(self, name: str, address: str) -> None:
-        receipt = self.receipt.model_copy(update={"customer_name": name[:100]})
-        text = render_tax_invoice(receipt, copy=self.reprint, customer_address=address[:300])
+        text = render_tax_invoice(
+            self.receipt,
+            copy=self.reprint,
+            customer_name=name[:100],
+            customer_address=address[:300],
+        )
         self.query_one("#receipt-text", Static).update(Text(text))  # typed text: no markup
         if self.till.printer is not None:
             self._print(text)
