@@ -21,10 +21,12 @@ from sync.protocol import CashMovement, LineVoided, SaleCancelled, WireModel
 from terminal.db.engine import Database
 from terminal.db.models import Shift, TillActivity
 from terminal.domain.approval import line_change_needs, simple_needs
+from terminal.domain.money import format_cents
 from terminal.services.approvals import load_limits, require
 from terminal.services.errors import TillError
 from terminal.services.outbox import append_event
 from terminal.services.schemas import ApprovalIn
+from terminal.services.shift_report import build_report
 from terminal.services.uow import writing
 
 
@@ -228,7 +230,10 @@ async def move_cash(
     reason: str,
     now: datetime | None = None,
 ) -> None:
-    """Petty cash into or out of the drawer, with a reason (counted in expected cash)."""
+    """Petty cash into or out of the drawer, with a reason (counted in expected cash).
+
+    Cash out is refused beyond what the drawer should hold (the X report's expected
+    cash): taking more means a slip of the keys, or cash the shift never recorded."""
     if amount_cents <= 0:
         raise TillOpError("Type an amount above zero.")
     if not reason.strip():
@@ -236,6 +241,13 @@ async def move_cash(
     at = now or datetime.now(UTC)
     async with writing(db) as s:
         await _open_shift(s, shift_id)
+        if kind == "out":
+            held = (await build_report(s, shift_id, kind="x")).expected_cash_cents
+            if amount_cents > held:
+                raise TillOpError(
+                    f"The drawer should hold S${format_cents(max(held, 0))}: "
+                    f"S${format_cents(amount_cents)} cannot be paid out of it."
+                )
         event = CashMovement(
             movement_id=uuid.uuid4(),
             shift_id=shift_id,

@@ -27,7 +27,13 @@ from terminal.services.schemas import RefundRequest
 from terminal.services.setup import init_till, seed_demo
 from terminal.services.shifts import close_shift, open_shift, x_report, z_report
 from terminal.services.simulate import random_request
-from terminal.services.till_ops import cancel_sale, change_line, move_cash, open_drawer
+from terminal.services.till_ops import (
+    TillOpError,
+    cancel_sale,
+    change_line,
+    move_cash,
+    open_drawer,
+)
 
 CASHIER = demo_data.demo_cashiers()[0].cashier_id
 CUSTOMERS = [c.customer_id for c in demo_data.demo_customers()]
@@ -78,6 +84,11 @@ async def test_cancel_void_and_no_sale_need_approval(till_db: Database) -> None:
         till_db, cashier_id=CASHIER, shift_id=shift.id, kind="out", amount_cents=1250,
         reason="ice", now=NOW,
     )  # fmt: skip
+    with pytest.raises(TillOpError, match=r"should hold S\$37.50: S\$37.55 cannot be paid out"):
+        await move_cash(
+            till_db, cashier_id=CASHIER, shift_id=shift.id, kind="out", amount_cents=3755,
+            reason="supplier COD", now=NOW,
+        )  # fmt: skip
     report = await x_report(till_db, shift.id)
     assert report.kind == "x"
     assert (report.cancels_count, report.cancels_cents) == (1, 990)
