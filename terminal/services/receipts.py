@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from sqlalchemy import exists, select
+from sqlalchemy import func, select
 
 from terminal.db.engine import Database
 from terminal.db.models import (
@@ -38,7 +38,11 @@ async def find_receipts(
     limit: int = 50,
 ) -> list[ReceiptSummary]:
     """Newest first; every filter given must match."""
-    refunded = exists().where(Refund.original_sale_id == Sale.id)
+    refunded = (
+        select(func.coalesce(func.sum(Refund.total_cents), 0))
+        .where(Refund.original_sale_id == Sale.id)
+        .scalar_subquery()
+    )
     query = (
         select(Sale.id, Sale.receipt_no, Sale.created_at, Customer.name, Sale.total_cents, refunded)
         .outerjoin(Customer, Customer.id == Sale.customer_id)
@@ -61,7 +65,7 @@ async def find_receipts(
             created_at=r[2],
             customer_name=r[3],
             total_cents=r[4],
-            refunded=bool(r[5]),
+            refunded_cents=int(r[5]),
         )
         for r in rows
     ]

@@ -445,4 +445,5 @@ class ReceiptSummary(Model):
     created_at: datetime
     customer_name: str | None
     total_cents: int
-    refunded: bool
+    refunded_cents: int = 0
+    """Refunded so far (0: none; the total: all of it; between: part of it)."""

@@ -387,12 +387,30 @@ async def test_a_refund_gives_redeemed_points_back(till_db: Database) -> None:
 async def test_past_receipts_are_found_and_rebuilt_as_sold(till_db: Database) -> None:
     from datetime import date
 
+    from terminal.domain.money import format_cents
     from terminal.services.receipts import find_receipts, receipt_copy
+    from terminal.ui.screens.receipts import receipt_line
 
     number = await a_sale(till_db)
     [found] = await find_receipts(till_db, day=date(2026, 3, 1), customer_id=CUSTOMER)
-    assert found.receipt_no == number and not found.refunded
+    assert found.receipt_no == number and found.refunded_cents == 0
+    assert str(receipt_line(found)).rstrip().endswith(format_cents(found.total_cents))
     assert await find_receipts(till_db, day=date(2026, 3, 2)) == []
+    # part of it comes back, then the rest: the list tells the two apart
+    for lines in ([RefundLineIn(line_no=2, qty=1)], []):
+        await refund_sale(
+            till_db,
+            RefundRequest(
+                receipt_no=number, cashier_id=CASHIER, lines=lines,
+                approvals=await refund_ok(till_db),
+            ),
+            now=NOW,
+        )  # fmt: skip
+        [found] = await find_receipts(till_db, receipt_no=number)
+        mark = "part refunded" if lines else "refunded"
+        assert str(receipt_line(found)).rstrip().endswith(f" {mark}")
+        assert 0 < found.refunded_cents <= found.total_cents
+    assert found.refunded_cents == found.total_cents
     copy = await receipt_copy(till_db, number.lower())
     sale = await find_sale(till_db, number)
     assert copy.total_cents == sale.total_cents and len(copy.lines) == 2

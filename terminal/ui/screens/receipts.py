@@ -59,7 +59,9 @@ def parse_day(text: str, today: date) -> date | None:
 
 def receipt_line(r: ReceiptSummary) -> Text:
     member = r.customer_name or ""
-    mark = "refunded" if r.refunded else ""
+    mark = ""
+    if r.refunded_cents:
+        mark = "refunded" if r.refunded_cents >= r.total_cents else "part refunded"
     return Text(  # plain text: a member's name may hold "["
         f"{local(r.created_at):%d/%m %H:%M}  {r.receipt_no:<18.18} {member:<14.14} "
         f"{'S$' + format_cents(r.total_cents):>10} {mark}"
