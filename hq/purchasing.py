@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, computed_field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import inventory
@@ -396,6 +396,9 @@ async def receive(
     await inventory.check_outlets(session, outlet)
     if not lines:
         raise PurchasingError("enter at least one line received")
+    supplier_ref = (supplier_ref or "").strip() or None
+    if supplier_ref is not None:
+        await _refuse_received_twice(session, supplier, supplier_ref)
     rate = await rate_on(session, tz_day)
     net, taxable, tax = purchase_tax(lines, rate)
     receipt_id, now = uuid.uuid4(), _now()
@@ -425,6 +428,30 @@ async def receive(
         detail=f"{supplier.name}: {len(lines)} line(s), net {net}, GST {tax} cents", ip=ip,
     )  # fmt: skip
     return receipt_id
+
+
+async def _refuse_received_twice(
+    session: AsyncSession, supplier: m.Supplier, supplier_ref: str
+) -> None:
+    """A supplier's delivery order or invoice is received once: a second receipt of it (a
+    form sent again, the same paper keyed twice) would count the goods and claim the
+    input GST twice."""
+    earlier = (
+        await session.execute(
+            select(m.GoodsReceipt.received_at, m.GoodsReceipt.received_by)
+            .where(
+                m.GoodsReceipt.supplier_id == supplier.supplier_id,
+                func.lower(m.GoodsReceipt.supplier_ref) == supplier_ref.lower(),
+            )
+            .limit(1)
+        )
+    ).first()
+    if earlier is not None:
+        raise PurchasingError(
+            f"{supplier.name}'s {supplier_ref!r} was already received on "
+            f"{earlier.received_at:%Y-%m-%d} by {earlier.received_by}: receiving it again "
+            "would count the goods twice (give the supplier's own reference as it appears)"
+        )
 
 
 async def list_receipts(

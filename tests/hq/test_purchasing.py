@@ -117,6 +117,13 @@ async def test_order_received_in_part_then_in_full_and_the_f5(app: FastAPI, db_u
                       outlet="AMK", supplier_ref="INV-9"),
         )  # fmt: skip
         assert r.status_code == 303, r.text
+        # the same supplier paper again (a form sent twice, keyed twice): refused, nothing moves
+        again = rows(csrf, [("KOPI-001", "3", "1.50", "SR")], supplier_id=supplier,
+                     outlet="AMK", supplier_ref=" inv-9 ")  # fmt: skip
+        r = await c.post("/purchasing/receipts", data=again)
+        assert r.status_code == 422
+        assert "'inv-9' was already received on" in html.unescape(r.text)
+        assert "would count the goods twice" in html.unescape(r.text)
         expected = {
             ("DEMO", "KOPI-001"): 10, ("DEMO", "MILO-400"): 5, ("DEMO", "RICE-5KG"): 2,
             ("AMK", "KOPI-001"): 3,
