@@ -86,6 +86,17 @@ async def test_2_escape_never_drops_a_nets_tender_silently(make_app) -> None:
         await pilot.press("escape", "enter")  # given back: now it may go
         await settle(pilot)
         assert not isinstance(app.screen, PaymentScreen)
+        await pilot.press("f9", *"1", "enter")  # S$1.00 cash handed over: Esc asks too
+        await settle(pilot)
+        payment = app.screen
+        assert isinstance(payment, PaymentScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        assert "S$1.00 cash was handed over. Give it back first" in _screen_text(app)
+        await pilot.press("escape")  # keep it
+        await settle(pilot)
+        assert app.screen is payment and [t.kind for t in payment.tenders] == ["cash"]
 
 
 # 3 ----------------------------------------------------------------------------------

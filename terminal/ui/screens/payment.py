@@ -270,6 +270,9 @@ class PaymentScreen(TillModal[Receipt | None]):
             f"{_name(t.kind)} S${format_cents(t.amount_cents)}" for t in tenders if t.kind != "cash"
         )
 
+    def _cash(self, tenders: list[TenderIn]) -> int:
+        return sum(t.amount_cents for t in tenders if t.kind == "cash")
+
     def _ask_to_drop(self, tenders: list[TenderIn], then: str) -> None:
         from terminal.ui.screens.confirm import ConfirmModal
 
@@ -282,11 +285,20 @@ class PaymentScreen(TillModal[Receipt | None]):
                 self.tenders.pop()
                 self._replay()
 
+        taken = self._non_cash(tenders)
+        cash = self._cash(tenders)
+        if taken:
+            question = (
+                f"{taken} was already paid. Give it back to the customer on its own terminal first"
+            )
+            if cash:
+                question += f", and the S${format_cents(cash)} cash handed over"
+        else:
+            question = f"S${format_cents(cash)} cash was handed over. Give it back first"
         self.app.push_screen(
             ConfirmModal(
                 "Money already taken",
-                f"{self._non_cash(tenders)} was already paid. Give it back to the "
-                "customer on its own terminal first, then Enter to drop it.",
+                question + ", then Enter to drop it.",
                 yes="given back, drop it",
                 no="keep it and stay",
             ),
@@ -306,7 +318,7 @@ class PaymentScreen(TillModal[Receipt | None]):
     def action_back(self) -> None:
         if self.finalizing:
             return
-        if self._non_cash(self.tenders):
+        if self.tenders:  # cash too: the customer's money is in the cashier's hand
             self._ask_to_drop(self.tenders, "back")
             return
         self.dismiss(None)
