@@ -79,12 +79,14 @@ async def test_f4_park_and_f5_recall(make_app, till_path) -> None:
         await pilot.press("f4")
         await settle(pilot)
         assert any("nothing to park" in n for n in notices(app))
-        await scan(pilot, DEMO_BARCODE, "3*" + BARCODES["EGGS-10"])
+        await scan(pilot, DEMO_BARCODE, "3*" + BARCODES["EGGS-10"], "8")
+        assert "Unknown barcode or SKU '8'" in text_of(app, "#message")
         await pilot.press("f3", *"priya", "enter")
         await settle(pilot)
         await pilot.press("f4")
         await settle(pilot)
         assert len(sale.cart) == 0 and sale.cart.customer is None
+        assert text_of(app, "#message") == "", "the next customer's screen starts clean"
         assert any("Parked: Kopi-O Powder 500g +1" in n for n in notices(app))
         await scan(pilot, BARCODES["MILK-1L"])
         await pilot.press("f5")

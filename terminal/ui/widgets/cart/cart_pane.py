@@ -237,8 +237,13 @@ class CartPane(Vertical):
         self._changed()
 
     def clear(self) -> None:
+        """A new, empty cart (the sale done, cancelled or parked): the last sale's message
+        line goes with it, so the next customer's screen starts clean."""
         self.cart.clear()
         self._last = None
+        message = self.query_one("#message", Label)
+        message.update("")
+        message.remove_class("error")
         self._changed()
 
     def load(self, parked: ParkedCart) -> None:
