@@ -226,7 +226,9 @@ async def csrf_admin(request: Request, db: DatabaseDep) -> AdminContext:
 
 async def owner_admin(admin: Annotated[AdminContext, Depends(csrf_admin)]) -> AdminContext:
     if not admin.profile.can_change:
-        raise ApiError(403, "forbidden", f"a {admin.profile.role} cannot change anything here")
+        role = admin.profile.role
+        article = "an" if role[:1] in "aeiou" else "a"
+        raise ApiError(403, "forbidden", f"{article} {role} cannot change anything here")
     return admin
 
 

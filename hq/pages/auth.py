@@ -143,7 +143,9 @@ async def login_submit(
 
 
 def _wait_text(seconds: int) -> str:
-    return f"{seconds} seconds" if seconds < 120 else f"{(seconds + 59) // 60} minutes"
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"{(seconds + 59) // 60} minutes"
 
 
 @router.post("/logout")
