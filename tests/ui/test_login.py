@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -41,13 +43,17 @@ async def test_wrong_pin_then_right_pin_opens_a_shift(make_app, till_path) -> No
     assert shifts == [15000]
 
 
+async def lock_with_wrong_pins(pilot: Any) -> None:
+    await settle(pilot)
+    for _ in range(5):
+        await pilot.press(*"0000", "enter")
+        await settle(pilot)
+
+
 async def test_five_wrong_pins_lock_the_till_even_for_the_right_pin(make_app) -> None:
     app = make_app()
     async with app.run_test() as pilot:
-        await settle(pilot)
-        for _ in range(5):
-            await pilot.press(*"0000", "enter")
-            await settle(pilot)
+        await lock_with_wrong_pins(pilot)
         assert "locked for 5 minutes" in text_of(app, "#login-error")
         await pilot.press(*"1234", "enter")
         await settle(pilot)
@@ -163,10 +169,7 @@ async def test_any_start_up_failure_still_lets_the_login_answer(
 async def test_a_managers_pin_unlocks_a_locked_till(make_app, till_path) -> None:
     app = make_app()
     async with app.run_test() as pilot:
-        await settle(pilot)
-        for _ in range(5):
-            await pilot.press(*"0000", "enter")
-            await settle(pilot)
+        await lock_with_wrong_pins(pilot)
         await pilot.press(*"1111", "enter")  # not a manager's PIN: still locked, and says so
         await settle(pilot)
         assert "locked for 5 more minute" in text_of(app, "#login-error")
