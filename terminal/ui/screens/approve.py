@@ -9,6 +9,7 @@ queued behind keys already typed, so an Esc right after Enter would get in first
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -41,11 +42,20 @@ class ApproveModal(TillModal[ApprovalView | None]):
     BINDINGS = [Binding("escape", "cancel", "Back")]
     AUTO_FOCUS = "#manager-pin"
 
-    def __init__(self, action: ApprovalNeed, note: str) -> None:
+    def __init__(
+        self,
+        action: ApprovalNeed,
+        note: str,
+        *,
+        check: Callable[[str], Awaitable[ApprovalView]] | None = None,
+    ) -> None:
+        """``check``: what a PIN is checked by, when not an approval for the signed-in
+        cashier (unlocking a locked log-in, where nobody is signed in)."""
         super().__init__()
         self.action_name: ApprovalNeed = action
         self.note = note
         self.checking = False
+        self._check_by = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -72,14 +82,17 @@ class ApproveModal(TillModal[ApprovalView | None]):
         label = self.query_one("#approve-error", Label)
         try:
             with self.boundary("checking the PIN", show=label.update) as outcome:
-                granted = await approve(
-                    till.database,
-                    pin,
-                    action=self.action_name,
-                    cashier_id=till.signed_in.id,
-                    note=self.note,
-                    now=till.clock(),
-                )
+                if self._check_by is not None:
+                    granted = await self._check_by(pin)
+                else:
+                    granted = await approve(
+                        till.database,
+                        pin,
+                        action=self.action_name,
+                        cashier_id=till.signed_in.id,
+                        note=self.note,
+                        now=till.clock(),
+                    )
         finally:
             self.checking = False
         if not outcome.failed:

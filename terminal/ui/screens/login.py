@@ -6,8 +6,6 @@ services (SQLAlchemy) load in the background while the cashier types.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,15 +16,15 @@ from textual.widgets import Footer, Input, Label, Static
 from terminal.ui.messages import LoggedIn, TillFailed, TillReady
 from terminal.ui.port import TillPort, till_of
 
-if TYPE_CHECKING:
-    from terminal.services.errors import LockedError
-
 
 class LoginScreen(Screen[None]):
     """Not a :class:`TillScreen`: that base brings the error boundary's imports (the
     services' errors, the domain) which the first paint does without."""
 
-    BINDINGS = [Binding("escape", "clear", "Clear", show=True)]
+    BINDINGS = [
+        Binding("escape", "clear", "Clear", show=True),
+        Binding("f2", "unlock", "Manager unlock", show=False),
+    ]
     AUTO_FOCUS = "#pin"
 
     def compose(self) -> ComposeResult:
@@ -58,20 +56,29 @@ class LoginScreen(Screen[None]):
             st = self.till.profile.store
             label.update(f"{st.store_name}  {st.outlet_code}-{st.terminal_code}")
 
-    async def _unlock(self, pin: str, locked: LockedError) -> str:
-        """While log-in is locked, a PIN typed is a manager's unlocking it (audited as
-        an ``unlock`` approval; a wrong one counts as a wrong manager PIN). Returns what
-        to say; raises when approvals are locked too."""
+    def action_unlock(self) -> None:
+        """F2 (said on screen while log-in is locked): a manager's PIN lifts the lock,
+        checked and counted as any manager approval and audited as ``unlock``. Only
+        then: PINs typed at the locked log-in itself are not checked and count nowhere,
+        so a cashier retrying their own PIN never locks the managers' approvals too."""
         from terminal.services.cashiers import unlock_till
-        from terminal.services.errors import LockedError, LoginError
+        from terminal.services.schemas import ApprovalView
+        from terminal.ui.screens.approve import ApproveModal
 
-        try:
-            manager = await unlock_till(self.till.database, pin, now=self.till.clock())
-        except LockedError:
-            raise
-        except LoginError:
-            return f"{locked.message} A manager's PIN unlocks it."
-        return f"Unlocked by {manager.name}. Type your PIN."
+        till = self.till
+        if not till.ready.is_set() or till.startup_error is not None:
+            return
+
+        async def check(pin: str) -> ApprovalView:
+            return await unlock_till(till.database, pin, now=till.clock())
+
+        def done(granted: ApprovalView | None) -> None:
+            if granted is not None:
+                self._error(f"Unlocked by {granted.name}. Type your PIN.")
+
+        self.app.push_screen(
+            ApproveModal("unlock", "wrong PINs locked the log-in", check=check), done
+        )
 
     def _error(self, text: str) -> None:
         self.query_one("#login-error", Label).update(text)
@@ -103,7 +110,7 @@ class LoginScreen(Screen[None]):
             try:
                 cashier = await login(till.database, pin, now=till.clock())
             except LockedError as locked:
-                self._error(await self._unlock(pin, locked))
+                self._error(f"{locked.message} A manager can unlock it: F2.")
                 return
             shift = await open_shift_for(till.database, cashier.id)
         if outcome.failed:
