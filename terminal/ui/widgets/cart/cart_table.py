@@ -37,10 +37,10 @@ from terminal.ui.cart import Cart
 NARROW = 72
 """Below this width (cells) the table drops the line number and unit price."""
 PADDING = 1
+"""Blank cells either side of each column's text."""
 AGE_CHECKED = " ID"
 """After an age-restricted item's name once the customer's age was confirmed (an age
 such as "18+" would be wrong for tobacco, 21 in Singapore)."""
-"""Blank cells either side of each column's text."""
 
 Justify = Literal["left", "right"]
 
