@@ -119,12 +119,13 @@ class CartTable(ScrollView, can_focus=False):
         discounts = any(e.discount_cents for e in cart.entries)
         width = self._width()
         wide = width >= NARROW
-        needs = _needs(cart, totals)
+        figures = _figures(cart, totals)
+        needs = _needs(figures)
         layout = (wide, discounts or wide, width, needs)
         if layout != self._layout:
             self._layout = layout
             self._columns = _columns(width, wide=wide, discounts=discounts, needs=needs)
-        self._rows = [] if totals is None else _rows(cart, totals, self._columns)
+        self._rows = _rows(cart, figures, self._columns)
         self._forget()
         self._set_virtual_size(Size(width, len(self._rows) + 1))
         if select is not None:
@@ -233,6 +234,16 @@ def _cell(text: str, column: Column, *, header: bool) -> str:
     return " " * PADDING + body + " " * PADDING
 
 
+class Figures(NamedTuple):
+    """One line's figures as the table shows them."""
+
+    qty: str
+    price: str
+    """The price it sells at, ``*`` after an override."""
+    disc: str
+    amount: str
+
+
 class Needs(NamedTuple):
     """The widest quantity, price, discount and amount the cart shows (cells)."""
 
@@ -242,19 +253,31 @@ class Needs(NamedTuple):
     amount: int = 0
 
 
-def _needs(cart: Cart, totals: Totals | None) -> Needs:
+def _figures(cart: Cart, totals: Totals | None) -> list[Figures]:
+    if totals is None:
+        return []
+    return [
+        Figures(
+            qty=str(entry.qty),
+            price=format_cents(entry.unit_price_cents)
+            + ("*" if entry.override_cents is not None else ""),
+            disc=format_cents(-priced.discount_cents) if priced.discount_cents else "",
+            amount=format_cents(priced.total_cents),
+        )
+        for entry, priced in zip(cart.entries, totals.lines, strict=True)
+    ]
+
+
+def _needs(figures: list[Figures]) -> Needs:
     """How wide the figures are, so that a column is never narrower than one of them: a
     figure cut to fit (``999`` for 9,999) would tell the cashier a wrong number."""
-    if totals is None or not cart.entries:
+    if not figures:
         return Needs()
     return Needs(
-        qty=max(len(str(e.qty)) for e in cart.entries),
-        price=max(
-            len(format_cents(e.unit_price_cents)) + (e.override_cents is not None)
-            for e in cart.entries
-        ),
-        disc=max(len(format_cents(-p.discount_cents)) for p in totals.lines),
-        amount=max(len(format_cents(p.total_cents)) for p in totals.lines),
+        qty=max(len(f.qty) for f in figures),
+        price=max(len(f.price) for f in figures),
+        disc=max(len(f.disc) for f in figures),
+        amount=max(len(f.amount) for f in figures),
     )
 
 
@@ -277,29 +300,19 @@ def _columns(width: int, *, wide: bool, discounts: bool, needs: Needs) -> list[C
     return [*fixed[:at], name, *fixed[at:]]
 
 
-def _rows(cart: Cart, totals: Totals, columns: list[Column]) -> list[Row]:
+def _rows(cart: Cart, figures: list[Figures], columns: list[Column]) -> list[Row]:
     width = next(c.width for c in columns if c.key == "name")
     keys = [c.key for c in columns]
     wide = "price" in keys
     rows = []
-    for i, (entry, priced) in enumerate(zip(cart.entries, totals.lines, strict=True)):
+    for i, (entry, shown) in enumerate(zip(cart.entries, figures, strict=True)):
         name = entry.product.name
-        price = format_cents(entry.unit_price_cents)
-        if entry.override_cents is not None:
-            price += "*"
-        tag = f" @{price}" if entry.override_cents is not None and not wide else ""
+        tag = f" @{shown.price}" if entry.override_cents is not None and not wide else ""
         if len(name) + len(tag) > width:
             name = name[: max(1, width - len(tag) - 1)] + "…"
         name += tag
         if entry.age_checked and len(name) + len(AGE_CHECKED) <= width:
             name += AGE_CHECKED
-        cells = {
-            "no": str(i + 1),
-            "name": name,
-            "qty": str(entry.qty),
-            "price": price,
-            "disc": format_cents(-priced.discount_cents) if priced.discount_cents else "",
-            "amount": format_cents(priced.total_cents),
-        }
+        cells = {"no": str(i + 1), "name": name, **shown._asdict()}
         rows.append(tuple(cells[k] for k in keys))
     return rows
