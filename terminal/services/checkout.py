@@ -227,9 +227,6 @@ def _load_refs(conn: sqlite3.Connection, request: CheckoutRequest, at: datetime)
     )
 
 
-_NOT_ON_RECEIPT = {"product_id", "list_price_cents", "price_override_by", "age_confirmed"}
-
-
 def _require_approvals(
     request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: datetime
 ) -> None:
@@ -440,7 +437,17 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
         cashier_name=refs.cashier_name,
         customer_name=refs.customer_name,
         lines=[
-            ReceiptLine.model_validate(ln.model_dump(exclude=_NOT_ON_RECEIPT)) for ln in wire_lines
+            ReceiptLine(
+                line_no=ln.line_no,
+                sku=ln.sku,
+                name=ln.name,
+                qty=ln.qty,
+                unit_price_cents=ln.unit_price_cents,
+                discount_cents=ln.discount_cents,
+                total_cents=ln.total_cents,
+                tax_code=ln.tax_code,
+            )
+            for ln in wire_lines
         ],
         subtotal_cents=totals.subtotal_cents,
         discount_cents=totals.discount_cents,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import uuid
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from sync import demo_data
 from sync.protocol import SaleCompleted
-from terminal.db.engine import open_database
+from terminal.db.engine import in_driver_thread, open_database
 from terminal.db.models import Sale
 from terminal.services import errors
 from terminal.services.checkout import finalize_sale
@@ -350,6 +351,57 @@ async def test_a_sale_costs_one_hand_off(till_db, monkeypatch):
     monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
     await finalize_sale(till_db, request(customer_id=CUSTOMER))
     assert len(calls) == 1
+
+
+async def test_a_sale_takes_no_connection_from_the_pool(till_db):
+    """The checkout keeps its own connection (the database's write lane): taking one from
+    SQLAlchemy's async pool and giving it back cost as much as the hand-off itself."""
+    await finalize_sale(till_db, request())  # the lane is opened by the first sale
+    checkouts = []
+    event.listen(till_db.engine.sync_engine, "checkout", lambda *a: checkouts.append(a))
+    for _ in range(3):
+        await finalize_sale(till_db, request(customer_id=CUSTOMER))
+    assert checkouts == []
+
+
+async def test_sales_queued_on_the_lane_at_once_are_each_whole(till_db):
+    """Units of work on the lane run one after another on its thread, each from
+    ``BEGIN IMMEDIATE`` to ``COMMIT``: sales begun together all land, gapless."""
+    receipts = await asyncio.gather(*(finalize_sale(till_db, request()) for _ in range(8)))
+    assert sorted(int(r.receipt_no.rsplit("-", 1)[1]) for r in receipts) == list(range(1, 9))
+    assert dict(snapshot(till_db)["counters"]) == {"receipt": 8, "event": 8}
+
+
+async def test_the_lane_rolls_back_a_transaction_left_open_and_sells(till_db):
+    """Should a ROLLBACK ever fail and leave the lane's connection inside a transaction
+    (the pool used to roll such a one back on check-in), the next unit of work ends it
+    first instead of failing on ``BEGIN IMMEDIATE`` for the rest of the day."""
+    await finalize_sale(till_db, request())
+    driver = till_db.lane.driver
+    assert driver is not None
+    await in_driver_thread(driver, lambda raw: raw.execute("BEGIN IMMEDIATE"))
+    assert driver.in_transaction
+    receipt = await finalize_sale(till_db, request())
+    assert receipt.receipt_no.endswith("2")
+    assert _write_lock_is_free(till_db.path)
+
+
+async def test_dispose_closes_the_lane_and_a_later_sale_opens_another(tmp_path):
+    db = open_database(tmp_path / "t.db")
+    await init_till(db)
+    await seed_demo(db)
+    await finalize_sale(db, request())
+    first = db.lane.driver
+    assert first is not None
+    await db.dispose()
+    assert db.lane.driver is None
+    assert not first._running  # its thread was told to stop: nothing left behind
+    try:
+        receipt = await finalize_sale(db, request())
+        assert receipt.receipt_no.endswith("2")
+        assert db.lane.driver is not None and db.lane.driver is not first
+    finally:
+        await db.dispose()
 
 
 def _write_lock_is_free(path) -> bool:
