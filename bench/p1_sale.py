@@ -63,7 +63,8 @@ def run(quick: bool) -> Section:
         shutil.copy(base, floor_db)
         shutil.copy(base, reads_db)
         samples, handoffs, payloads = asyncio.run(_checkout(Path(tmp) / "till.db", base, n))
-        floor, same_work = _raw_floors(floor_db, reads_db, payloads)
+        floor = _raw_floor(floor_db, payloads, reads=False)
+        same_work = _raw_floor(reads_db, payloads, reads=True)
     figure = Figure(
         "P1 finalize_sale, one sale",
         "ms",
@@ -91,8 +92,8 @@ def run(quick: bool) -> Section:
             "upsert, outbox) in one `BEGIN IMMEDIATE` transaction per sale, in the same run.",
             "Same-work floor: that floor plus the checkout's own two reads (settings and "
             "counters; the products, cashier, customer and shift named) inside its "
-            "transaction, sale by sale alternated with the first floor on a copy of the same "
-            "store, plus an empty function's round trip to the till's write lane (timed "
+            "transaction, run after the first floor on a copy of the same store, plus an "
+            "empty function's round trip to the till's write lane (timed "
             "after each checkout). What the checkout does beyond it is Python: checking and "
             "pricing the request, building the event and the receipt.",
         ],
@@ -165,21 +166,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     return c
 
 
-def _raw_floors(writes: Path, reads: Path, payloads: list[str]) -> tuple[list[float], list[float]]:
-    """Both floors, sale by sale alternated on two copies of the store: the writes alone,
-    and the checkout's reads with them."""
-    plain, reading = _connect(writes), _connect(reads)
+def _raw_floor(path: Path, payloads: list[str], *, reads: bool) -> list[float]:
+    """The floor's transaction for each sale, with the checkout's reads or without."""
+    c = _connect(path)
     try:
-        plain_samples, reading_samples = [], []
+        samples = []
         for seq, text in enumerate(payloads, start=1):
             p = json.loads(text)
-            params = _refs_params(p)
-            plain_samples.append(_floor_sale(plain, seq, p, text, None))
-            reading_samples.append(_floor_sale(reading, seq, p, text, params))
+            samples.append(_floor_sale(c, seq, p, text, _refs_params(p) if reads else None))
     finally:
-        plain.close()
-        reading.close()
-    return plain_samples, reading_samples
+        c.close()
+    return samples
 
 
 def _refs_params(p: dict[str, Any]) -> tuple[object, ...]:
