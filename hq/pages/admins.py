@@ -14,6 +14,7 @@ from hq.api.deps import DatabaseDep
 from hq.auth import accounts
 from hq.auth.login import typed_username
 from hq.db import Database
+from hq.pages.confirm import CONFIRMED, Confirm, ask
 from hq.pages.templating import render, sentence
 
 router = APIRouter()
@@ -69,7 +70,25 @@ async def admin_token_revoke(
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     admin: OwnerDep,
     db: DatabaseDep,
+    confirm: Confirm = "",
 ) -> Response:
+    if confirm != CONFIRMED:
+        async with db.readers() as s, s.begin():
+            tokens = await accounts.list_all_tokens(session=s)
+        live = next((t for t in tokens if t.token_id == token_id and t.revoked_at is None), None)
+        if live is not None:
+            return ask(
+                request,
+                admin,
+                title=f"Revoke {live.username}'s API token “{live.name}”?",
+                consequence=(
+                    "Anything using it is refused from now on, and it cannot be restored: "
+                    "its owner makes a new one to carry on."
+                ),
+                action=f"/admins/tokens/{token_id}/revoke",
+                button="Revoke token",
+                back="/admins",
+            )
     try:
         async with db.sessions() as s, s.begin():
             await accounts.revoke_token(
@@ -117,6 +136,24 @@ async def admin_reactivate(
 
 @router.post("/admins/remove")
 async def admin_remove(
-    request: Request, admin: OwnerDep, db: DatabaseDep, username: Name = ""
+    request: Request, admin: OwnerDep, db: DatabaseDep, username: Name = "", confirm: Confirm = ""
 ) -> Response:
+    if confirm != CONFIRMED and username != admin.username:
+        async with db.readers() as s, s.begin():
+            people = await accounts.list_admins(session=s)
+        if any(p.username == username for p in people):
+            return ask(
+                request,
+                admin,
+                title=f"Remove admin {username}?",
+                consequence=(
+                    "The account is deleted, their sessions end and their API tokens stop "
+                    "working; it cannot be brought back (the audit trail keeps the name). "
+                    "Deactivating instead can be undone."
+                ),
+                action="/admins/remove",
+                button="Remove admin",
+                back="/admins",
+                fields=[("username", username)],
+            )
     return await _act(request, admin, db, username, "removed")

@@ -15,6 +15,7 @@ from hq.api.admin import AdminContext, CsrfAdminDep, PageAdminDep
 from hq.api.deps import DatabaseDep
 from hq.auth import api_tokens, audit
 from hq.db import Database
+from hq.pages.confirm import CONFIRMED, Confirm, ask
 from hq.pages.templating import render, sentence
 
 router = APIRouter()
@@ -83,7 +84,25 @@ async def token_revoke(
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     admin: CsrfAdminDep,
     db: DatabaseDep,
+    confirm: Confirm = "",
 ) -> Response:
+    if confirm != CONFIRMED:
+        async with db.readers() as s, s.begin():
+            tokens = await api_tokens.list_tokens(session=s, username=admin.username)
+        live = next((t for t in tokens if t.token_id == token_id and t.revoked_at is None), None)
+        if live is not None:
+            return ask(
+                request,
+                admin,
+                title=f"Revoke your API token “{live.name}”?",
+                consequence=(
+                    "Anything using it is refused from now on, and it cannot be restored: "
+                    "make a new one to carry on."
+                ),
+                action=f"/account/tokens/{token_id}/revoke",
+                button="Revoke token",
+                back="/account/tokens",
+            )
     async with db.sessions() as s, s.begin():
         name = await api_tokens.revoke(session=s, username=admin.username, token_id=token_id)
         if name is not None:

@@ -12,7 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from hq import outlets
 from hq.api.admin import AdminContext, OwnerDep, PageAdminDep
 from hq.api.deps import DatabaseDep
-from hq.enroll import EnrolledTerminal
+from hq.db import Database
+from hq.enroll import EnrolledTerminal, terminal_id_for
+from hq.pages.confirm import CONFIRMED, Confirm, ask
 from hq.pages.templating import render, sentence
 
 router = APIRouter()
@@ -84,7 +86,24 @@ async def terminal_enroll(
     db: DatabaseDep,
     terminal_code: Text = "",
     replace: Text = "",
+    confirm: Confirm = "",
 ) -> Response:
+    terminal_id = terminal_id_for(outlet_code.upper(), terminal_code.strip())
+    if replace == "1" and confirm != CONFIRMED and await _live(db, terminal_id):
+        return ask(
+            request,
+            admin,
+            title=f"Re-enroll terminal {terminal_id} with a new token?",
+            consequence=(
+                "Its present token stops working at once: the till keeps selling and keeps "
+                "its sales, but sends nothing to head office until the new token is entered "
+                "there (kedai-till enroll)."
+            ),
+            action=f"/outlets/{outlet_code}/terminals",
+            button="Re-enroll with a new token",
+            back="/outlets",
+            fields=[("terminal_code", terminal_code), ("replace", "1")],
+        )
     try:
         async with db.sessions() as s, s.begin():
             enrolled = await outlets.enroll_terminal(
@@ -101,11 +120,32 @@ async def terminal_enroll(
 
 @router.post("/terminals/{terminal_id}/revoke")
 async def terminal_revoke(
-    request: Request, terminal_id: str, admin: OwnerDep, db: DatabaseDep
+    request: Request, terminal_id: str, admin: OwnerDep, db: DatabaseDep, confirm: Confirm = ""
 ) -> Response:
+    if confirm != CONFIRMED and await _live(db, terminal_id):
+        return ask(
+            request,
+            admin,
+            title=f"Revoke terminal {terminal_id}?",
+            consequence=(
+                "Its token stops working at once and cannot be restored: the till keeps "
+                "selling and keeps its sales, but sends nothing to head office until it is "
+                "re-enrolled with a new token."
+            ),
+            action=f"/terminals/{terminal_id}/revoke",
+            button="Revoke terminal",
+            back="/outlets",
+        )
     try:
         async with db.sessions() as s, s.begin():
             await outlets.revoke_terminal(s, terminal_id=terminal_id, actor=admin.username)
     except outlets.OutletError as exc:
         return await _page(request, admin, db, status=422, error=sentence(exc))
     return RedirectResponse("/outlets?done=revoked", status_code=303)
+
+
+async def _live(db: Database, terminal_id: str) -> bool:
+    """Whether ``terminal_id`` is enrolled and not revoked (only then is there a question)."""
+    async with db.readers() as s, s.begin():
+        found = await outlets.list_outlets(s)
+    return any(t.terminal_id == terminal_id and not t.revoked for o in found for t in o.terminals)

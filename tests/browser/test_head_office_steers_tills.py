@@ -139,3 +139,30 @@ def test_a_price_and_a_cashier_set_in_the_browser_reach_the_right_tills(
     after = moment + timedelta(minutes=1)
     assert _run(_sell(a_till, nadia.id, before)) == 330
     assert _run(_sell(a_till, nadia.id, after)) == 380
+
+
+def test_revoking_a_till_asks_first_and_then_the_till_is_refused(page: Any, site: Site) -> None:
+    """Revoke on the Outlets page is a question first (Cancel leaves the till as it was);
+    the second press revokes, and the real till's next sync is refused."""
+    till, terminal_id = site.enroll_till("till-a", outlet="DEMO")
+    assert till_sync(till).returncode == 0
+    row = f'tr[data-terminal="{terminal_id}"]'
+
+    page.goto(f"{site.url}/outlets")
+    page.locator(row).get_by_role("button", name="Revoke").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name=f"Revoke terminal {terminal_id}?").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "revoke-asks.png"), full_page=True)
+    page.get_by_role("link", name="Cancel: go back without changing anything").click()
+    page.wait_for_load_state()
+    assert page.locator(row).locator("td").nth(4).inner_text() == "active"
+    assert till_sync(till).returncode == 0
+
+    page.locator(row).get_by_role("button", name="Revoke").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="Revoke terminal").click()
+    page.wait_for_load_state()
+    assert "Revoked" in page.get_by_role("status").inner_text()
+    assert page.locator(row).locator("td").nth(4).inner_text() == "revoked"
+    refused = till_sync(till)
+    assert refused.returncode != 0

@@ -54,7 +54,11 @@ async def test_an_owner_revokes_another_admins_token(app: FastAPI, store_url: st
         [token_id] = Store(store_url, {}).rows("SELECT token_id FROM admin_api_tokens")[0]
         forged = await boss.post(f"/admins/tokens/{token_id}/revoke")
         assert forged.status_code == 403 and await _summary(token, app) == 200
-        r = await boss.post(f"/admins/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(page)})
+        url, csrf = f"/admins/tokens/{token_id}/revoke", csrf_of(page)
+        asked = await boss.post(url, data={"csrf_token": csrf})
+        assert asked.status_code == 200 and "API token “Excel refresh”?" in asked.text
+        assert await _summary(token, app) == 200  # the first press only asks
+        r = await boss.post(url, data={"csrf_token": csrf, "confirm": "1"})
         assert r.status_code == 303
         assert await _summary(token, app) == 401
         again = await boss.post(
@@ -162,9 +166,11 @@ async def test_the_last_owner_stays_and_nobody_ends_themself(app: FastAPI, store
         )
         async with client(app) as partner:
             await log_in(partner, SECOND_OWNER)
-            r = await boss.post(
-                "/admins/remove", data={"username": SECOND_OWNER, "csrf_token": csrf}
-            )
+            remove = {"username": SECOND_OWNER, "csrf_token": csrf}
+            asked = await boss.post("/admins/remove", data=remove)
+            assert asked.status_code == 200 and f"Remove admin {SECOND_OWNER}?" in asked.text
+            assert (await partner.get("/admins")).status_code == 200  # still signed in
+            r = await boss.post("/admins/remove", data={**remove, "confirm": "1"})
             assert r.status_code == 303
             assert (await partner.get("/admins")).status_code == 303  # signed out
         assert store.rows("SELECT count(*) FROM admins WHERE username = :u", u=SECOND_OWNER) == [

@@ -257,7 +257,10 @@ async def test_a_revoked_token_or_one_whose_admin_is_gone_is_refused(
         assert row is not None
         url = f"/account/tokens/{row[1]}/revoke"
         assert (await c.post(url)).status_code == 403  # no CSRF token
-        done = await c.post(url, data={"csrf_token": csrf_of(page)})
+        asked = await c.post(url, data={"csrf_token": csrf_of(page)})
+        assert asked.status_code == 200 and "Revoke your API token “to revoke”?" in asked.text
+        assert (await c.get("/v1/reports/summary", headers=bearer(gone))).status_code == 200
+        done = await c.post(url, data={"csrf_token": csrf_of(page), "confirm": "1"})
         assert done.status_code == 303
         again = await c.post(url, data={"csrf_token": csrf_of(page)})
         assert again.status_code == 404

@@ -84,7 +84,11 @@ async def test_create_enroll_revoke_and_reenroll_from_the_web(app: FastAPI, db_u
         assert token not in listing.text and "M90312345A" in listing.text
         assert 'data-terminal="JP-T01"' in listing.text
 
-        r = await c.post("/terminals/JP-T01/revoke", data={"csrf_token": csrf})
+        asked = await c.post("/terminals/JP-T01/revoke", data={"csrf_token": csrf})
+        assert asked.status_code == 200 and "Revoke terminal JP-T01?" in asked.text
+        assert 'name="confirm" value="1"' in asked.text and 'href="/outlets"' in asked.text
+        assert await whoami(c, token) == 200  # the first press only asks
+        r = await c.post("/terminals/JP-T01/revoke", data={"csrf_token": csrf, "confirm": "1"})
         assert r.status_code == 303
         assert await whoami(c, token) == 401
 
@@ -96,13 +100,23 @@ async def test_create_enroll_revoke_and_reenroll_from_the_web(app: FastAPI, db_u
             "/outlets/JP/terminals",
             data={"terminal_code": "T01", "replace": "1", "csrf_token": csrf},
         )
-        new = re.search(r'<code id="token">([^<]+)</code>', r.text)
+        new = re.search(r'<code id="token">([^<]+)</code>', r.text)  # revoked: no question
         assert new is not None and new[1] != token
         assert await whoami(c, new[1]) == 200 and await whoami(c, token) == 401
+
+        replace = {"terminal_code": "T01", "replace": "1", "csrf_token": csrf}
+        asked = await c.post("/outlets/JP/terminals", data=replace)
+        assert asked.status_code == 200 and "Re-enroll terminal JP-T01" in asked.text
+        assert '<code id="token">' not in asked.text and await whoami(c, new[1]) == 200
+        r = await c.post("/outlets/JP/terminals", data={**replace, "confirm": "1"})
+        newer = re.search(r'<code id="token">([^<]+)</code>', r.text)
+        assert newer is not None and await whoami(c, new[1]) == 401
+        assert await whoami(c, newer[1]) == 200
     assert audit(db_url) == [
         "outlet.create",
         "terminal.enroll",
         "terminal.revoke",
+        "terminal.reenroll",
         "terminal.reenroll",
     ]
 
