@@ -436,19 +436,7 @@ def _build_sale(request: CheckoutRequest, ctx: StoreContext, refs: Refs, at: dat
         gst_reg_no=ctx.gst_reg_no,
         cashier_name=refs.cashier_name,
         customer_name=refs.customer_name,
-        lines=[
-            ReceiptLine(
-                line_no=ln.line_no,
-                sku=ln.sku,
-                name=ln.name,
-                qty=ln.qty,
-                unit_price_cents=ln.unit_price_cents,
-                discount_cents=ln.discount_cents,
-                total_cents=ln.total_cents,
-                tax_code=ln.tax_code,
-            )
-            for ln in wire_lines
-        ],
+        lines=[ReceiptLine.model_validate(ln, from_attributes=True) for ln in wire_lines],
         subtotal_cents=totals.subtotal_cents,
         discount_cents=totals.discount_cents,
         total_cents=totals.total_cents,

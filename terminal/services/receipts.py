@@ -113,19 +113,7 @@ async def receipt_copy(db: Database, receipt_no: str) -> Receipt:
             gst_reg_no=store.gst_reg_no,
             cashier_name=cashier,
             customer_name=customer,
-            lines=[
-                ReceiptLine(
-                    line_no=ln.line_no,
-                    sku=ln.sku,
-                    name=ln.name,
-                    qty=ln.qty,
-                    unit_price_cents=ln.unit_price_cents,
-                    discount_cents=ln.discount_cents,
-                    total_cents=ln.total_cents,
-                    tax_code=ln.tax_code,
-                )
-                for ln in lines
-            ],
+            lines=[ReceiptLine.model_validate(ln, from_attributes=True) for ln in lines],
             subtotal_cents=sale.subtotal_cents,
             discount_cents=sale.discount_cents,
             total_cents=sale.total_cents,

@@ -371,19 +371,7 @@ async def finish_refund(s: AsyncSession, r: Refunding, *, at: datetime) -> Credi
         gst_reg_no=store.gst_reg_no,
         cashier_name=r.cashier_name,
         customer_name=await customer_name(s, r.customer_id),
-        lines=[
-            CreditNoteLine(
-                line_no=ln.line_no,
-                sku=ln.sku,
-                name=ln.name,
-                qty=ln.qty,
-                unit_price_cents=ln.unit_price_cents,
-                discount_cents=ln.discount_cents,
-                total_cents=ln.total_cents,
-                tax_code=ln.tax_code,
-            )
-            for ln in event.lines
-        ],
+        lines=[CreditNoteLine.model_validate(ln, from_attributes=True) for ln in event.lines],
         total_cents=plan.total_cents,
         tax_cents=plan.tax_cents,
         gst_rate_bp=r.gst_rate_bp,
