@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import fields
 from hq import models as m
 from hq.ingest import LOYALTY, apply_customer_changes
 from hq.sqlutil import allocate_change_seqs, insert
@@ -36,9 +36,7 @@ async def check_sellable(session: AsyncSession, product: p.ProductRecord) -> Non
     own, row by row): a price of nothing, and a barcode a scan could not tell from
     another product's."""
     if product.price_cents <= 0:
-        raise CatalogError(
-            "a price must be above S$0.00 (an item given away is a discount at the till)"
-        )
+        raise CatalogError(fields.FREE_PRICE)
     code = product.barcode
     if code is None:
         return
@@ -175,7 +173,6 @@ column leaves existing products' flag as it is. Files are checked and imported b
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
-_CENT = Decimal("0.01")
 
 
 def _product_from_cells(
@@ -193,12 +190,16 @@ def _product_from_cells(
     if not sku:
         raise ValueError("empty sku")
     if price_cents:
+        if not (price_cents.isascii() and price_cents.isdigit() and len(price_cents) < 12):
+            raise ValueError(f"price_cents {price_cents!r} is not whole cents like 330")
         cents = int(price_cents)
     else:
-        dollars = Decimal(price)
-        if dollars != dollars.quantize(_CENT):
-            raise ValueError(f"price {dollars} has more than 2 decimals")
-        cents = int(dollars * 100)
+        try:
+            cents = fields.price_cents(price)
+        except fields.FieldError:
+            raise ValueError(f"price {price!r} is not an amount like 3.30") from None
+    if cents <= 0:
+        raise ValueError(fields.FREE_PRICE)
     return p.ProductRecord(
         product_id=product_uuid(sku),
         sku=sku,

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import fields
 from hq import models as m
 from hq.auth import audit
 from hq.sqlutil import allocate_change_seqs
@@ -170,6 +171,16 @@ def _clean(value: str, limit: int) -> str | None:
     return value or None
 
 
+def _email(value: str, *, was: str | None) -> str | None:
+    """The typed email, checked unless it is the one already on file (kept as it is)."""
+    if value.strip() == (was or ""):
+        return was
+    try:
+        return fields.email(value)
+    except fields.FieldError as exc:
+        raise MemberError(str(exc)) from None
+
+
 async def edit(
     session: AsyncSession,
     *,
@@ -190,7 +201,7 @@ async def edit(
     if typed is None and row.phone is not None:
         raise MemberError("a member keeps a phone: the tills find members by it")
     number = None if typed is None else normalise_phone(typed)
-    new = (clean_name, number, _clean(email, 200), _clean(address, 2000))
+    new = (clean_name, number, _email(email, was=row.email), _clean(address, 2000))
     if new == (row.name, row.phone, row.email, row.address):
         return
     if new[1] is not None and new[1] != row.phone:
@@ -259,7 +270,7 @@ async def create(
     if len(clean_name) > 200:
         raise MemberError("a name is at most 200 characters")
     number = normalise_phone(phone)
-    clean_email = _clean(email, 200)
+    clean_email = _email(email, was=None)
     (seq,) = await allocate_change_seqs(session, 1)
     await _refuse_taken(session, number)
     customer_id = uuid.uuid4()

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq import enroll
+from hq import enroll, fields
 from hq import models as m
 from hq.auth import audit
 
@@ -97,7 +97,10 @@ async def save_outlet(
         session.add(row)
     row.name = clean_name
     row.address = _opt(address, 2000)
-    row.gst_reg_no = _opt(gst_reg_no, 32)
+    try:
+        row.gst_reg_no = fields.gst_reg_no(gst_reg_no)
+    except fields.FieldError as exc:
+        raise OutletError(str(exc)) from None
     row.opening_hours = _opt(opening_hours, 200)
     await audit.record(
         session=session,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, computed_field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq import inventory
+from hq import fields, inventory
 from hq import models as m
 from hq.auth import audit
 from hq.inventory import StockError
@@ -149,9 +149,10 @@ async def save_supplier(
     name = name.strip()
     if not name or len(name) > 200:
         raise PurchasingError("a supplier needs a name of 1 to 200 characters")
-    reg = gst_reg_no.strip().upper() or None
-    if reg is not None and (len(reg) > 32 or not reg.replace("-", "").isalnum()):
-        raise PurchasingError(f"{reg[:32]!r} is not a GST registration number")
+    try:
+        reg = fields.gst_reg_no(gst_reg_no)
+    except fields.FieldError as exc:
+        raise PurchasingError(str(exc)) from None
     clash = (
         await session.execute(select(m.Supplier.supplier_id).where(m.Supplier.name == name))
     ).scalar_one_or_none()

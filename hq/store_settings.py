@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import fields
 from hq import models as m
 from hq.auth import audit
 from hq.changes import settings_record, tender_record
@@ -49,14 +50,18 @@ async def save_store(
 ) -> None:
     if not store_name.strip() or len(store_name) > 200:
         raise SettingsError("a store name has 1 to 200 characters")
-    if len(gst_reg_no.strip()) > 32 or len(address) > 2000:
-        raise SettingsError("the GST registration or address is too long")
+    if len(address) > 2000:
+        raise SettingsError("the address is too long (2,000 characters at most)")
+    try:
+        reg = fields.gst_reg_no(gst_reg_no)
+    except fields.FieldError as exc:
+        raise SettingsError(str(exc)) from None
     if not 0 < cents_per_point <= 1_000_000 or not 0 < point_value_cents <= 100_000:
         raise SettingsError("loyalty rates are whole numbers of cents above zero")
     row = await _row(session)
     row.store_name = store_name.strip()
     row.address = address.strip()
-    row.gst_reg_no = gst_reg_no.strip()
+    row.gst_reg_no = reg or ""
     row.loyalty_cents_per_point_earned = cents_per_point
     row.loyalty_point_value_cents = point_value_cents
     (row.change_seq,) = await allocate_change_seqs(session, 1)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hq import catalog_import, manage
 from hq import models as m
 from hq.db import open_database
+from hq.fields import FREE_PRICE
 from sync import demo_data
 
 TRICKY = (
@@ -38,6 +39,9 @@ TRICKY = (
     'A-15,1515,"Quoted ""x""","2.50"\n'
     "A-16,1616,Empty price,\n"
     "A-17,1717,Bad category,1.00,SR,,,," + "C" * 101 + "\n" + "S" * 65 + ",1818,Long sku,1.00\n"
+    "A-19,1919,Exponent,1e3\n"
+    "A-20,2020,Given away,0.00\n"
+    'A-21,2121,Dollar sign,"S$1,250.50"\n'
 )
 """Blank lines (skipped, not counted), short and long rows, and one of each error."""
 
@@ -45,8 +49,8 @@ TRICKY_ERRORS = [
     (7, "empty sku"),
     (8, "empty name"),
     (9, "price 'abc' is not an amount like 3.30"),
-    (10, "price 1.234 has more than 2 decimals"),
-    (11, "bad price_cents"),
+    (10, "price '1.234' is not an amount like 3.30"),
+    (11, "price '-1.00' is not an amount like 3.30"),
     (12, "bad tax_code"),
     (13, "expected yes/no, got 'maybe'"),
     (14, "sku 'A-1' already on line 2"),
@@ -55,6 +59,8 @@ TRICKY_ERRORS = [
     (18, "price '' is not an amount like 3.30"),
     (19, "category: a category name is at most 100 characters"),
     (20, "bad sku"),
+    (21, "price '1e3' is not an amount like 3.30"),
+    (22, FREE_PRICE),
 ]
 
 
@@ -74,6 +80,7 @@ def test_rows_read_as_dict_reader_reads_them_and_errors_name_their_line() -> Non
         ("A-4", "333", "Short", 100, "SR", True, True, False),
         ("A-5", "444", "Long", 100, "SR", True, False, True),
         ("A-15", "1515", 'Quoted "x"', 250, "SR", True, True, False),
+        ("A-21", "2121", "Dollar sign", 125050, "SR", True, True, False),
     ]
     assert check.categories == [
         ("Drinks", "drinks"),
@@ -81,6 +88,7 @@ def test_rows_read_as_dict_reader_reads_them_and_errors_name_their_line() -> Non
         None,
         None,
         ("Snacks", "snacks"),
+        None,
         None,
     ]
     assert (check.age_column, check.category_column) == (True, True)
@@ -92,7 +100,7 @@ def test_a_repeated_column_s_last_cell_wins_and_a_missing_one_is_empty() -> None
         "B-3,Z,,W,1.50\nB-4,V\n"
     )
     assert [(e.line, e.message) for e in check.errors] == [
-        (3, "invalid literal for int() with base 10: 'abc'"),
+        (3, "price_cents 'abc' is not whole cents like 330"),
         (5, "price '' is not an amount like 3.30"),
     ]
     assert [(r.sku, r.name, r.price_cents) for r in check.records] == [

@@ -89,11 +89,11 @@ async def test_points_adjustment_is_a_signed_audited_delta_the_tills_pull(
         assert r.status_code == 422 and "below zero" in r.text
         r = await c.post(f"{url}/points", data={"points": "5", "reason": " ", "csrf_token": csrf})
         assert r.status_code == 422
-        r = await c.post(
-            url,
-            data={"name": "Hafiz bin Ali", "phone": HAFIZ_PHONE, "email": "hafiz@example.sg",
-                  "address": "2 Private Road", "csrf_token": csrf},
-        )  # fmt: skip
+        details = {"name": "Hafiz bin Ali", "phone": HAFIZ_PHONE, "email": "hafiz@example",
+                   "address": "2 Private Road", "csrf_token": csrf}  # fmt: skip
+        r = await c.post(url, data=details)  # an email without a domain
+        assert r.status_code == 422 and "is not an email address" in r.text
+        r = await c.post(url, data=details | {"email": "hafiz@example.sg"})
         assert r.status_code == 303
         shown = await c.get(url)
         assert re.search(r'id="balance">100<', shown.text)

@@ -68,11 +68,18 @@ def audit(db_url: str) -> list[str]:
 
 async def test_create_enroll_revoke_and_reenroll_from_the_web(app: FastAPI, db_url: str) -> None:
     async with logged_in(app, OWNER) as (c, csrf):
-        r = await c.post(
-            "/outlets",
-            data={"code": "jp", "name": "Jurong Point", "address": "1 Jurong West Central 2",
-                  "gst_reg_no": "M90312345A", "opening_hours": "10:00-22:00", "csrf_token": csrf},
-        )  # fmt: skip
+        outlet = {
+            "code": "jp",
+            "name": "Jurong Point",
+            "address": "1 Jurong West Central 2",
+            "gst_reg_no": "!!!",
+            "opening_hours": "10:00-22:00",
+            "csrf_token": csrf,
+        }
+        r = await c.post("/outlets", data=outlet)
+        assert r.status_code == 422 and "is not a GST registration number" in r.text
+        assert "Jurong Point" not in (await c.get("/outlets")).text  # nothing was saved
+        r = await c.post("/outlets", data=outlet | {"gst_reg_no": "m90312345a"})
         assert r.status_code == 303
         r = await c.post("/outlets/JP/terminals", data={"terminal_code": "t01", "csrf_token": csrf})
         assert r.status_code == 200 and r.headers["cache-control"] == "no-store"

@@ -111,6 +111,8 @@ async def test_a_free_price_or_a_barcode_a_scan_could_confuse_is_refused(
         fields = {"sku": "qb-9", "name": "Kopi Bag", "price": "3.30", "csrf_token": csrf}
         r = await c.post("/products", data=fields | {"price": "0"})
         assert r.status_code == 422 and "A price must be above S$0.00" in r.text
+        r = await c.post("/products", data=fields | {"price": "1e3"})  # not S$1,000.00
+        assert r.status_code == 422 and "&#39;1e3&#39; is not a price like 3.30" in r.text
         r = await c.post("/products", data=fields | {"barcode": KOPI.barcode or ""})
         assert r.status_code == 422
         assert "already belongs to KOPI-001: a scan could not tell them apart" in r.text

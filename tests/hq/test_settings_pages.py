@@ -66,11 +66,18 @@ async def test_settings_and_tenders_changed_in_the_web_reach_the_till(
 ) -> None:
     later = date.today() + timedelta(days=30)
     async with logged_in(app, OWNER) as (c, csrf):
-        r = await c.post(
-            "/settings/store",
-            data={"store_name": "Kedai Mart", "address": "1 Main St", "gst_reg_no": "M9-1",
-                  "cents_per_point": "200", "point_value_cents": "2", "csrf_token": csrf},
-        )  # fmt: skip
+        store = {
+            "store_name": "Kedai Mart",
+            "address": "1 Main St",
+            "gst_reg_no": "M9-1",
+            "cents_per_point": "200",
+            "point_value_cents": "2",
+            "csrf_token": csrf,
+        }
+        for odd in ("M9-1", "!!!"):  # nothing a tax invoice may print
+            r = await c.post("/settings/store", data=store | {"gst_reg_no": odd})
+            assert r.status_code == 422 and "is not a GST registration number" in r.text
+        r = await c.post("/settings/store", data=store | {"gst_reg_no": "m2-0012345-6"})
         assert r.status_code == 303
         r = await c.post(
             "/settings/gst-rates",
@@ -99,6 +106,7 @@ async def test_settings_and_tenders_changed_in_the_web_reach_the_till(
     [settings] = [ch.data for ch in changes if ch.kind == "settings"]
     assert isinstance(settings, p.SettingsRecord)
     assert (settings.store_name, settings.loyalty_cents_per_point_earned) == ("Kedai Mart", 200)
+    assert settings.gst_reg_no == "M2-0012345-6"
     assert settings.gst_rates[-1] == p.GstRate(effective_from=later, rate_bp=1000)
     assert all(r.effective_from != date(2020, 1, 1) for r in settings.gst_rates)
     [tender] = [ch.data for ch in changes if ch.kind == "tender" and ch.data.code == code[1]]
