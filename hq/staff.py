@@ -153,12 +153,42 @@ async def set_pin(session: AsyncSession, *, cashier_id: uuid.UUID, pin: str, act
     await audit.record(session=session, username=actor, action="staff.pin", target=str(cashier_id))
 
 
+_NEEDS_PIN = (
+    "{what} needs a PIN for them{where}: a till tells people apart by PIN alone, and HQ "
+    "can only check a PIN it is given against the others (it may be their old one)"
+)
+
+
+async def _fresh_pin(
+    session: AsyncSession, row: m.Cashier, pin: str | None, outlet_code: str | None, what: str
+) -> str:
+    """The hash of the PIN ``row`` will have among the people of ``outlet_code``'s tills.
+
+    Moving a person or bringing them back puts their PIN beside PINs it was never checked
+    against, and a stored hash cannot be compared with another without the PIN, so both
+    take the PIN they will use (the old one will do, if no one there has it)."""
+    if not pin:
+        where = f" at {outlet_code}" if outlet_code else " on every outlet's tills"
+        raise StaffError(_NEEDS_PIN.format(what=what, where=where))
+    check_pin(pin, row.role)
+    await _refuse_taken_pin(session, pin, outlet_code, row.cashier_id)
+    return await asyncio.to_thread(hash_pin, pin)
+
+
 async def set_active(
-    session: AsyncSession, *, cashier_id: uuid.UUID, active: bool, actor: str
+    session: AsyncSession,
+    *,
+    cashier_id: uuid.UUID,
+    active: bool,
+    actor: str,
+    pin: str | None = None,
 ) -> None:
+    """Deactivate a person, or bring them back with ``pin`` (checked as any new PIN)."""
     row = await _get(session, cashier_id)
     if row.active == active:
         return
+    if active:
+        row.pin_hash = await _fresh_pin(session, row, pin, row.outlet_code, "Reactivating")
     row.active = active
     (row.change_seq,) = await allocate_change_seqs(session, 1)
     await audit.record(
@@ -170,15 +200,24 @@ async def set_active(
 
 
 async def reassign(
-    session: AsyncSession, *, cashier_id: uuid.UUID, outlet_code: str | None, actor: str
+    session: AsyncSession,
+    *,
+    cashier_id: uuid.UUID,
+    outlet_code: str | None,
+    actor: str,
+    pin: str | None = None,
 ) -> None:
     """Move a person to ``outlet_code`` (None: every outlet); the old outlet's tills drop
-    them (a removal for the old scope, then the new state at a higher seq)."""
+    them (a removal for the old scope, then the new state at a higher seq). An active
+    person moves with ``pin``, checked against the people there; an inactive one is
+    checked when brought back."""
     row = await _get(session, cashier_id)
     await _outlet_exists(session, outlet_code)
     old = row.outlet_code
     if old == outlet_code:
         return
+    if row.active:
+        row.pin_hash = await _fresh_pin(session, row, pin, outlet_code, "Moving someone active")
     removal_seq, row.change_seq = await allocate_change_seqs(session, 2)
     session.add(
         m.FeedRemoval(kind="cashier", key=str(cashier_id), outlet_code=old, change_seq=removal_seq)

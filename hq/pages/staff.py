@@ -113,12 +113,17 @@ async def staff_pin(
 
 @router.post("/staff/{cashier_id}/active")
 async def staff_active(
-    request: Request, cashier_id: uuid.UUID, admin: OwnerDep, db: DatabaseDep, active: Text = ""
+    request: Request,
+    cashier_id: uuid.UUID,
+    admin: OwnerDep,
+    db: DatabaseDep,
+    active: Text = "",
+    pin: Text = "",
 ) -> Response:
     try:
         async with db.sessions() as s, s.begin():
             await staff.set_active(
-                s, cashier_id=cashier_id, active=active == "1", actor=admin.username
+                s, cashier_id=cashier_id, active=active == "1", pin=pin, actor=admin.username
             )
     except staff.StaffError as exc:
         return await _page(request, admin, db, status=422, error=sentence(exc))
@@ -127,12 +132,17 @@ async def staff_active(
 
 @router.post("/staff/{cashier_id}/outlet")
 async def staff_outlet(
-    request: Request, cashier_id: uuid.UUID, admin: OwnerDep, db: DatabaseDep, outlet: Text = ""
+    request: Request,
+    cashier_id: uuid.UUID,
+    admin: OwnerDep,
+    db: DatabaseDep,
+    outlet: Text = "",
+    pin: Text = "",
 ) -> Response:
     try:
         async with db.sessions() as s, s.begin():
             await staff.reassign(
-                s, cashier_id=cashier_id, outlet_code=_outlet(outlet), actor=admin.username
+                s, cashier_id=cashier_id, outlet_code=_outlet(outlet), pin=pin, actor=admin.username
             )
     except staff.StaffError as exc:
         return await _page(request, admin, db, status=422, error=sentence(exc))

@@ -132,7 +132,9 @@ async def test_reassigning_a_cashier_removes_them_from_the_old_outlets_tills(
     b_top = max(ch.seq for ch in await pull(app, b_token))
 
     async def move(s: Any) -> None:
-        await staff.reassign(s, cashier_id=ahmad.cashier_id, outlet_code="B", actor="owner")
+        await staff.reassign(
+            s, cashier_id=ahmad.cashier_id, outlet_code="B", pin="4821", actor="owner"
+        )
 
     await run(db_url, move)
     a_new = await pull(app, a_token, a_top)

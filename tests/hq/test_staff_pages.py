@@ -175,11 +175,34 @@ async def test_a_pin_another_person_on_the_same_tills_has_is_refused(
         assert r.status_code == 422 and "already has this PIN" in r.text
         r = await c.post(f"/staff/{found[1]}/pin", data={"pin": "5555", "csrf_token": csrf})
         assert r.status_code == 303, "a person may keep their own PIN"
+        # moving Chen to A, or bringing Devi back after her PIN was given out, would put
+        # two equal PINs on A's tills: both take a PIN, checked against the people there
+        chen = re.search(r'<tr data-cashier="([0-9a-f-]+)">\s*<td>Chen</td>', page.text)
+        assert chen is not None
+        move = {"outlet": "A", "pin": "4821", "csrf_token": csrf}
+        r = await c.post(f"/staff/{chen[1]}/outlet", data=move)
+        assert r.status_code == 422 and "Another person at A already has this PIN" in r.text
+        assert (await c.post(f"/staff/{chen[1]}/outlet", data=move | {"pin": "4822"})).is_redirect
+        devi = f"/staff/{found[1]}"
+        r = await c.post(f"{devi}/active", data={"active": "0", "csrf_token": csrf})
+        assert r.status_code == 303
+        ahmad = re.search(r'<tr data-cashier="([0-9a-f-]+)">\s*<td>Ahmad</td>', page.text)
+        assert ahmad is not None
+        r = await c.post(f"/staff/{ahmad[1]}/pin", data={"pin": "5555", "csrf_token": csrf})
+        assert r.status_code == 303, "Devi is inactive: her PIN is free"
+        back = {"active": "1", "csrf_token": csrf}
+        r = await c.post(f"{devi}/active", data=back)
+        assert r.status_code == 422 and "Reactivating needs a PIN for them at A" in r.text
+        r = await c.post(f"{devi}/active", data=back | {"pin": "5555"})
+        assert r.status_code == 422 and "Another person at A already has this PIN" in r.text
+        assert (await c.post(f"{devi}/active", data=back | {"pin": "6666"})).is_redirect
     with closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
         names = {name for (name,) in conn.execute("SELECT name FROM cashiers")}
         [(devi_hash,)] = conn.execute("SELECT pin_hash FROM cashiers WHERE name = 'Devi'")
+        active = dict(conn.execute("SELECT name, active FROM cashiers"))
+        [(chen_hash,)] = conn.execute("SELECT pin_hash FROM cashiers WHERE name = 'Chen'")
     assert "Bala" not in names and {"Ahmad", "Chen", "Devi"} <= names
-    assert verify_pin("5555", devi_hash)
+    assert verify_pin("6666", devi_hash) and active["Devi"] and verify_pin("4822", chen_hash)
 
 
 async def test_only_an_owner_with_the_csrf_token_changes_staff(app: FastAPI, db_url: str) -> None:
@@ -223,7 +246,10 @@ async def test_reset_pin_move_and_deactivate_flow_down(app: FastAPI, db_url: str
         cid = found[1]
         r = await c.post(f"/staff/{cid}/pin", data={"pin": "7777", "csrf_token": csrf})
         assert r.status_code == 303
-        r = await c.post(f"/staff/{cid}/outlet", data={"outlet": "B", "csrf_token": csrf})
+        move = {"outlet": "B", "csrf_token": csrf}
+        r = await c.post(f"/staff/{cid}/outlet", data=move)
+        assert r.status_code == 422 and "Moving someone active needs a PIN for them at B" in r.text
+        r = await c.post(f"/staff/{cid}/outlet", data=move | {"pin": "7777"})  # their own
         assert r.status_code == 303
         r = await c.post(f"/staff/{cid}/active", data={"active": "0", "csrf_token": csrf})
         assert r.status_code == 303

@@ -105,7 +105,9 @@ async def test_a_cashier_added_at_a_logs_in_at_an_a_till_not_at_a_b_till(
             await login(b_till, "4821")
 
         async def move(s: AsyncSession) -> None:
-            await staff.reassign(s, cashier_id=ahmad.cashier_id, outlet_code="B", actor="owner")
+            await staff.reassign(
+                s, cashier_id=ahmad.cashier_id, outlet_code="B", pin="4821", actor="owner"
+            )
 
         await hq_work(db_url, move)
         await pull(a_till, app)
