@@ -92,8 +92,17 @@ def page(browser: Any) -> Any:
         context.close()
 
 
+CSP_WATCH = """
+window.cspRefused = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.cspRefused.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+"""Collects what the page's Content-Security-Policy refused (run before the page's own)."""
+
+
 def test_owner_sees_the_synced_sales_and_every_report_adds_up(page: Any, shop: Shop) -> None:
     want = own_sums(shop.sales)
+    page.add_init_script(CSP_WATCH)
     log_in(page, shop.url, OWNER, "not-the-password")
     assert page.locator(".alert").inner_text() == "Wrong username or password."
     shoot(page, "login-refused")
@@ -112,6 +121,7 @@ def test_owner_sees_the_synced_sales_and_every_report_adds_up(page: Any, shop: S
     assert cells[5] and cells[5][0].isdigit()  # and which Kedai it runs
     assert page.locator("figure.chart svg").count() == 2
     assert "ctrl+" not in page.content() and "http://kozea" not in page.content()
+    assert page.evaluate("window.cspRefused") == []  # nothing the page has is blocked
     shoot(page, "dashboard")
 
     page.click("nav >> text=Sales")
