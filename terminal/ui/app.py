@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
@@ -52,6 +55,7 @@ log = logging.getLogger(__name__)
 READY_FILE_ENV = "KEDAI_UI_READY_FILE"
 """If set, the app writes ``time.time()`` there once the login screen is painted (bench)."""
 EXIT_ON_READY_ENV = "KEDAI_UI_EXIT_ON_READY"
+_FUNCTION_KEY = re.compile(r"f[0-9]+")
 
 
 class KedaiTill(App[None]):
@@ -100,6 +104,82 @@ class KedaiTill(App[None]):
         self._auto_agent = auto_agent
         self._printer_from_settings = printer_from_settings
         self._owns_agent = False
+        self._held_keys: deque[events.Key] = deque()
+        self._key_in_flight: events.Key | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """One notice at a time: a new one replaces any still showing. Stacked, three
+        unknown-barcode notices filled half of an 80x24 screen and covered the next
+        dialog's input; what must be read stays on the screen's own message line."""
+        self.clear_notifications()
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    # --------------------------------------------------------- keys ahead of a dialog
+
+    HOLD_KEYS_FOR = 50
+    """Repaints waiting keys allow for a function key to come back or for the screen to
+    focus something, before they go anyway (a screen of text and keys only has no focus)."""
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed straight after a function key wait until it has acted.
+
+        ``F6 4 Enter`` typed at once went astray. Textual hands every key to the focused
+        widget (the scan field), which takes a ``4`` at once, while a function key goes on
+        up to the screen and back to the app before its binding runs: the ``4`` landed in
+        the scan field and the Enter reached a quantity dialog still mounting. Now keys
+        read while a function key the app handed on is still on its way up, or while
+        nothing has focus (a dialog just opened focuses its input a few turns later), wait
+        here and are handed on in order once it has acted and something has focus. Keys
+        typed before a function key still go ahead of it, so ``barcode Enter F9`` pays
+        for that barcode as before.
+        """
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+        elif not event.is_forwarded:
+            if self._held_keys or self._key_in_flight is not None or not self._takes_keys():
+                self._held_keys.append(event)
+                if len(self._held_keys) == 1:
+                    self._release_later(0)
+            else:
+                await self._hand_on(event)
+        else:
+            await super().on_event(event)  # come back up: the app's bindings act here
+            if event is self._key_in_flight:
+                self._key_in_flight = None
+                if self._held_keys:
+                    self._release_later(0)
+
+    async def _hand_on(self, key: events.Key) -> None:
+        await super().on_event(key)
+        if key.is_forwarded and _FUNCTION_KEY.fullmatch(key.key):
+            self._key_in_flight = key  # on its way up to the screen's bindings
+
+    def _takes_keys(self) -> bool:
+        return self.focused is not None
+
+    def _release_later(self, tries: int) -> None:
+        """After the screen's next repaint, on the app's own queue (where keys go)."""
+        self.call_after_refresh(self.call_later, self._release_keys, tries)
+
+    async def _release_keys(self, tries: int) -> None:
+        if tries >= self.HOLD_KEYS_FOR:
+            self._key_in_flight = None  # taken on the way up: never coming back
+        released = False
+        while self._held_keys and self._key_in_flight is None:
+            if not (self._takes_keys() or tries >= self.HOLD_KEYS_FOR):
+                break
+            await self._hand_on(self._held_keys.popleft())
+            released = True
+        if self._held_keys:
+            self._release_later(0 if released else tries + 1)
 
     # ------------------------------------------------------------------ start-up
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from textual.widgets._toast import Toast, ToastRack
 
 from sync.demo_data import demo_products
 from terminal.db.engine import open_database
 from terminal.db.models import OutboxEvent
 from terminal.ui.screens.approve import ApproveModal
 from terminal.ui.screens.confirm import ConfirmModal
+from terminal.ui.screens.customer import CustomerModal
+from terminal.ui.screens.payment import PaymentScreen
 from terminal.ui.screens.search import SearchModal
 from tests.ui.conftest import DEMO_BARCODE
 from tests.ui.helpers import burst, login, notices, scan, settle, text_of
@@ -214,3 +217,29 @@ async def test_an_approved_discount_reaches_the_checkout_which_checks_it(make_ap
         await settle(pilot)
         assert isinstance(app.screen, ReceiptModal), notices(app)
         assert app.screen.receipt.total_cents == 895
+
+
+async def test_one_notice_at_a_time_and_over_a_dialog_at_the_top(make_app) -> None:
+    """At 80x24 three stacked notices covered half the screen and the next dialog's input;
+    one left from the sale screen covered the payment dialog's keys."""
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await login(pilot)
+        await scan(pilot, "111", "222", "333")
+        assert notices(app) == [
+            "Unknown barcode or SKU '333': check the item or search by name (F2)."
+        ]
+        assert "'333'" in text_of(app, "#message")  # what must be read stays on screen
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerModal) and len(notices(app)) == 1
+        await pilot.press("escape")
+        await scan(pilot, DEMO_BARCODE, "444")
+        await pilot.press("f9")  # the payment dialog fills most of 24 lines
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, PaymentScreen) and len(notices(app)) == 1
+        toasts = [t.region for t in dialog.get_child_by_type(ToastRack).query(Toast)]
+        assert toasts, "the notice shows over the dialog too"
+        for part in dialog.query("#amount, .dialog-hint, #pay-error"):
+            assert not any(t.overlaps(part.region) for t in toasts), part
