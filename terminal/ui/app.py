@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
@@ -107,20 +107,12 @@ class KedaiTill(App[None]):
         self._held_keys: deque[events.Key] = deque()
         self._key_in_flight: events.Key | None = None
 
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        """One notice at a time: a new one replaces any still showing. Stacked, three
-        unknown-barcode notices filled half of an 80x24 screen and covered the next
-        dialog's input; what must be read stays on the screen's own message line."""
+    def on_notify(self, event: Notify) -> None:
+        """One notice at a time: the one showing goes as the next arrives (Textual's own
+        handler, after this one, then shows it). Stacked, three unknown-barcode notices
+        filled half of an 80x24 screen and covered the next dialog's input; what must be
+        read stays on the screen's own message line."""
         self.clear_notifications()
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # --------------------------------------------------------- keys ahead of a dialog
 

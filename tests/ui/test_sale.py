@@ -225,7 +225,8 @@ async def test_one_notice_at_a_time_and_over_a_dialog_at_the_top(make_app) -> No
     app = make_app()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await login(pilot)
-        await scan(pilot, "111", "222", "333")
+        burst(app, *"111", "enter", *"222", "enter", *"333", "enter")
+        await settle(pilot)
         assert notices(app) == [
             "Unknown barcode or SKU '333': check the item or search by name (F2)."
         ]
